@@ -1,0 +1,122 @@
+"""In-process event bus with the delivery semantics of the real transports.
+
+Each subscription gets its own queue and workers (like a Kafka consumer group); a handler that
+raises or answers RETRY is retried with exponential backoff, and after the last attempt (or on DROP)
+the event is published to ``<topic>.dlq`` with the reason, so nothing is silently lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any
+
+from pydantic import ValidationError
+
+from learnflow.bus.base import Outcome, Subscription
+from learnflow.events.envelope import CloudEvent
+from learnflow.events.topics import DLQ_SUFFIX, dlq
+
+log = logging.getLogger(__name__)
+
+
+class MemoryBus:
+    name = "memory"
+
+    def __init__(self, *, max_attempts: int = 4, backoff_s: float = 0.2, workers: int = 8) -> None:
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._workers = workers
+        self._subs: dict[str, list[tuple[Subscription, asyncio.Queue[dict[str, Any]]]]] = defaultdict(list)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self.published: list[tuple[str, dict[str, Any]]] = []  # last events, for inspection in tests
+        self._keep = 1000
+
+    def subscribe(self, subscription: Subscription) -> None:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._subs[subscription.topic].append((subscription, queue))
+        if self._started:
+            self._spawn(subscription, queue)
+
+    async def publish(self, topic: str, event: CloudEvent[Any]) -> None:
+        # Serialise at the boundary exactly as a network transport would, so handlers never share
+        # mutable objects with the publisher and the same code paths run for every backend.
+        wire = event.model_dump(mode="json", exclude_none=True)
+        self.published.append((topic, wire))
+        del self.published[: -self._keep]
+        for sub, queue in self._subs.get(topic, []):
+            if sub.matches(wire.get("data", {})):
+                queue.put_nowait(wire)
+
+    async def start(self) -> None:
+        self._started = True
+        for subs in self._subs.values():
+            for sub, queue in subs:
+                self._spawn(sub, queue)
+
+    def _spawn(self, sub: Subscription, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        for _ in range(self._workers):
+            self._tasks.append(asyncio.create_task(self._work(sub, queue), name=f"bus:{sub.group}:{sub.topic}"))
+
+    async def stop(self) -> None:
+        # Let in-flight deliveries finish briefly so a clean shutdown loses nothing it accepted.
+        queues = [q for subs in self._subs.values() for _, q in subs]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in queues)), timeout=5)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._started = False
+
+    async def ping(self) -> str | None:
+        return None if self._started else "event bus not started"
+
+    async def _work(self, sub: Subscription, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            wire = await queue.get()
+            try:
+                await self.deliver(sub, wire)
+            except Exception:  # a bug here must not kill the worker
+                log.exception("delivery to %s failed unexpectedly", sub.group)
+            finally:
+                queue.task_done()
+
+    async def deliver(self, sub: Subscription, wire: dict[str, Any]) -> Outcome:
+        """Run the handler with retries; dead-letter the event when it cannot succeed."""
+        try:
+            event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]
+        except ValidationError as exc:
+            await self._dead_letter(sub, wire, f"invalid payload: {exc.errors()[:3]}")
+            return Outcome.DROP
+        reason = ""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                outcome = await sub.handler(event)
+            except Exception as exc:
+                log.warning("handler %s failed on %s (attempt %d): %r", sub.group, event.id, attempt, exc)
+                outcome, reason = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
+            if outcome is Outcome.DONE:
+                return outcome
+            if outcome is Outcome.DROP:
+                await self._dead_letter(sub, wire, reason or "dropped by handler")
+                return outcome
+            reason = reason or "handler asked to retry"
+            if attempt < self._max_attempts:
+                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
+        await self._dead_letter(sub, wire, f"gave up after {self._max_attempts} attempts: {reason}")
+        return Outcome.RETRY
+
+    async def _dead_letter(self, sub: Subscription, wire: dict[str, Any], reason: str) -> None:
+        if sub.topic.endswith(DLQ_SUFFIX):
+            log.error("dropping event %s from %s: %s", wire.get("id"), sub.topic, reason)
+            return
+        log.error("dead-lettering event %s from %s for %s: %s", wire.get("id"), sub.topic, sub.group, reason)
+        dead = {**wire, "dlqreason": reason[:1000], "dlqgroup": sub.group}
+        self.published.append((dlq(sub.topic), dead))
+        for dsub, queue in self._subs.get(dlq(sub.topic), []):
+            if dsub.matches(dead.get("data", {})):
+                queue.put_nowait(dead)

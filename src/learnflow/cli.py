@@ -1,0 +1,132 @@
+"""The ``learnflow`` command: serve the services, ask a question, manage the database and docs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from learnflow.config import get_settings
+from learnflow.runtime import SERVICES
+
+app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated event documentation.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(docs_app, name="docs")
+console = Console()
+DOCS_DIR = Path("docs")
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=get_settings().app.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@app.command()
+def serve(
+    service: Annotated[str | None, typer.Argument(help=f"One of {', '.join(SERVICES)}; all when omitted.")] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve every service in one process, or one service alone (as in a pod)."""
+    import uvicorn
+
+    from learnflow.services.app import create_app
+
+    if service is not None and service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    _logging()
+    application = create_app([service] if service else SERVICES)
+    uvicorn.run(application, host=host, port=port, log_level=get_settings().app.log_level.lower())
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question.")] = "",
+    code: Annotated[Path | None, typer.Option("--code", exists=True, dir_okay=False, help="A Python file.")] = None,
+    error: Annotated[str | None, typer.Option("--error", help="The error message you got.")] = None,
+    student: Annotated[str, typer.Option(help="Student id.")] = "cli-student",
+    session: Annotated[str, typer.Option(help="Session id.")] = "cli-session",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw response as JSON.")] = False,
+) -> None:
+    """Ask the tutor a question without a server and print the routed answer."""
+    from learnflow.services.triage.schemas import TriageCreate
+
+    source = code.read_text(encoding="utf-8") if code else None
+    try:
+        body = TriageCreate(student_id=student, session_id=session, query=question, code=source, error_message=error)
+    except ValueError as exc:
+        console.print(f"[red]Invalid question:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_ask(body, as_json=as_json))
+
+
+async def _ask(body: object, *, as_json: bool) -> None:
+    from learnflow.runtime import Runtime
+    from learnflow.services.triage import service
+
+    rt = Runtime(SERVICES)
+    await rt.start()
+    try:
+        row = await service.create(rt, body=body)  # type: ignore[arg-type]
+        answer = await service.wait_for_answer(rt, query_id=row.id, timeout_s=60)
+    finally:
+        await rt.stop()
+    if answer is None:
+        console.print("[red]No answer arrived within 60 s.[/red]")
+        raise typer.Exit(1)
+    read = service.read(answer)
+    if as_json:
+        print(
+            json.dumps(
+                {"routed_to": row.routed_to, "confidence": row.confidence, **read.model_dump(mode="json")},
+                indent=2,
+            )
+        )
+        return
+    subtitle = f"routed to {row.routed_to} ({row.confidence:.0%}) · source: {read.source}"
+    console.print(Panel(Markdown(read.content), title=f"LearnFlow · {read.agent}", subtitle=subtitle, expand=True))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    from learnflow.db import Database
+
+    settings = get_settings()
+    database = Database(settings.database_url)
+
+    async def run() -> None:
+        try:
+            await database.upgrade()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    console.print(f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}")
+
+
+@docs_app.command("generate")
+def docs_generate(out: Annotated[Path, typer.Option(help="Docs folder.")] = DOCS_DIR) -> None:
+    """Write the JSON Schemas and the AsyncAPI document generated from the event types."""
+    from learnflow.events import docs
+
+    for path in docs.write(out):
+        console.print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,133 @@
+"""Settings, one pydantic-settings class per concern.
+
+Environment names are the ones the Kubernetes ConfigMap sets (``POSTGRES_HOST``, ``OPENAI_API_KEY`` …),
+so the same image runs on a laptop and in a pod without translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+
+class AppSettings(BaseSettings):
+    model_config = _ENV
+
+    environment: Literal["development", "test", "staging", "production"] = Field(
+        default="development", alias="ENVIRONMENT"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(default="INFO", alias="LOG_LEVEL")
+    data_dir: Path = Field(default=Path("data"), alias="LEARNFLOW_DATA_DIR")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _ENV
+
+    database_url: str | None = Field(default=None, alias="DATABASE_URL")
+    postgres_host: str | None = Field(default=None, alias="POSTGRES_HOST")
+    postgres_port: int = Field(default=5432, ge=1, le=65535, alias="POSTGRES_PORT")
+    postgres_db: str = Field(default="learnflow", alias="POSTGRES_DB")
+    postgres_user: str = Field(default="learnflow", alias="POSTGRES_USER")
+    postgres_password: SecretStr = Field(default=SecretStr(""), alias="POSTGRES_PASSWORD")
+    connect_timeout_s: float = Field(default=5.0, gt=0, alias="DATABASE_CONNECT_TIMEOUT_S")
+
+    def url(self, data_dir: Path) -> str:
+        """Return the SQLAlchemy async URL: DATABASE_URL, else POSTGRES_*, else SQLite in data_dir."""
+        if self.database_url:
+            return _async_driver(self.database_url)
+        if self.postgres_host:
+            password = self.postgres_password.get_secret_value()
+            auth = quote(self.postgres_user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            return (
+                f"postgresql+asyncpg://{auth}@{self.postgres_host}:{self.postgres_port}/"
+                f"{quote(self.postgres_db, safe='')}"
+            )
+        return f"sqlite+aiosqlite:///{(data_dir / 'learnflow.db').resolve()}"
+
+
+def _async_driver(url: str) -> str:
+    # People paste the URLs their other tools use; map them to the async drivers we ship.
+    for prefix, replacement in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url[len(prefix) :]
+    return url
+
+
+class BusSettings(BaseSettings):
+    model_config = _ENV
+
+    backend: Literal["memory", "kafka", "dapr"] = Field(default="memory", alias="EVENT_BUS")
+    kafka_bootstrap_servers: str = Field(default="localhost:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    dapr_http_port: int = Field(default=3500, ge=1, le=65535, alias="DAPR_HTTP_PORT")
+    dapr_pubsub_name: str = Field(default="kafka-pubsub", alias="DAPR_PUBSUB_NAME")
+    max_attempts: int = Field(default=4, ge=1, le=20, alias="EVENT_MAX_ATTEMPTS")
+    retry_backoff_s: float = Field(default=0.2, ge=0, le=60, alias="EVENT_RETRY_BACKOFF_S")
+
+
+class AISettings(BaseSettings):
+    model_config = _ENV
+
+    provider: Literal["auto", "openai", "offline"] = Field(default="auto", alias="AI_PROVIDER")
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    openai_model: str = Field(default="gpt-4o-mini", alias="OPENAI_MODEL")
+    openai_max_tokens: int = Field(default=2000, ge=1, le=128_000, alias="OPENAI_MAX_TOKENS")
+    openai_temperature: float = Field(default=0.7, ge=0, le=2, alias="OPENAI_TEMPERATURE")
+    openai_timeout_s: float = Field(default=20.0, gt=0, le=600, alias="OPENAI_TIMEOUT_S")
+    openai_max_retries: int = Field(default=2, ge=0, le=10, alias="OPENAI_MAX_RETRIES")
+
+    @property
+    def resolved_provider(self) -> Literal["openai", "offline"]:
+        """Pick openai when a key is present, unless overridden."""
+        if self.provider == "auto":
+            key = self.openai_api_key.get_secret_value() if self.openai_api_key else ""
+            return "openai" if key.strip() else "offline"
+        return self.provider
+
+
+class SandboxSettings(BaseSettings):
+    model_config = _ENV
+
+    default_timeout_s: float = Field(default=5.0, gt=0, le=60, alias="SANDBOX_TIMEOUT_S")
+    max_timeout_s: float = Field(default=10.0, gt=0, le=300, alias="SANDBOX_MAX_TIMEOUT_S")
+    memory_mb: int = Field(default=50, ge=16, le=4096, alias="SANDBOX_MEMORY_MB")
+    max_output_bytes: int = Field(default=64_000, ge=1024, le=10_000_000, alias="SANDBOX_MAX_OUTPUT_BYTES")
+    max_concurrency: int = Field(default=4, ge=1, le=64, alias="SANDBOX_MAX_CONCURRENCY")
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings = field(default_factory=AppSettings)
+    db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    bus: BusSettings = field(default_factory=BusSettings)
+    ai: AISettings = field(default_factory=AISettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.db.url(self.app.data_dir)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,215 @@
+"""The curriculum: modules, topics, exercises and error explanations, loaded from data files."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from learnflow.curriculum.models import (
+    Difficulty,
+    ErrorExplanation,
+    ErrorFile,
+    Exercise,
+    ExerciseFile,
+    Module,
+    Topic,
+)
+
+DATA = Path(__file__).parent / "data"
+
+_WORD = re.compile(r"[a-z][a-z0-9_]*")
+# Words that say nothing about which topic is meant.
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "is",
+        "are",
+        "was",
+        "what",
+        "how",
+        "why",
+        "when",
+        "do",
+        "does",
+        "did",
+        "i",
+        "me",
+        "my",
+        "you",
+        "your",
+        "it",
+        "its",
+        "in",
+        "on",
+        "of",
+        "to",
+        "for",
+        "and",
+        "or",
+        "can",
+        "could",
+        "would",
+        "should",
+        "please",
+        "explain",
+        "tell",
+        "show",
+        "give",
+        "about",
+        "python",
+        "with",
+        "this",
+        "that",
+        "work",
+        "works",
+        "use",
+        "using",
+        "used",
+        "help",
+        "understand",
+        "mean",
+        "means",
+        "difference",
+        "between",
+        "some",
+        "example",
+        "examples",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TopicMatch:
+    topic: Topic
+    score: float
+
+
+class Curriculum:
+    """All curriculum content, validated, with look-ups the tutors need."""
+
+    def __init__(self, modules: list[Module], exercises: list[Exercise], errors: list[ErrorExplanation]) -> None:
+        self.modules = sorted(modules, key=lambda m: m.order)
+        self.topics: dict[str, Topic] = {}
+        self.module_of: dict[str, Module] = {}
+        for module in self.modules:
+            for topic in module.topics:
+                if topic.id in self.topics:
+                    raise ValueError(f"duplicate topic id {topic.id!r}")
+                self.topics[topic.id] = topic
+                self.module_of[topic.id] = module
+        self.exercises: dict[str, Exercise] = {}
+        for ex in exercises:
+            if ex.id in self.exercises:
+                raise ValueError(f"duplicate exercise id {ex.id!r}")
+            if ex.topic not in self.topics:
+                raise ValueError(f"exercise {ex.id!r} names unknown topic {ex.topic!r}")
+            self.exercises[ex.id] = ex
+        self.errors: dict[str, ErrorExplanation] = {e.error_type: e for e in errors}
+        for topic in self.topics.values():
+            unknown = [t for t in topic.related_topics if t not in self.topics]
+            if unknown:
+                raise ValueError(f"topic {topic.id!r} relates to unknown topics {unknown}")
+        self._index = self._build_index()
+
+    def _build_index(self) -> dict[str, dict[str, float]]:
+        """Map each word to the topics it points at, weighted by how specific it is."""
+        index: dict[str, dict[str, float]] = {}
+
+        def add(text: str, topic_id: str, weight: float) -> None:
+            for word in _words(text):
+                slot = index.setdefault(word, {})
+                slot[topic_id] = max(slot.get(topic_id, 0.0), weight)
+
+        for topic in self.topics.values():
+            add(topic.id.replace("-", " "), topic.id, 3.0)
+            add(topic.title, topic.id, 3.0)
+            for kw in topic.keywords:
+                add(kw, topic.id, 2.0)
+            add(self.module_of[topic.id].title, topic.id, 0.5)
+        # A word shared by many topics is weak evidence for each of them.
+        for slot in index.values():
+            if len(slot) > 1:
+                for topic_id in slot:
+                    slot[topic_id] /= len(slot) ** 0.5
+        return index
+
+    def match_topics(self, text: str, *, limit: int = 3) -> list[TopicMatch]:
+        """Rank the topics ``text`` is about, tolerating plurals and misspellings."""
+        scores: dict[str, float] = {}
+        vocabulary = list(self._index)
+        for word in _words(text):
+            candidates = [word]
+            if word not in self._index:
+                singular = word[:-1] if word.endswith("s") else word
+                candidates = (
+                    [singular]
+                    if singular in self._index
+                    else difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8)
+                )
+            for candidate in candidates:
+                factor = 1.0 if candidate == word else 0.8
+                for topic_id, weight in self._index[candidate].items():
+                    scores[topic_id] = scores.get(topic_id, 0.0) + weight * factor
+        # Phrases ("for loop", "try except") are stronger evidence than their words apart.
+        lowered = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()) + " "
+        for topic in self.topics.values():
+            for kw in topic.keywords:
+                phrase = " " + re.sub(r"[^a-z0-9]+", " ", kw.lower()).strip() + " "
+                if len(phrase.split()) > 1 and phrase in lowered:
+                    scores[topic.id] = scores.get(topic.id, 0.0) + 3.0
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [TopicMatch(self.topics[t], s) for t, s in ranked[:limit]]
+
+    def best_topic(self, text: str, *, minimum: float = 1.5) -> Topic | None:
+        matches = self.match_topics(text, limit=1)
+        return matches[0].topic if matches and matches[0].score >= minimum else None
+
+    def exercises_for(self, *, topic: str | None = None, difficulty: Difficulty | str | None = None) -> list[Exercise]:
+        return [
+            ex
+            for ex in self.exercises.values()
+            if (topic is None or ex.topic == topic) and (difficulty is None or ex.difficulty == difficulty)
+        ]
+
+    def topics_in_module(self, module_id: str) -> list[Topic]:
+        return [t for t in self.topics.values() if self.module_of[t.id].module == module_id]
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower().replace("-", " ")) if w not in _STOP and len(w) > 1]
+
+
+def _load_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path.name}: invalid YAML: {exc}") from exc
+
+
+def load(data_dir: Path = DATA) -> Curriculum:
+    """Load and validate every data file under ``data_dir``."""
+    modules = [Module.model_validate(_load_yaml(p)) for p in sorted((data_dir / "topics").glob("*.yaml"))]
+    exercises = [
+        ex
+        for p in sorted((data_dir / "exercises").glob("*.yaml"))
+        for ex in ExerciseFile.model_validate(_load_yaml(p)).exercises
+    ]
+    errors_path = data_dir / "errors.yaml"
+    errors = ErrorFile.model_validate(_load_yaml(errors_path)).errors if errors_path.exists() else []
+    return Curriculum(modules, exercises, errors)
+
+
+@cache
+def get_curriculum() -> Curriculum:
+    """The packaged curriculum, loaded once per process."""
+    return load()
+
+
+__all__ = ["Curriculum", "Difficulty", "Exercise", "Topic", "TopicMatch", "get_curriculum", "load"]

@@ -1,0 +1,50 @@
+"""CloudEvents 1.0 structured-mode envelope, generic over the payload model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from learnflow.events.topics import Topic
+
+T = TypeVar("T", bound=BaseModel)
+
+EVENT_TYPE_PREFIX = "com.learnflow."
+
+
+class CloudEvent(BaseModel, Generic[T]):
+    """A CloudEvent whose ``data`` is one of the payload models.
+
+    Extension attributes (lower-case, as the spec requires) are allowed so that transports can add
+    their own, such as Dapr's ``traceparent`` or our ``dlqreason``.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
+    source: str = Field(min_length=1, examples=["/learnflow/triage-service"])
+    type: str = Field(min_length=1, examples=["com.learnflow.learning.query"])
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: Literal["application/json"] = "application/json"
+    subject: str | None = Field(default=None, description="The student id: transports use it as the partition key.")
+    data: T
+
+    @property
+    def topic(self) -> str:
+        return self.type.removeprefix(EVENT_TYPE_PREFIX)
+
+
+def new_event(topic: Topic | str, data: T, *, source: str, subject: str | None = None) -> CloudEvent[T]:
+    """Wrap a payload for ``topic`` in a new envelope with a fresh id."""
+    return CloudEvent[type(data)](  # type: ignore[misc]
+        source=source, type=EVENT_TYPE_PREFIX + str(topic), subject=subject, data=data
+    )
+
+
+def to_wire(event: CloudEvent[Any]) -> dict[str, Any]:
+    """Serialise an event to the JSON-able dict sent on the wire."""
+    return event.model_dump(mode="json", exclude_none=True)

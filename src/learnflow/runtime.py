@@ -1,0 +1,206 @@
+"""Wiring: one Runtime per process holds the database, bus, AI provider, sandbox and the services it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from learnflow.ai import AIProvider, create_provider
+from learnflow.bus import EventBus, Outcome, Subscription, create_bus
+from learnflow.config import Settings, get_settings
+from learnflow.curriculum import Curriculum, get_curriculum
+from learnflow.db import Database
+from learnflow.db.models import DeadLetter, ProcessedEvent
+from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
+from learnflow.sandbox import Sandbox
+from learnflow.sandbox.grading import Grader
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("triage", "concepts", "debug", "exercise", "runner")
+P = TypeVar("P", bound=BaseModel)
+
+
+def derived_id(parent_event_id: str, purpose: str) -> str:
+    """Deterministic id for an event caused by another, so a redelivery re-publishes the same event."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"learnflow:{parent_event_id}:{purpose}"))
+
+
+class ResponseHub:
+    """In-process fan-out of stored responses to `?wait=` callers and SSE streams."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
+        self._listeners: dict[str, set[asyncio.Queue[int]]] = defaultdict(set)
+
+    def notify(self, *, query_id: str, session_id: str, seq: int, final: bool) -> None:
+        if final:
+            for fut in self._waiters.pop(query_id, []):
+                if not fut.done():
+                    fut.set_result(None)
+        for queue in self._listeners.get(session_id, ()):
+            queue.put_nowait(seq)
+
+    def waiter(self, query_id: str) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[query_id].append(fut)
+        return fut
+
+    def discard(self, query_id: str, fut: asyncio.Future[None]) -> None:
+        waiters = self._waiters.get(query_id)
+        if waiters and fut in waiters:
+            waiters.remove(fut)
+            if not waiters:
+                del self._waiters[query_id]
+
+    def listen(self, session_id: str) -> asyncio.Queue[int]:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        self._listeners[session_id].add(queue)
+        return queue
+
+    def unlisten(self, session_id: str, queue: asyncio.Queue[int]) -> None:
+        self._listeners[session_id].discard(queue)
+        if not self._listeners[session_id]:
+            del self._listeners[session_id]
+
+
+class Runtime:
+    def __init__(
+        self,
+        services: Iterable[str] = SERVICES,
+        *,
+        settings: Settings | None = None,
+        bus: EventBus | None = None,
+        ai: AIProvider | None = None,
+        sandbox: Sandbox | None = None,
+        curriculum: Curriculum | None = None,
+    ) -> None:
+        self.services = tuple(services)
+        unknown = set(self.services) - set(SERVICES)
+        if unknown:
+            raise ValueError(f"unknown services {sorted(unknown)}; choose from {', '.join(SERVICES)}")
+        self.settings = settings or get_settings()
+        self.name = self.services[0] + "-service" if len(self.services) == 1 else "learnflow"
+        self.source = f"/learnflow/{self.name}"
+        self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
+        self.bus = bus or create_bus(self.settings.bus)
+        self.ai = ai or create_provider(self.settings.ai)
+        self.sandbox = sandbox or Sandbox(self.settings.sandbox)
+        self.grader = Grader(self.sandbox, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
+        self.curriculum = curriculum or get_curriculum()
+        self.hub = ResponseHub()
+        self._groups: set[str] = set()
+        self.started = False
+
+    async def start(self) -> None:
+        await self.db.upgrade()
+        from learnflow.services import registry
+
+        for service in self.services:
+            await registry.setup(service, self)
+        self._record_dead_letters()
+        await self.bus.start()
+        self.started = True
+        log.info(
+            "%s started: services=%s bus=%s ai=%s db=%s",
+            self.name,
+            ",".join(self.services),
+            self.bus.name,
+            self.ai.name,
+            "sqlite" if self.db.is_sqlite else "postgresql",
+        )
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        await self.db.dispose()
+        self.started = False
+
+    async def ready(self) -> dict[str, str]:
+        """Each dependency's state: 'ok' or the reason it is not."""
+        checks: dict[str, str] = {}
+        checks["database"] = await self.db.ping() or "ok"
+        checks["event_bus"] = await self.bus.ping() or "ok"
+        checks["sandbox"] = "ok" if self.sandbox.isolation else "unavailable"
+        return checks
+
+    async def publish(
+        self, topic: Topic, payload: BaseModel, *, subject: str | None = None, event_id: str | None = None
+    ) -> CloudEvent[Any]:
+        if not isinstance(payload, PAYLOADS[topic]):
+            raise TypeError(f"{topic} carries {PAYLOADS[topic].__name__}, not {type(payload).__name__}")
+        event = new_event(topic, payload, source=self.source, subject=subject)
+        if event_id:
+            event.id = event_id
+        await self.bus.publish(str(topic), event)
+        return event
+
+    def consume(
+        self,
+        topic: Topic | str,
+        group: str,
+        handler: Callable[[CloudEvent[P]], Awaitable[Outcome]],
+        *,
+        payload: type[P],
+        match: Mapping[str, str] | None = None,
+    ) -> None:
+        """Subscribe ``handler`` for consumer ``group``, processing each event id at most once."""
+        self._groups.add(group)
+
+        async def idempotent(event: CloudEvent[Any]) -> Outcome:
+            async with self.db.session() as session:
+                seen = await session.scalar(
+                    select(ProcessedEvent.id).where(
+                        ProcessedEvent.consumer == group, ProcessedEvent.event_id == event.id
+                    )
+                )
+            if seen is not None:
+                log.info("%s: event %s already processed", group, event.id)
+                return Outcome.DONE
+            outcome = await handler(event)
+            if outcome is Outcome.DONE:
+                async with self.db.session() as session:
+                    session.add(ProcessedEvent(consumer=group, event_id=event.id))
+                    try:
+                        await session.commit()
+                    except IntegrityError:
+                        await session.rollback()  # a concurrent redelivery recorded it first
+            return outcome
+
+        self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
+
+    def _record_dead_letters(self) -> None:
+        # Every dead-lettered event is kept in the database by the process whose consumer gave up.
+        topics = {str(t) for t in Topic}
+        for topic in topics:
+            payload = PAYLOADS[Topic(topic)]
+
+            async def record(event: CloudEvent[Any], topic: str = topic) -> Outcome:
+                extra = event.model_extra or {}
+                group = str(extra.get("dlqgroup", ""))
+                if group and group not in self._groups:
+                    return Outcome.DONE
+                async with self.db.session() as session:
+                    session.add(
+                        DeadLetter(
+                            topic=topic,
+                            event_id=event.id,
+                            consumer=group or None,
+                            reason=str(extra.get("dlqreason", "")),
+                            event=event.model_dump(mode="json"),
+                        )
+                    )
+                    await session.commit()
+                from learnflow.services import registry
+
+                await registry.on_dead_letter(self, topic, event)
+                return Outcome.DONE
+
+            self.bus.subscribe(Subscription(dlq(topic), f"{self.name}-dlq", record, payload))

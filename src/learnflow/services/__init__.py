@@ -1,0 +1,1 @@
+"""The FastAPI services: thin routers over the tutor's plain functions."""

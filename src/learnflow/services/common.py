@@ -1,0 +1,143 @@
+"""What every service app shares: dependencies, the error shape, health and readiness."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from learnflow.errors import LearnFlowError
+from learnflow.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with runtime.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["exercise 'x' does not exist"])
+    details: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """The one error shape of every LearnFlow API."""
+
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Not found"},
+    422: {"model": ErrorResponse, "description": "Invalid input; `details` says which field and why"},
+    503: {"model": ErrorResponse, "description": "A dependency (database, event bus) is unavailable"},
+}
+
+
+def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+    body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))
+    return JSONResponse(status_code=status, content=body.model_dump())
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LearnFlowError)
+    async def _domain(_: Request, exc: LearnFlowError) -> JSONResponse:
+        return _error(exc.status_code, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                "message": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
+            | (
+                {"limit": e["ctx"].get("max_length") or e["ctx"].get("le") or e["ctx"].get("ge")}
+                if isinstance(e.get("ctx"), dict) and any(k in e["ctx"] for k in ("max_length", "le", "ge"))
+                else {}
+            )
+            for e in exc.errors()
+        ]
+        summary = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
+        return _error(422, "validation_error", summary or "invalid request", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return _error(503, "database_unavailable", "the database is unavailable; try again shortly")
+
+    # asyncpg raises plain ConnectionError/TimeoutError while connecting, before SQLAlchemy wraps.
+    for kind in (OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
+        app.add_exception_handler(kind, _database)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["healthy"])
+    service: str = Field(examples=["triage-service"])
+    timestamp: datetime
+    services: list[str] = Field(default_factory=list)
+
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", response_model=Health)
+async def health(runtime: RuntimeDep) -> Health:
+    """Liveness: the process answers."""
+    return Health(status="healthy", service=runtime.name, timestamp=datetime.now(UTC), services=list(runtime.services))
+
+
+@health_router.get("/ready", responses={503: {"description": "A dependency does not answer"}})
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    """Readiness: the database and the event bus answer."""
+    checks = await runtime.ready()
+    reasons = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
+    details = {
+        "sandbox_isolation": runtime.sandbox.isolation,
+        "ai_provider": runtime.ai.name,
+        "event_bus": runtime.bus.name,
+    }
+    if reasons or not runtime.started:
+        return JSONResponse(
+            status_code=503,
+            content={
+                "status": "unavailable",
+                "service": runtime.name,
+                "reasons": reasons or ["starting"],
+                "checks": checks,
+                "details": details,
+            },
+        )
+    return JSONResponse(content={"status": "ready", "service": runtime.name, "checks": checks, "details": details})

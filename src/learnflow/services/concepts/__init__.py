@@ -1,0 +1,1 @@
+"""Concepts: explains Python concepts at the student's level."""

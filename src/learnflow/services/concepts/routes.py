@@ -1,0 +1,30 @@
+"""Concepts HTTP API."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
+from learnflow.services.concepts import service
+from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_QUERY_CHARS
+from learnflow.tutor.schemas import ConceptAnswer
+
+router = APIRouter(prefix="/api/concepts", tags=["concepts"], responses=ERROR_RESPONSES)
+
+
+class ExplainRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S", examples=["What is a for loop?"])
+    student_id: str | None = Field(default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+    level: Literal["beginner", "intermediate"] | None = None
+    code: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description="Code to explain, if any.")
+
+
+@router.post("/explain", response_model=ConceptAnswer)
+async def explain(body: ExplainRequest, runtime: RuntimeDep) -> ConceptAnswer:
+    """Explain a concept (or attached code) at the student's level, with an example that runs."""
+    return await service.explain(
+        runtime, question=body.question, student_id=body.student_id, level=body.level, code=body.code
+    )

@@ -1,0 +1,49 @@
+"""Concepts logic shared by the HTTP route and the event handler."""
+
+from __future__ import annotations
+
+from learnflow.bus import Outcome
+from learnflow.db.models import Progress
+from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
+from learnflow.runtime import Runtime, derived_id
+from learnflow.tutor import concepts, render
+from learnflow.tutor.concepts import Level
+from learnflow.tutor.schemas import ConceptAnswer
+
+
+async def level_for(rt: Runtime, *, student_id: str | None, question: str) -> Level:
+    """Intermediate once the student is past Beginner on the topic asked about."""
+    if not student_id:
+        return "beginner"
+    topic = rt.curriculum.best_topic(question)
+    if topic is None:
+        return "beginner"
+    async with rt.db.session() as session:
+        progress = await session.get(Progress, (student_id, topic.id))
+    return "intermediate" if progress is not None and progress.mastery > 40 else "beginner"
+
+
+async def explain(
+    rt: Runtime, *, question: str, student_id: str | None, level: Level | None, code: str | None = None
+) -> ConceptAnswer:
+    chosen = level or await level_for(rt, student_id=student_id, question=question)
+    return await concepts.explain(
+        question=question, level=chosen, code=code, curriculum=rt.curriculum, sandbox=rt.sandbox, ai=rt.ai
+    )
+
+
+async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
+    q = event.data
+    answer = await explain(rt, question=q.query, student_id=q.student_id, level=None, code=q.code)
+    response = LearningResponse(
+        query_id=q.query_id,
+        student_id=q.student_id,
+        session_id=q.session_id,
+        agent="concepts",
+        kind="answer",
+        content=render.concept(answer),
+        data=answer.model_dump(mode="json"),
+        source=answer.source,
+    )
+    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=q.student_id, event_id=derived_id(event.id, "concepts"))
+    return Outcome.DONE

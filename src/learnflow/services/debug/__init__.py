@@ -1,0 +1,1 @@
+"""Debug: reproduces and explains students' errors."""

@@ -1,0 +1,36 @@
+"""Debug HTTP API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
+from learnflow.services.debug import service
+from learnflow.services.limits import (
+    ID_PATTERN,
+    MAX_CODE_CHARS,
+    MAX_ERROR_CHARS,
+    MAX_ID_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_STDIN_CHARS,
+)
+from learnflow.tutor.schemas import DebugAnswer
+
+router = APIRouter(prefix="/api/debug", tags=["debug"], responses=ERROR_RESPONSES)
+
+
+class AnalyzeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S", examples=["print(x)"])
+    error_message: str | None = Field(default=None, max_length=MAX_ERROR_CHARS)
+    question: str = Field(default="", max_length=MAX_QUERY_CHARS)
+    stdin: str = Field(default="", max_length=MAX_STDIN_CHARS)
+    student_id: str | None = Field(default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+
+
+@router.post("/analyze", response_model=DebugAnswer)
+async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
+    """Run the code, report the real error and line, explain it, hint, and offer a verified fix."""
+    return await service.analyze(
+        runtime, code=body.code, error_message=body.error_message, question=body.question, stdin=body.stdin
+    )

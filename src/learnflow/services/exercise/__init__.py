@@ -1,0 +1,1 @@
+"""Exercise: hands out exercises, grades submissions, tracks progress and struggle."""

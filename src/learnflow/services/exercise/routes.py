@@ -1,0 +1,135 @@
+"""Exercise HTTP API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from learnflow.db.models import StruggleAlert, Student
+from learnflow.errors import NotFound, Unprocessable
+from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
+from learnflow.services.exercise import service
+from learnflow.services.exercise.schemas import (
+    AlertRead,
+    Difficulty,
+    ExerciseCreate,
+    ExerciseRead,
+    GenerateRequest,
+    ProgressRead,
+    SubmissionCreate,
+    SubmissionRead,
+    TopicProgress,
+)
+from learnflow.tutor import exercises, progress
+
+router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
+
+
+@router.get("/exercises", response_model=list[ExerciseRead])
+async def list_exercises(
+    session: SessionDep, topic: str | None = None, difficulty: Difficulty | None = None
+) -> list[ExerciseRead]:
+    """List exercises, optionally by topic and difficulty."""
+    return [service.read(e) for e in await exercises.list_(session, topic=topic, difficulty=difficulty)]
+
+
+@router.get("/exercises/{exercise_id}", response_model=ExerciseRead)
+async def get_exercise(exercise_id: str, session: SessionDep) -> ExerciseRead:
+    """One exercise, without its solution or hidden tests."""
+    return service.read(await exercises.get(session, exercise_id=exercise_id))
+
+
+@router.post("/exercises/generate", response_model=ExerciseRead)
+async def generate(body: GenerateRequest, runtime: RuntimeDep) -> ExerciseRead:
+    """Assign the student an exercise that fits their progress (or the asked topic and difficulty)."""
+    exercise = await service.generate(runtime, student_id=body.student_id, topic=body.topic, difficulty=body.difficulty)
+    return service.read(exercise)
+
+
+@router.post("/exercises", response_model=ExerciseRead, status_code=201)
+async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: SessionDep) -> ExerciseRead:
+    """Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not."""
+    if body.topic not in runtime.curriculum.topics:
+        raise Unprocessable(f"unknown topic {body.topic!r}; topics: {', '.join(runtime.curriculum.topics)}")
+    data = exercises.NewExercise(
+        title=body.title,
+        topic=body.topic,
+        difficulty=body.difficulty,
+        description=body.description,
+        starter_code=body.starter_code,
+        solution=body.solution,
+        tests=body.tests or "",
+        io_tests=body.io_tests or [],
+        hints=body.hints,
+    )
+    exercise = await exercises.create(session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id())
+    return service.read(exercise)
+
+
+@router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionRead)
+async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) -> SubmissionRead:
+    """Grade a submission against all of the exercise's tests, visible and hidden."""
+    return await service.submit(
+        runtime,
+        exercise_id=exercise_id,
+        student_id=body.student_id,
+        code=body.code,
+        submission_id=service.new_id(),
+    )
+
+
+@router.get("/students/{student_id}/progress", response_model=ProgressRead)
+async def student_progress(student_id: str, runtime: RuntimeDep, session: SessionDep) -> ProgressRead:
+    """Mastery per topic and overall (the mean over every curriculum topic)."""
+    if await session.get(Student, student_id) is None:
+        raise NotFound(f"student {student_id!r} does not exist")
+    overall, rows = await progress.overview(session, student_id=student_id, curriculum=runtime.curriculum)
+    return ProgressRead(
+        student_id=student_id,
+        overall=overall,
+        topics=[TopicProgress(topic=r.topic, mastery=r.mastery, level=r.level) for r in rows],  # type: ignore[arg-type]
+    )
+
+
+@router.get("/alerts", response_model=list[AlertRead])
+async def alerts(
+    session: SessionDep,
+    resolved: bool | None = None,
+    student_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[AlertRead]:
+    """Struggle alerts for teachers, newest first."""
+    stmt = select(StruggleAlert).order_by(StruggleAlert.created_at.desc()).limit(limit)
+    if resolved is not None:
+        stmt = stmt.where(StruggleAlert.resolved == resolved)
+    if student_id:
+        stmt = stmt.where(StruggleAlert.student_id == student_id)
+    return [_alert(a) for a in (await session.execute(stmt)).scalars()]
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertRead)
+async def resolve_alert(alert_id: str, session: SessionDep) -> AlertRead:
+    """Mark an alert as handled."""
+    alert = await session.get(StruggleAlert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id!r} does not exist")
+    if not alert.resolved:
+        alert.resolved = True
+        alert.resolved_at = datetime.now(UTC)
+        await session.commit()
+    return _alert(alert)
+
+
+def _alert(a: StruggleAlert) -> AlertRead:
+    return AlertRead(
+        alert_id=a.id,
+        student_id=a.student_id,
+        topic=a.topic,
+        reason=a.reason,
+        details=a.details,
+        resolved=a.resolved,
+        created_at=a.created_at,
+    )

@@ -1,0 +1,242 @@
+"""Exercise logic shared by the HTTP routes and the event handlers."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from learnflow.bus import Outcome
+from learnflow.db.models import Assignment, Exercise, Student
+from learnflow.errors import NotFound
+from learnflow.events import (
+    CloudEvent,
+    ExerciseAssigned,
+    ExerciseGraded,
+    ExerciseSubmitted,
+    LearningQuery,
+    LearningResponse,
+    ProgressUpdated,
+    StruggleDetected,
+    Topic,
+)
+from learnflow.events.payloads import TestOutcome
+from learnflow.runtime import Runtime, derived_id
+from learnflow.services.exercise.schemas import ExerciseRead, SubmissionRead
+from learnflow.tutor import exercises, progress, render
+
+_HARDER = re.compile(r"\b(harder|more difficult|tougher|advanced|challenging)\b", re.I)
+_EASIER = re.compile(r"\b(easier|simpler|more basic)\b", re.I)
+_STEPS = ["beginner", "intermediate", "advanced"]
+
+
+def read(ex: Exercise) -> ExerciseRead:
+    return ExerciseRead(
+        exercise_id=ex.id,
+        title=ex.title,
+        topic=ex.topic,
+        difficulty=ex.difficulty,  # type: ignore[arg-type]
+        description=ex.description,
+        starter_code=ex.starter_code,
+        visible_tests=ex.visible_tests,
+        hints=list(ex.hints or []),
+    )
+
+
+async def _ensure_student(rt: Runtime, student_id: str) -> None:
+    async with rt.db.session() as session:
+        if await session.get(Student, student_id) is None:
+            session.add(Student(id=student_id))
+            await session.commit()
+
+
+async def generate(
+    rt: Runtime, *, student_id: str, topic: str | None, difficulty: str | None, cause_id: str | None = None
+) -> Exercise:
+    """Choose, record and announce the student's next exercise."""
+    await _ensure_student(rt, student_id)
+    async with rt.db.session() as session:
+        exercise = await exercises.choose(
+            session, curriculum=rt.curriculum, student_id=student_id, topic=topic, difficulty=difficulty
+        )
+        assignment = await exercises.assign(session, student_id=student_id, exercise=exercise)
+        await session.commit()
+    event = ExerciseAssigned(
+        exercise_id=exercise.id,
+        student_id=student_id,
+        topic=exercise.topic,
+        difficulty=exercise.difficulty,
+        assigned_at=assignment.assigned_at or datetime.now(UTC),  # type: ignore[arg-type]
+    )
+    await rt.publish(
+        Topic.EXERCISE_ASSIGNED,
+        event,
+        subject=student_id,
+        event_id=derived_id(cause_id, "assigned") if cause_id else None,
+    )
+    return exercise
+
+
+async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, submission_id: str) -> SubmissionRead:
+    """Grade a submission and publish the grade, the progress and any struggle it shows."""
+    await _ensure_student(rt, student_id)
+    async with rt.db.session() as session:
+        exercise = await exercises.get(session, exercise_id=exercise_id)
+        graded = await exercises.grade_submission(
+            session,
+            grader=rt.grader,
+            exercise=exercise,
+            submission_id=submission_id,
+            student_id=student_id,
+            code=code,
+        )
+        overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
+    sub = graded.submission
+    tests = [TestOutcome.model_validate(t) for t in sub.results]
+    await rt.publish(
+        Topic.EXERCISE_GRADED,
+        ExerciseGraded(
+            submission_id=sub.id,
+            exercise_id=exercise.id,
+            student_id=student_id,
+            topic=exercise.topic,
+            passed=sub.passed,
+            score=sub.score,
+            tests=tests,
+            feedback=sub.feedback,
+        ),
+        subject=student_id,
+        event_id=derived_id(sub.id, "graded"),
+    )
+    await rt.publish(
+        Topic.PROGRESS_UPDATED,
+        ProgressUpdated(
+            student_id=student_id,
+            topic=exercise.topic,
+            mastery=graded.progress.mastery,
+            level=graded.progress.level,
+            overall=overall,  # type: ignore[arg-type]
+        ),
+        subject=student_id,
+        event_id=derived_id(sub.id, "progress"),
+    )
+    if graded.failed_in_a_row == exercises.FAILED_SUBMISSIONS_ALERT:
+        alert_id = derived_id(sub.id, "struggle")
+        await rt.publish(
+            Topic.STRUGGLE_DETECTED,
+            StruggleDetected(
+                alert_id=alert_id,
+                student_id=student_id,
+                topic=exercise.topic,
+                reason="failed_submissions",
+                details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
+            ),
+            subject=student_id,
+            event_id=alert_id,
+        )
+    return SubmissionRead(
+        submission_id=sub.id,
+        exercise_id=exercise.id,
+        passed=sub.passed,
+        score=sub.score,
+        tests=tests,
+        feedback=sub.feedback,
+    )
+
+
+async def _last_assignment(rt: Runtime, student_id: str) -> Exercise | None:
+    async with rt.db.session() as session:
+        row = (
+            await session.execute(
+                select(Exercise)
+                .join(Assignment, Assignment.exercise_id == Exercise.id)
+                .where(Assignment.student_id == student_id)
+                .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+    return row
+
+
+async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
+    """Answer an exercise request: check attached code against the current exercise, or assign one."""
+    q = event.data
+    last = await _last_assignment(rt, q.student_id)
+    if q.code and q.code.strip() and last is not None:
+        result = await submit(
+            rt,
+            exercise_id=last.id,
+            student_id=q.student_id,
+            code=q.code,
+            submission_id=derived_id(event.id, "submission"),
+        )
+        content = render.graded(
+            last.title, result.passed, result.score, result.feedback, [t.model_dump() for t in result.tests]
+        )
+        data = result.model_dump(mode="json")
+    else:
+        topic = q.topic or (t.id if (t := rt.curriculum.best_topic(q.query)) else None)
+        difficulty = None
+        if last is not None and (
+            _HARDER.search(q.query)
+            or _EASIER.search(q.query)
+            or re.search(r"\b(another|next|same|like the last)\b", q.query, re.I)
+        ):
+            topic = topic or last.topic
+            step = _STEPS.index(last.difficulty) if last.difficulty in _STEPS else 0
+            if _HARDER.search(q.query):
+                step = min(step + 1, 2)
+            elif _EASIER.search(q.query):
+                step = max(step - 1, 0)
+            difficulty = _STEPS[step]
+        try:
+            exercise = await generate(
+                rt, student_id=q.student_id, topic=topic, difficulty=difficulty, cause_id=event.id
+            )
+        except NotFound:
+            exercise = await generate(rt, student_id=q.student_id, topic=topic, difficulty=None, cause_id=event.id)
+        content = render.exercise(exercise)
+        data = read(exercise).model_dump(mode="json")
+    response = LearningResponse(
+        query_id=q.query_id,
+        student_id=q.student_id,
+        session_id=q.session_id,
+        agent="exercise",
+        kind="answer",
+        content=content,
+        data=data,
+        source="offline",
+    )
+    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=q.student_id, event_id=derived_id(event.id, "exercise"))
+    return Outcome.DONE
+
+
+async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Outcome:
+    s = event.data
+    try:
+        await submit(rt, exercise_id=s.exercise_id, student_id=s.student_id, code=s.code, submission_id=s.submission_id)
+    except NotFound:
+        return Outcome.DROP  # no such exercise: retrying cannot help
+    return Outcome.DONE
+
+
+async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outcome:
+    s = event.data
+    await _ensure_student(rt, s.student_id)
+    async with rt.db.session() as session:
+        await progress.record_alert(
+            session,
+            alert_id=s.alert_id,
+            student_id=s.student_id,
+            topic=s.topic,
+            reason=s.reason,
+            details=s.details,
+        )
+        await session.commit()
+    return Outcome.DONE
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

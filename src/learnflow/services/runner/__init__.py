@@ -1,0 +1,1 @@
+"""Runner: executes code in the sandbox, over HTTP and over code.execution.request events."""

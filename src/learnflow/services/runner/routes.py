@@ -1,0 +1,42 @@
+"""Code execution HTTP API and event handler."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from learnflow.bus import Outcome
+from learnflow.events import CloudEvent, CodeExecutionRequest, CodeExecutionResult, Topic
+from learnflow.runtime import Runtime, derived_id
+from learnflow.sandbox import ExecutionResult
+from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
+from learnflow.services.limits import MAX_CODE_CHARS, MAX_STDIN_CHARS
+
+router = APIRouter(prefix="/api", tags=["execution"], responses=ERROR_RESPONSES)
+
+
+class ExecuteRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S", examples=["print(1 + 1)"])
+    stdin: str = Field(default="", max_length=MAX_STDIN_CHARS)
+    timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        le=60,
+        description="Wall-clock limit in seconds; the server caps it at its maximum.",
+    )
+
+
+@router.post("/execute", response_model=ExecutionResult)
+async def execute(body: ExecuteRequest, runtime: RuntimeDep) -> ExecutionResult:
+    """Run a program in the sandbox and return what it printed and how it ended."""
+    return await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s)
+
+
+async def on_request(rt: Runtime, event: CloudEvent[CodeExecutionRequest]) -> Outcome:
+    req = event.data
+    result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s)
+    payload = CodeExecutionResult(request_id=req.request_id, student_id=req.student_id, **result.model_dump())
+    await rt.publish(
+        Topic.CODE_EXECUTION_RESULT, payload, subject=req.student_id, event_id=derived_id(event.id, "result")
+    )
+    return Outcome.DONE

@@ -1,0 +1,1 @@
+"""Triage: receives questions, routes them, stores and streams the answers."""

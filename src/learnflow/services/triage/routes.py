@@ -1,0 +1,101 @@
+"""Triage HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette.sse import EventSourceResponse
+
+from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
+from learnflow.services.limits import MAX_WAIT_S
+from learnflow.services.triage import service
+from learnflow.services.triage.schemas import QueryRead, TriageCreate, TriageRead
+from learnflow.tutor import queries
+
+router = APIRouter(prefix="/api", tags=["triage"], responses=ERROR_RESPONSES)
+
+
+@router.post("/triage", response_model=TriageRead, response_model_exclude_none=True)
+async def triage(
+    body: TriageCreate,
+    runtime: RuntimeDep,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="Seconds to wait for the answer.")] = 0,
+) -> TriageRead:
+    """Route a question to the right tutor; with `wait`, include the answer once it arrives."""
+    row = await service.create(runtime, body=body)
+    response = None
+    status = row.status
+    if wait > 0:
+        answer = await service.wait_for_answer(runtime, query_id=row.id, timeout_s=wait)
+        if answer is not None:
+            response = service.read(answer)
+            status = "answered" if answer.kind == "answer" else "failed"
+    return TriageRead(
+        query_id=row.id,
+        student_id=row.student_id,
+        session_id=row.session_id,
+        routed_to=row.routed_to,  # type: ignore[arg-type]
+        confidence=row.confidence,
+        status=status,
+        timestamp=row.created_at,
+        topic=row.topic,  # type: ignore[arg-type]
+        response=response,
+    )
+
+
+@router.get("/queries/{query_id}", response_model=QueryRead, response_model_exclude_none=True)
+async def get_query(query_id: str, session: SessionDep) -> QueryRead:
+    """A query's status and, once answered, the answer."""
+    row = await queries.get(session, query_id=query_id)
+    answer = await queries.answer_for(session, query_id=query_id)
+    return QueryRead(
+        query_id=row.id,
+        routed_to=row.routed_to,
+        status=row.status,  # type: ignore[arg-type]
+        response=service.read(answer) if answer else None,
+    )
+
+
+@router.get("/sessions/{session_id}/stream", response_class=EventSourceResponse)
+async def stream(
+    session_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    """Server-Sent Events: every response for the session, stored ones first, then live ones."""
+    try:
+        after = int(last_event_id) if last_event_id else 0
+    except ValueError:
+        after = 0
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        nonlocal after
+        # Listen before replaying, so nothing that arrives in between is missed.
+        queue = runtime.hub.listen(session_id)
+        try:
+            while True:
+                async with runtime.db.session() as session:
+                    rows = await queries.responses_after(session, session_id=session_id, after_seq=after)
+                for row in rows:
+                    after = row.seq
+                    yield {
+                        "id": str(row.seq),
+                        "event": "learning.response",
+                        "data": json.dumps(service.read(row).model_dump(mode="json")),
+                    }
+                if await request.is_disconnected():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(queue.get(), timeout=15)
+                while not queue.empty():
+                    queue.get_nowait()
+        finally:
+            runtime.hub.unlisten(session_id, queue)
+
+    return EventSourceResponse(events(), ping=15)

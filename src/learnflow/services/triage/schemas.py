@@ -1,0 +1,63 @@
+"""Triage API models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from learnflow.services.limits import (
+    ID_PATTERN,
+    MAX_CODE_CHARS,
+    MAX_ERROR_CHARS,
+    MAX_ID_CHARS,
+    MAX_QUERY_CHARS,
+)
+
+
+class TriageCreate(BaseModel):
+    student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, examples=["student-42"])
+    session_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, examples=["session-1"])
+    query: str = Field(default="", max_length=MAX_QUERY_CHARS, examples=["Can you explain how Python loops work?"])
+    code: str | None = Field(default=None, max_length=MAX_CODE_CHARS, examples=["print(x)"])
+    error_message: str | None = Field(
+        default=None, max_length=MAX_ERROR_CHARS, examples=["NameError: name 'x' is not defined"]
+    )
+
+    @model_validator(mode="after")
+    def _something_to_answer(self) -> TriageCreate:
+        if not self.query.strip() and not (self.code or "").strip() and not (self.error_message or "").strip():
+            raise ValueError("query must not be empty unless code or error_message is given")
+        return self
+
+
+class ResponseRead(BaseModel):
+    agent: str = Field(examples=["concepts"])
+    kind: Literal["ack", "answer", "error"]
+    content: str = Field(description="Markdown for a person.")
+    data: dict[str, Any] = Field(description="The agent's structured answer.")
+    source: str = Field(description="`offline`, `llm` or `offline-fallback`.")
+    query_id: str
+    created_at: datetime
+
+
+class TriageRead(BaseModel):
+    query_id: str
+    student_id: str
+    session_id: str
+    routed_to: Literal["concepts", "debug", "exercise"]
+    confidence: float
+    status: Literal["pending", "answered", "failed"]
+    timestamp: datetime
+    topic: str | None = None
+    response: ResponseRead | None = Field(
+        default=None, description="Present when `wait` was given and the answer came."
+    )
+
+
+class QueryRead(BaseModel):
+    query_id: str
+    routed_to: Literal["concepts", "debug", "exercise"]
+    status: Literal["pending", "answered", "failed"]
+    response: ResponseRead | None = None

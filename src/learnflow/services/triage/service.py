@@ -1,0 +1,129 @@
+"""Triage's logic: accept a query, route it, publish it; store responses as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+from learnflow.bus import Outcome
+from learnflow.db.models import Query, Response
+from learnflow.events import CloudEvent, LearningQuery, LearningResponse, StruggleDetected, Topic
+from learnflow.runtime import Runtime, derived_id
+from learnflow.services.triage.schemas import ResponseRead, TriageCreate
+from learnflow.tutor import queries
+from learnflow.tutor.triage import classify
+
+_ACK = {
+    "concepts": "Good question! The concepts tutor is preparing an explanation.",
+    "debug": "Let's find that bug. The debug tutor is running your code.",
+    "exercise": "Practice time! The exercise tutor is picking an exercise for you.",
+}
+
+
+def read(row: Response) -> ResponseRead:
+    return ResponseRead(
+        agent=row.agent,
+        kind=row.kind,
+        content=row.content,
+        data=row.data or {},
+        source=row.source,  # type: ignore[arg-type]
+        query_id=row.query_id,
+        created_at=row.created_at,
+    )
+
+
+async def create(rt: Runtime, *, body: TriageCreate) -> Query:
+    """Store, route and publish a query; publish an acknowledgement and any struggle signal."""
+    decision = classify(body.query, code=body.code, error_message=body.error_message)
+    topic = rt.curriculum.best_topic(body.query) if body.query.strip() else None
+    query_id = str(uuid.uuid4())
+    async with rt.db.session() as session:
+        await queries.ensure_student_session(session, student_id=body.student_id, session_id=body.session_id)
+        row = Query(
+            id=query_id,
+            student_id=body.student_id,
+            session_id=body.session_id,
+            query=body.query,
+            code=body.code,
+            error_message=body.error_message,
+            routed_to=decision.routed_to,
+            confidence=decision.confidence,
+            topic=topic.id if topic else None,
+            status="pending",
+        )
+        session.add(row)
+        await session.commit()
+    event = LearningQuery(
+        query_id=query_id,
+        student_id=body.student_id,
+        session_id=body.session_id,
+        query=body.query,
+        code=body.code,
+        error_message=body.error_message,
+        routed_to=decision.routed_to,
+        confidence=decision.confidence,
+        topic=row.topic,
+    )
+    await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id)
+    ack = LearningResponse(
+        query_id=query_id,
+        student_id=body.student_id,
+        session_id=body.session_id,
+        agent="triage",
+        kind="ack",
+        content=_ACK[decision.routed_to],
+        data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": row.topic},
+    )
+    await rt.publish(Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"))
+    if decision.asks_for_help:
+        alert = StruggleDetected(
+            alert_id=derived_id(query_id, "struggle"),
+            student_id=body.student_id,
+            topic=row.topic,
+            reason="asked_for_help",
+            details=f"The student wrote: {body.query[:300]!r}",
+        )
+        await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=body.student_id, event_id=alert.alert_id)
+    return row
+
+
+async def wait_for_answer(rt: Runtime, *, query_id: str, timeout_s: float) -> Response | None:
+    """Wait up to ``timeout_s`` for the specialist's answer to arrive."""
+    fut = rt.hub.waiter(query_id)
+    try:
+        async with rt.db.session() as session:
+            found = await queries.answer_for(session, query_id=query_id)
+        if found is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(fut), timeout=timeout_s)
+            async with rt.db.session() as session:
+                found = await queries.answer_for(session, query_id=query_id)
+        return found
+    finally:
+        rt.hub.discard(query_id, fut)
+
+
+async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outcome:
+    """Store a response and wake whoever waits for it."""
+    async with rt.db.session() as session:
+        row = await queries.store_response(session, event_id=event.id, payload=event.data)
+    if row is not None:
+        rt.hub.notify(query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack")
+    return Outcome.DONE
+
+
+async def on_query_dead(rt: Runtime, event: CloudEvent[Any]) -> None:
+    """A query no specialist could answer: tell the student instead of leaving it pending."""
+    data = LearningQuery.model_validate(event.data.model_dump() if hasattr(event.data, "model_dump") else event.data)
+    failure = LearningResponse(
+        query_id=data.query_id,
+        student_id=data.student_id,
+        session_id=data.session_id,
+        agent=data.routed_to,
+        kind="error",
+        content="Sorry, the tutor could not answer this question right now. Please try again.",
+        data={"reason": str((event.model_extra or {}).get("dlqreason", ""))[:500]},
+    )
+    await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=derived_id(event.id, "dead"))

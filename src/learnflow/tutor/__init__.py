@@ -1,0 +1,1 @@
+"""The offline tutor engine: routing, explanations, debugging and exercises as plain functions."""

@@ -1,0 +1,452 @@
+"""Reproducing a student's error, explaining it, hinting, and offering only verified fixes."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from learnflow.ai import AIProvider, AIUnavailable
+from learnflow.curriculum import Curriculum
+from learnflow.sandbox import ExecutionResult, Sandbox
+from learnflow.tutor.prompts import DEBUG_SYSTEM, fence
+from learnflow.tutor.schemas import DebugAnswer, LLMDebugText
+
+log = logging.getLogger(__name__)
+
+_LAST_LINE = re.compile(
+    r"^(?P<type>[A-Za-z_][\w.]*(Error|Exception|Warning|Exit|Interrupt|Iteration)\w*)(?::\s?(?P<msg>.*))?$"
+)
+_GENERIC_LAST = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$")
+_FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
+_MAIN_FILES = ("main.py", "<string>", "<stdin>")
+
+
+@dataclass(frozen=True)
+class ParsedError:
+    error_type: str
+    message: str
+    line: int | None
+
+
+def parse_traceback(text: str, *, files: tuple[str, ...] = _MAIN_FILES) -> ParsedError | None:
+    """Find the exception type, message and the student's line in a traceback or error message."""
+    lines = [ln.rstrip() for ln in text.strip().splitlines() if ln.strip()]
+    if not lines:
+        return None
+    found: ParsedError | None = None
+    for candidate in reversed(lines):
+        stripped = candidate.strip()
+        match = _LAST_LINE.match(stripped)
+        if match:
+            found = ParsedError(match["type"].rsplit(".", 1)[-1], (match["msg"] or "").strip(), None)
+            break
+    if found is None:
+        match = _GENERIC_LAST.match(lines[-1].strip())
+        if not match or not lines[-1].strip()[0].isupper() or " " in match["type"]:
+            return None
+        found = ParsedError(match["type"].rsplit(".", 1)[-1], (match["msg"] or "").strip(), None)
+    line: int | None = None
+    for m in _FILE_LINE.finditer(text):
+        if any(m["file"].endswith(f) for f in files) or not files:
+            line = int(m["line"])
+    if line is None:
+        # A pasted message such as "NameError on line 3" or one frame from another file name.
+        frames = list(_FILE_LINE.finditer(text))
+        if frames:
+            line = int(frames[-1]["line"])
+        else:
+            loose = re.search(r"\bline (\d+)\b", text)
+            line = int(loose.group(1)) if loose else None
+    return ParsedError(found.error_type, found.message, line)
+
+
+async def analyze(
+    *,
+    code: str | None,
+    error_message: str | None,
+    question: str,
+    stdin: str,
+    curriculum: Curriculum,
+    sandbox: Sandbox,
+    ai: AIProvider,
+) -> DebugAnswer:
+    """Reproduce, explain, hint, and fix (only if the fix runs)."""
+    run: ExecutionResult | None = None
+    parsed: ParsedError | None = None
+    if code and code.strip():
+        run = await sandbox.run(code, stdin=stdin)
+        if run.exit_code not in (0, None) or run.memory_exceeded:
+            parsed = parse_traceback(run.stderr)
+    if parsed is None and run is None and error_message:
+        parsed = parse_traceback(error_message)
+    answer = _offline_answer(code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum)
+    if code and parsed:
+        fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox)
+        if fix:
+            answer = answer.model_copy(update={"corrected_code": fix, "fix_verified": True})
+    if not ai.is_llm or not (code or error_message):
+        return answer
+    return await _with_llm(
+        answer, code=code, error_message=error_message, question=question, stdin=stdin, sandbox=sandbox, ai=ai
+    )
+
+
+def _offline_answer(
+    *,
+    code: str | None,
+    run: ExecutionResult | None,
+    parsed: ParsedError | None,
+    error_message: str | None,
+    curriculum: Curriculum,
+) -> DebugAnswer:
+    output = run.stdout if run else None
+    if run is not None and run.timed_out:
+        return DebugAnswer(
+            error_type=None,
+            line=None,
+            message=None,
+            output=output,
+            corrected_code=None,
+            fix_verified=False,
+            explanation=(
+                "Your program did not finish within the time limit, so it was stopped. The most common "
+                "cause is a loop that never ends: a `while` condition that never becomes false, or a "
+                "loop variable that is never updated."
+            ),
+            hints=[
+                "Find the loop that keeps running. Which condition decides when it stops?",
+                "Check that something inside the loop changes the value that condition tests.",
+                "Add a `print()` inside the loop to watch the variable; make sure it moves towards the exit.",
+            ],
+        )
+    if parsed is None:
+        if run is not None:
+            shown = run.stdout.rstrip() or "(nothing)"
+            explanation = (
+                "I ran your program and it finished without an error. It printed:\n\n"
+                f"```\n{shown[:2000]}\n```\n\nIf that is not what you expected, the bug is in the logic rather "
+                "than a crash. Tell me what output you expected and I can compare."
+            )
+            hints = [
+                "Write down what you expected the program to print, line by line.",
+                "Find the first line where the real output differs from what you expected.",
+                "Add `print()` calls just before that point to see the values of your variables.",
+            ]
+        else:
+            explanation = (
+                "I could not find a Python error in what you sent. Paste the full error message (the last "
+                "lines of the traceback) and, if you can, the code that produced it."
+            )
+            hints = [
+                "Copy the whole traceback, from `Traceback (most recent call last):` to the last line.",
+                "The last line names the error type, such as `NameError` or `TypeError`.",
+                "Include your code so I can run it and see the error myself.",
+            ]
+        return DebugAnswer(
+            error_type=None,
+            line=None,
+            message=None,
+            explanation=explanation,
+            hints=hints,
+            corrected_code=None,
+            fix_verified=False,
+            output=output,
+        )
+    info = curriculum.errors.get(parsed.error_type)
+    specific, first_hint = _specifics(parsed, code)
+    where = f" on line {parsed.line}" if parsed.line else ""
+    line_text = _line(code, parsed.line)
+    parts = [f"Your program stopped with a **{parsed.error_type}**{where}"]
+    if line_text:
+        parts[0] += f":\n\n```python\n{line_text.strip()}\n```\n"
+    else:
+        parts[0] += "."
+    parts.append(f"Python says: `{parsed.error_type}: {parsed.message}`" if parsed.message else "")
+    if specific:
+        parts.append(specific)
+    if info:
+        parts.append(info.explanation.strip())
+        causes = "\n".join(f"- {c}" for c in info.common_causes[:4])
+        parts.append(f"Common causes:\n{causes}")
+    else:
+        parts.append("Read the last line of the traceback: it names the error and says what Python could not do.")
+    hints = (
+        list(info.hints)
+        if info
+        else [
+            "Look at the line the traceback points to.",
+            "Check the values of the variables used on that line (print them).",
+            "Compare what the line expects with what it actually receives.",
+        ]
+    )
+    if first_hint:
+        hints = [first_hint, *hints[1:]]
+    return DebugAnswer(
+        error_type=parsed.error_type,
+        line=parsed.line,
+        message=parsed.message or None,
+        explanation="\n\n".join(p for p in parts if p),
+        hints=hints[:3],
+        corrected_code=None,
+        fix_verified=False,
+        output=output,
+    )
+
+
+def _line(code: str | None, number: int | None) -> str | None:
+    if not code or not number:
+        return None
+    lines = code.splitlines()
+    return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def _defined_names(code: str | None) -> list[str]:
+    if not code:
+        return []
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", code)) - set(keyword.kwlist))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    return sorted(names)
+
+
+def _specifics(parsed: ParsedError, code: str | None) -> tuple[str, str | None]:
+    """A sentence about this very case and a first hint that points at it."""
+    msg = parsed.message
+    kind = parsed.error_type
+    if kind in ("NameError", "UnboundLocalError"):
+        m = re.search(r"name '([^']+)'", msg)
+        if m:
+            name = m.group(1)
+            suggestion = re.search(r"Did you mean: '([^']+)'", msg)
+            close = (
+                [suggestion.group(1)]
+                if suggestion
+                else difflib.get_close_matches(name, [*_defined_names(code), *dir(__builtins__)], n=3, cutoff=0.75)
+            )
+            close = [c for c in close if c != name]
+            text = f"Python does not know any variable or function called `{name}` at that point."
+            if kind == "UnboundLocalError":
+                text = (
+                    f"`{name}` is assigned somewhere inside the function, which makes it local to the "
+                    "whole function, but it is used before that assignment."
+                )
+            if close:
+                text += " Names that do exist and look similar: " + ", ".join(f"`{c}`" for c in close) + "."
+                return text, f"Check the spelling of `{name}`: did you mean `{close[0]}`?"
+            return (
+                text,
+                f"Where do you give `{name}` a value? It must be assigned (or defined) before this line.",
+            )
+    if kind == "AttributeError":
+        m = re.search(r"'(\w+)' object has no attribute '(\w+)'", msg)
+        if m:
+            suggestion = re.search(r"Did you mean: '([^']+)'", msg)
+            text = f"A value of type `{m.group(1)}` has no attribute or method called `{m.group(2)}`."
+            if suggestion:
+                text += f" Python suggests `{suggestion.group(1)}`."
+            return (
+                text,
+                f"Which methods does a `{m.group(1)}` have? Try `help({m.group(1)})` or `dir({m.group(1)})`.",
+            )
+    if kind == "TypeError":
+        m = re.search(r"unsupported operand type\(s\) for (.+?): '(\w+)' and '(\w+)'", msg)
+        if m:
+            return (
+                f"The operator `{m.group(1)}` was used between a `{m.group(2)}` and a `{m.group(3)}`, "
+                "and Python does not know how to combine those two types.",
+                f"Which value on that line is a `{m.group(3)}` when you expected a `{m.group(2)}` (or the reverse)?",
+            )
+        m = re.search(r'can only concatenate (\w+) \(not "(\w+)"\) to (\w+)', msg)
+        if m:
+            return (
+                f"You tried to join a `{m.group(2)}` onto a `{m.group(1)}` with `+`; both sides must be text.",
+                f"Convert the `{m.group(2)}` to text with `str(...)`, or use an f-string.",
+            )
+    if kind == "IndexError":
+        return (
+            "You asked for a position that does not exist. Positions start at 0, so the last valid index of a "
+            "list of length n is n - 1.",
+            "Print the length of the sequence and the index you use just before that line.",
+        )
+    if kind == "KeyError":
+        return (
+            f"The dictionary has no key {msg or '(the key shown above)'}.",
+            f"Print the dictionary's keys (`print(d.keys())`) and compare them with {msg or 'the key'}.",
+        )
+    if kind == "ZeroDivisionError":
+        return (
+            "Something on that line was divided by zero.",
+            "Which divisor on that line can be 0? Check it first.",
+        )
+    if kind == "ModuleNotFoundError":
+        m = re.search(r"No module named '([^']+)'", msg)
+        if m:
+            return (
+                f"The module `{m.group(1)}` is not installed where your program runs (student programs here "
+                "can use only Python's standard library).",
+                f"Is `{m.group(1)}` spelled right? If it is a third-party package, install it with pip in a venv.",
+            )
+    if kind in ("SyntaxError", "IndentationError", "TabError"):
+        return _syntax_specifics(kind, msg), None
+    return "", None
+
+
+def _syntax_specifics(kind: str, msg: str) -> str:
+    table = [
+        (
+            "expected ':'",
+            "A line that starts a block (`if`, `for`, `while`, `def`, `class`, `else`) must end with a colon `:`.",
+        ),
+        ("was never closed", "A bracket or parenthesis is opened but never closed."),
+        ("unterminated string", "A string starts with a quote but never ends: the closing quote is missing."),
+        ("unterminated triple-quoted", "A triple-quoted string is never closed."),
+        ("Maybe you meant '==' or ':='", "`=` stores a value; to compare two values use `==`."),
+        (
+            "expected an indented block",
+            "After a line ending in `:` the next line must be indented (4 spaces).",
+        ),
+        (
+            "unexpected indent",
+            "This line is indented more than the code around it, but nothing opened a block.",
+        ),
+        ("unindent does not match", "This line's indentation does not line up with any earlier block."),
+        ("inconsistent use of tabs", "Tabs and spaces are mixed for indentation; use spaces only."),
+        ("Perhaps you forgot a comma", "Two values stand next to each other without a comma between them."),
+        ("cannot assign to", "The left side of `=` must be a variable name, not a value or expression."),
+        ("invalid syntax", "Python could not understand this line; look for a missing symbol or a typo."),
+    ]
+    for needle, text in table:
+        if needle in msg:
+            return text
+    return f"Python could not read your program ({kind}); nothing ran."
+
+
+async def _verified_fix(code: str, parsed: ParsedError, *, stdin: str, sandbox: Sandbox) -> str | None:
+    """Try the candidate fixes for this error; return the first that really runs without failing."""
+    for candidate in _candidates(code, parsed):
+        if candidate == code:
+            continue
+        result = await sandbox.run(candidate, stdin=stdin)
+        if result.ok:
+            return candidate
+    return None
+
+
+def _replace_line(code: str, number: int, new: str) -> str:
+    lines = code.splitlines()
+    lines[number - 1] = new
+    return "\n".join(lines) + ("\n" if code.endswith("\n") else "")
+
+
+def _candidates(code: str, parsed: ParsedError) -> Iterator[str]:
+    lines = code.splitlines()
+    n = parsed.line
+    text = lines[n - 1] if n and 0 < n <= len(lines) else None
+    msg = parsed.message
+    kind = parsed.error_type
+    suggestion = re.search(r"Did you mean: '([^']+)'", msg)
+    if kind == "NameError" and text is not None and n is not None:
+        m = re.search(r"name '([^']+)'", msg)
+        if m:
+            names = (
+                [suggestion.group(1)]
+                if suggestion
+                else difflib.get_close_matches(m.group(1), _defined_names(code), n=2, cutoff=0.75)
+            )
+            for name in names:
+                yield _replace_line(code, n, re.sub(rf"\b{re.escape(m.group(1))}\b", name, text))
+    if kind == "AttributeError" and suggestion and text is not None and n is not None:
+        m = re.search(r"has no attribute '(\w+)'", msg)
+        if m:
+            yield _replace_line(code, n, re.sub(rf"\.{re.escape(m.group(1))}\b", "." + suggestion.group(1), text))
+    if kind == "TypeError" and text is not None and n is not None and "input(" in text:
+        yield _replace_line(code, n, re.sub(r"\binput\(([^()]*)\)", r"int(input(\1))", text))
+    if kind == "TypeError" and text is not None and n is not None and "can only concatenate str" in msg:
+        # Wrap bare names that are not strings in str(); verified by running.
+        for name in re.findall(r"\+\s*([A-Za-z_]\w*)\b(?!\s*\()", text):
+            yield _replace_line(code, n, re.sub(rf"\+\s*{re.escape(name)}\b(?!\s*\()", f"+ str({name})", text))
+    if kind == "SyntaxError" and text is not None and n is not None:
+        if "expected ':'" in msg:
+            yield _replace_line(code, n, text.rstrip() + ":")
+        if "Maybe you meant '==' or ':='" in msg:
+            yield _replace_line(code, n, re.sub(r"(?<![=!<>])=(?!=)", "==", text, count=1))
+        if "was never closed" in msg:
+            opener = re.search(r"'(.)' was never closed", msg)
+            closing = {"(": ")", "[": "]", "{": "}"}.get(opener.group(1) if opener else "(", ")")
+            stripped = text.rstrip()
+            if stripped.endswith(":"):
+                yield _replace_line(code, n, stripped[:-1] + closing + ":")
+            yield _replace_line(code, n, stripped + closing)
+        if "unterminated string literal" in msg:
+            quote = '"' if text.count('"') % 2 else "'"
+            stripped = text.rstrip()
+            if stripped.endswith(")"):
+                yield _replace_line(code, n, stripped[:-1] + quote + ")")
+            yield _replace_line(code, n, stripped + quote)
+        if "Perhaps you forgot a comma" in msg:
+            yield _replace_line(code, n, re.sub(r"(['\"\w\]\)])\s+(['\"\w\[\(])", r"\1, \2", text))
+    if kind == "IndentationError" and text is not None and n is not None:
+        if "expected an indented block" in msg:
+            prev = lines[n - 2] if n >= 2 else ""
+            indent = len(prev) - len(prev.lstrip()) + 4
+            yield _replace_line(code, n, " " * indent + text.lstrip())
+        if "unexpected indent" in msg:
+            prev = lines[n - 2] if n >= 2 else ""
+            indent = len(prev) - len(prev.lstrip())
+            if prev.rstrip().endswith(":"):
+                indent += 4
+            yield _replace_line(code, n, " " * indent + text.lstrip())
+        if "unindent does not match" in msg:
+            current = len(text) - len(text.lstrip())
+            levels = sorted({len(ln) - len(ln.lstrip()) for ln in lines[: n - 1] if ln.strip()})
+            for level in sorted(levels, key=lambda lv: abs(lv - current)):
+                yield _replace_line(code, n, " " * level + text.lstrip())
+    if kind == "TabError":
+        yield code.expandtabs(4)
+
+
+async def _with_llm(
+    answer: DebugAnswer,
+    *,
+    code: str | None,
+    error_message: str | None,
+    question: str,
+    stdin: str,
+    sandbox: Sandbox,
+    ai: AIProvider,
+) -> DebugAnswer:
+    user = (
+        f"Student question: {fence(question)}\nStudent code: {fence(code)}\n"
+        f"Error the student reported: {fence(error_message)}\n"
+        f"What really happened when we ran it: {answer.model_dump_json(include={'error_type', 'line', 'message'})}"
+    )
+    try:
+        generated = await ai.generate(system=DEBUG_SYSTEM, user=user, schema=LLMDebugText)
+    except AIUnavailable as exc:
+        log.info("debug fell back to the offline answer: %s", exc)
+        return answer.model_copy(update={"source": "offline-fallback"})
+    update: dict[str, object] = {"explanation": generated.explanation, "source": "llm"}
+    if len(generated.hints) >= 3:
+        update["hints"] = generated.hints[:3]
+    if generated.corrected_code and not answer.fix_verified:
+        result = await sandbox.run(generated.corrected_code, stdin=stdin)
+        if result.ok:
+            update["corrected_code"] = generated.corrected_code
+            update["fix_verified"] = True
+    return answer.model_copy(update=update)

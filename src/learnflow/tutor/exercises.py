@@ -1,0 +1,253 @@
+"""Exercises: the bank, assignment, teacher-authored exercises and grading submissions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learnflow.curriculum import Curriculum
+from learnflow.db.models import Assignment, Exercise, Progress, Submission
+from learnflow.errors import NotFound, Unprocessable
+from learnflow.sandbox.grading import Grader, GradeReport, IOCase, test_names
+from learnflow.tutor import progress as progress_service
+
+_DIFFICULTY_FOR_LEVEL = {
+    "Beginner": "beginner",
+    "Learning": "intermediate",
+    "Proficient": "advanced",
+    "Mastered": "advanced",
+}
+FAILED_SUBMISSIONS_ALERT = 3
+
+
+def all_tests(exercise: Exercise) -> str:
+    return (exercise.visible_tests or "") + "\n\n" + (exercise.hidden_tests or "")
+
+
+def io_cases(exercise: Exercise) -> list[IOCase]:
+    return [IOCase.model_validate(c) for c in exercise.io_tests or []]
+
+
+async def sync_bank(session: AsyncSession, *, curriculum: Curriculum) -> int:
+    """Make the exercises table hold the packaged bank (new and changed ones); return how many changed."""
+    existing = {
+        e.id: e for e in (await session.execute(select(Exercise).where(Exercise.author == "curriculum"))).scalars()
+    }
+    changed = 0
+    for ex in curriculum.exercises.values():
+        values: dict[str, Any] = {
+            "title": ex.title,
+            "topic": ex.topic,
+            "difficulty": str(ex.difficulty),
+            "description": ex.description,
+            "starter_code": ex.starter_code,
+            "solution": ex.solution,
+            "visible_tests": ex.visible_tests,
+            "hidden_tests": ex.hidden_tests,
+            "io_tests": [c.model_dump() for c in ex.io_tests],
+            "hints": list(ex.hints),
+            "author": "curriculum",
+        }
+        row = existing.get(ex.id)
+        if row is None:
+            session.add(Exercise(id=ex.id, **values))
+            changed += 1
+        elif any(getattr(row, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(row, k, v)
+            changed += 1
+    await session.commit()
+    return changed
+
+
+async def get(session: AsyncSession, *, exercise_id: str) -> Exercise:
+    """Return one exercise or raise NotFound."""
+    exercise = await session.get(Exercise, exercise_id)
+    if exercise is None:
+        raise NotFound(f"exercise {exercise_id!r} does not exist")
+    return exercise
+
+
+async def list_(session: AsyncSession, *, topic: str | None = None, difficulty: str | None = None) -> list[Exercise]:
+    """List exercises, optionally by topic and difficulty."""
+    stmt = select(Exercise).order_by(Exercise.topic, Exercise.difficulty, Exercise.id)
+    if topic:
+        stmt = stmt.where(Exercise.topic == topic)
+    if difficulty:
+        stmt = stmt.where(Exercise.difficulty == difficulty)
+    return list((await session.execute(stmt)).scalars())
+
+
+@dataclass
+class NewExercise:
+    title: str
+    topic: str
+    difficulty: str
+    description: str
+    starter_code: str
+    solution: str
+    tests: str
+    io_tests: list[IOCase]
+    hints: list[str]
+
+
+async def validate(grader: Grader, data: NewExercise) -> GradeReport:
+    """Check an exercise: its tests parse, its solution passes all of them and its starter does not."""
+    if not data.tests.strip() and not data.io_tests:
+        raise Unprocessable("an exercise needs `tests` or `io_tests`")
+    if data.tests.strip():
+        try:
+            names = test_names(data.tests)
+        except SyntaxError as exc:
+            raise Unprocessable(f"`tests` is not valid Python: {exc.msg} (line {exc.lineno})") from exc
+        if not names:
+            raise Unprocessable("`tests` defines no top-level `test_*` function")
+        if len(names) != len(set(names)):
+            raise Unprocessable("`tests` defines the same test name twice")
+    report = await grader.grade(code=data.solution, tests=data.tests, io_tests=data.io_tests)
+    if not report.passed:
+        failing = "; ".join(f"{t.name}: {t.message}" for t in report.tests if not t.passed)
+        raise Unprocessable(f"the solution does not pass its own tests: {failing}"[:2000])
+    starter = await grader.grade(code=data.starter_code, tests=data.tests, io_tests=data.io_tests)
+    if starter.passed:
+        raise Unprocessable("the starter code already passes every test; it must leave work to do")
+    return report
+
+
+async def create(session: AsyncSession, *, grader: Grader, data: NewExercise, exercise_id: str) -> Exercise:
+    """Validate and store a teacher-authored exercise."""
+    await validate(grader, data)
+    exercise = Exercise(
+        id=exercise_id,
+        title=data.title,
+        topic=data.topic,
+        difficulty=data.difficulty,
+        description=data.description,
+        starter_code=data.starter_code,
+        solution=data.solution,
+        visible_tests=data.tests,
+        hidden_tests="",
+        io_tests=[c.model_dump() for c in data.io_tests],
+        hints=data.hints,
+        author="teacher",
+    )
+    session.add(exercise)
+    await session.commit()
+    return exercise
+
+
+async def choose(
+    session: AsyncSession,
+    *,
+    curriculum: Curriculum,
+    student_id: str,
+    topic: str | None,
+    difficulty: str | None,
+) -> Exercise:
+    """Pick the next exercise: the asked topic (else the first not yet mastered), at the student's level."""
+    levels = {
+        p.topic: p.level
+        for p in (await session.execute(select(Progress).where(Progress.student_id == student_id))).scalars()
+    }
+    if topic and topic not in curriculum.topics:
+        raise Unprocessable(f"unknown topic {topic!r}; topics: {', '.join(curriculum.topics)}")
+    topics = (
+        [topic]
+        if topic
+        else [t for t in curriculum.topics if levels.get(t, "Beginner") in ("Beginner", "Learning")]
+        or list(curriculum.topics)
+    )
+    assigned = dict(
+        (
+            await session.execute(
+                select(Assignment.exercise_id, func.max(Assignment.assigned_at))
+                .where(Assignment.student_id == student_id)
+                .group_by(Assignment.exercise_id)
+            )
+        ).all()
+    )
+    for candidate_topic in topics:
+        wanted = difficulty or _DIFFICULTY_FOR_LEVEL[levels.get(candidate_topic, "Beginner")]
+        pool = await list_(session, topic=candidate_topic)
+        if not pool:
+            continue
+        fresh = [e for e in pool if e.id not in assigned]
+        if topic is None and not fresh:
+            continue  # that topic's bank is used up: move on before repeating anything
+        ranked = sorted(
+            fresh or pool,
+            key=lambda e: (e.difficulty != wanted, _order(e.difficulty), str(assigned.get(e.id, "")), e.id),
+        )
+        if difficulty and not any(e.difficulty == difficulty for e in pool):
+            raise NotFound(f"no {difficulty} exercise for topic {candidate_topic!r}")
+        return ranked[0]
+    raise NotFound("no exercise matches" + (f" topic {topic!r}" if topic else ""))
+
+
+def _order(difficulty: str) -> int:
+    return {"beginner": 0, "intermediate": 1, "advanced": 2}.get(difficulty, 3)
+
+
+async def assign(session: AsyncSession, *, student_id: str, exercise: Exercise) -> Assignment:
+    """Record that ``exercise`` was handed to the student; caller commits."""
+    assignment = Assignment(student_id=student_id, exercise_id=exercise.id)
+    session.add(assignment)
+    await session.flush()
+    return assignment
+
+
+@dataclass
+class Graded:
+    submission: Submission
+    progress: Progress
+    failed_in_a_row: int
+
+
+async def grade_submission(
+    session: AsyncSession,
+    *,
+    grader: Grader,
+    exercise: Exercise,
+    submission_id: str,
+    student_id: str,
+    code: str,
+) -> Graded:
+    """Grade, store the submission and recompute progress (idempotent per submission id); commits."""
+    existing = await session.get(Submission, submission_id)
+    if existing is None:
+        report = await grader.grade(code=code, tests=all_tests(exercise), io_tests=io_cases(exercise))
+        existing = Submission(
+            id=submission_id,
+            exercise_id=exercise.id,
+            student_id=student_id,
+            code=code,
+            passed=report.passed,
+            score=report.score,
+            results=[t.model_dump() for t in report.tests],
+            feedback=report.feedback,
+        )
+        session.add(existing)
+        await session.flush()
+    progress = await progress_service.recompute(session, student_id=student_id, topic=exercise.topic)
+    recent = (
+        (
+            await session.execute(
+                select(Submission.passed)
+                .where(Submission.student_id == student_id, Submission.exercise_id == exercise.id)
+                .order_by(Submission.created_at.desc())
+                .limit(FAILED_SUBMISSIONS_ALERT)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    failed_in_a_row = 0
+    for ok in recent:
+        if ok:
+            break
+        failed_in_a_row += 1
+    await session.commit()
+    return Graded(submission=existing, progress=progress, failed_in_a_row=failed_in_a_row)

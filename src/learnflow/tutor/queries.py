@@ -1,0 +1,111 @@
+"""Queries, sessions and the responses they receive (triage's data)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from learnflow.db.models import LearningSession, Query, Response, Student
+from learnflow.errors import NotFound, Unprocessable
+from learnflow.events import LearningResponse
+
+
+async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
+    """Create the student and the session on first sight; a session belongs to one student."""
+    if await session.get(Student, student_id) is None:
+        session.add(Student(id=student_id))
+        try:
+            await session.flush()
+        except IntegrityError:  # created concurrently by another request
+            await session.rollback()
+    existing = await session.get(LearningSession, session_id)
+    if existing is None:
+        session.add(LearningSession(id=session_id, student_id=student_id))
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            existing = await session.get(LearningSession, session_id)
+    if existing is not None:
+        if existing.student_id != student_id:
+            raise Unprocessable(f"session {session_id!r} belongs to another student")
+        existing.updated_at = datetime.now(UTC)
+
+
+async def get(session: AsyncSession, *, query_id: str) -> Query:
+    """Return one query or raise NotFound."""
+    query = await session.get(Query, query_id)
+    if query is None:
+        raise NotFound(f"query {query_id!r} does not exist")
+    return query
+
+
+async def history(session: AsyncSession, *, session_id: str, limit: int = 10) -> list[Query]:
+    """The session's latest queries, oldest first."""
+    rows = (
+        (
+            await session.execute(
+                select(Query).where(Query.session_id == session_id).order_by(Query.created_at.desc()).limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return list(reversed(rows))
+
+
+async def answer_for(session: AsyncSession, *, query_id: str) -> Response | None:
+    """The specialist's answer (or error) to a query, if it has arrived."""
+    return (
+        await session.execute(
+            select(Response)
+            .where(Response.query_id == query_id, Response.kind != "ack")
+            .order_by(Response.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def store_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response | None:
+    """Store a response once per event id and update its query's status; None if already stored."""
+    if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
+        return None
+    row = Response(
+        event_id=event_id,
+        query_id=payload.query_id,
+        session_id=payload.session_id,
+        student_id=payload.student_id,
+        agent=payload.agent,
+        kind=payload.kind,
+        content=payload.content,
+        data=payload.data,
+        source=payload.source,
+    )
+    session.add(row)
+    if payload.kind != "ack":
+        query = await session.get(Query, payload.query_id)
+        if query is not None and query.status == "pending":
+            query.status = "answered" if payload.kind == "answer" else "failed"
+            query.answered_at = datetime.now(UTC)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return None
+    return row
+
+
+async def responses_after(session: AsyncSession, *, session_id: str, after_seq: int = 0) -> list[Response]:
+    """A session's responses in arrival order, after ``after_seq``."""
+    return list(
+        (
+            await session.execute(
+                select(Response)
+                .where(Response.session_id == session_id, Response.seq > after_seq)
+                .order_by(Response.seq)
+            )
+        ).scalars()
+    )

@@ -1,0 +1,56 @@
+"""Markdown for people, from the agents' structured answers."""
+
+from __future__ import annotations
+
+from learnflow.db.models import Exercise
+from learnflow.tutor.schemas import ConceptAnswer, DebugAnswer
+
+
+def concept(answer: ConceptAnswer) -> str:
+    parts = [f"## {answer.title}", answer.explanation]
+    parts.append(f"**Example**\n\n```python\n{answer.code_example.rstrip()}\n```")
+    if answer.example_output.strip():
+        parts.append(f"Output:\n\n```\n{answer.example_output.rstrip()}\n```")
+    if answer.key_points:
+        parts.append("**Key points**\n\n" + "\n".join(f"- {p}" for p in answer.key_points))
+    if answer.common_mistakes:
+        parts.append("**Common mistakes**\n\n" + "\n".join(f"- {m}" for m in answer.common_mistakes))
+    if answer.related_topics:
+        parts.append("Related: " + ", ".join(answer.related_topics))
+    return "\n\n".join(parts)
+
+
+def debug(answer: DebugAnswer) -> str:
+    title = (
+        f"## {answer.error_type}" + (f" on line {answer.line}" if answer.line else "")
+        if answer.error_type
+        else "## Your program"
+    )
+    parts = [title, answer.explanation]
+    parts.append(
+        "**Hints** (try them one at a time)\n\n" + "\n".join(f"{i}. {h}" for i, h in enumerate(answer.hints, 1))
+    )
+    if answer.corrected_code and answer.fix_verified:
+        parts.append(
+            "**A corrected version** (I ran it and it no longer fails; try the hints first):\n\n"
+            f"```python\n{answer.corrected_code.rstrip()}\n```"
+        )
+    return "\n\n".join(parts)
+
+
+def exercise(ex: Exercise) -> str:
+    parts = [f"## Exercise: {ex.title}", f"*Topic: {ex.topic} · {ex.difficulty}*", ex.description.strip()]
+    parts.append(f"**Starter code**\n\n```python\n{ex.starter_code.rstrip()}\n```")
+    if ex.visible_tests.strip():
+        parts.append(f"**Tests you can see**\n\n```python\n{ex.visible_tests.strip()}\n```")
+    parts.append(f"Submit with `POST /api/exercises/{ex.id}/submissions`. Exercise id: `{ex.id}`")
+    return "\n\n".join(parts)
+
+
+def graded(title: str, passed: bool, score: float, feedback: str, tests: list[dict[str, object]]) -> str:
+    head = f"## {title}: " + ("passed ✅" if passed else f"{round(score * 100)}% of tests passed")
+    lines = [
+        f"- {'✅' if t['passed'] else '❌'} `{t['name']}`" + (f": {t['message']}" if t.get("message") else "")
+        for t in tests
+    ]
+    return "\n\n".join([head, feedback, "\n".join(lines)])

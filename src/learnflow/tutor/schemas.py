@@ -1,0 +1,50 @@
+"""Answers the specialists give; also the structured-output schemas the LLM fills in."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from learnflow.events.payloads import Source
+
+
+class ConceptAnswer(BaseModel):
+    topic: str | None = Field(description="Curriculum topic id, or null when none matched.", examples=["for-loops"])
+    title: str
+    explanation: str = Field(description="Markdown explanation at the student's level.")
+    code_example: str = Field(description="A complete program that runs.")
+    example_output: str = Field(description="What the program prints, from really running it.")
+    key_points: list[str] = Field(default_factory=list)
+    common_mistakes: list[str] = Field(default_factory=list)
+    related_topics: list[str] = Field(default_factory=list)
+    level: Literal["beginner", "intermediate"] = "beginner"
+    source: Source = "offline"
+
+
+class DebugAnswer(BaseModel):
+    error_type: str | None = Field(description="Exception class, or null when the program raised none.")
+    line: int | None = Field(description="Line of the student's code where it was raised.")
+    message: str | None = Field(description="Python's own error message.")
+    explanation: str = Field(description="What went wrong, for a beginner, specific to this case.")
+    hints: list[str] = Field(description="Progressive hints, gentlest first.")
+    corrected_code: str | None = Field(description="A corrected program, only when it was run and works.")
+    fix_verified: bool = Field(description="True when corrected_code was run in the sandbox and did not fail.")
+    output: str | None = Field(default=None, description="What the program printed when it was run.")
+    source: Source = "offline"
+
+
+class LLMConceptText(BaseModel):
+    """What the LLM may contribute to a concept answer; code is verified before use."""
+
+    explanation: str
+    code_example: str
+    key_points: list[str]
+
+
+class LLMDebugText(BaseModel):
+    """What the LLM may contribute to a debug answer; a fix is verified before use."""
+
+    explanation: str
+    hints: list[str]
+    corrected_code: str | None = None
