@@ -25,63 +25,13 @@ DATA = Path(__file__).parent / "data"
 _WORD = re.compile(r"[a-z][a-z0-9_]*")
 # Words that say nothing about which topic is meant.
 _STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "is",
-        "are",
-        "was",
-        "what",
-        "how",
-        "why",
-        "when",
-        "do",
-        "does",
-        "did",
-        "i",
-        "me",
-        "my",
-        "you",
-        "your",
-        "it",
-        "its",
-        "in",
-        "on",
-        "of",
-        "to",
-        "for",
-        "and",
-        "or",
-        "can",
-        "could",
-        "would",
-        "should",
-        "please",
-        "explain",
-        "tell",
-        "show",
-        "give",
-        "about",
-        "python",
-        "with",
-        "this",
-        "that",
-        "work",
-        "works",
-        "use",
-        "using",
-        "used",
-        "help",
-        "understand",
-        "mean",
-        "means",
-        "difference",
-        "between",
-        "some",
-        "example",
-        "examples",
-    ]
+    """
+    a an the is are was what how why when do does did i me my you your it its in on of to for and or can could
+    would should please explain tell show give about python with this that work works use using used help
+    understand mean means difference between some example examples exercise exercises practice practise quiz
+    challenge problem task another harder easier last one next like but want need get more same new again code
+    program
+    """.split()
 )
 
 
@@ -116,6 +66,7 @@ class Curriculum:
             unknown = [t for t in topic.related_topics if t not in self.topics]
             if unknown:
                 raise ValueError(f"topic {topic.id!r} relates to unknown topics {unknown}")
+        self._position = {topic_id: i for i, topic_id in enumerate(self.topics)}
         self._index = self._build_index()
 
     def _build_index(self) -> dict[str, dict[str, float]]:
@@ -147,12 +98,7 @@ class Curriculum:
         for word in _words(text):
             candidates = [word]
             if word not in self._index:
-                singular = word[:-1] if word.endswith("s") else word
-                candidates = (
-                    [singular]
-                    if singular in self._index
-                    else difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8)
-                )
+                candidates = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8)
             for candidate in candidates:
                 factor = 1.0 if candidate == word else 0.8
                 for topic_id, weight in self._index[candidate].items():
@@ -164,7 +110,8 @@ class Curriculum:
                 phrase = " " + re.sub(r"[^a-z0-9]+", " ", kw.lower()).strip() + " "
                 if len(phrase.split()) > 1 and phrase in lowered:
                     scores[topic.id] = scores.get(topic.id, 0.0) + 3.0
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        # Ties go to the earlier (more basic) topic of the curriculum.
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._position[kv[0]]))
         return [TopicMatch(self.topics[t], s) for t, s in ranked[:limit]]
 
     def best_topic(self, text: str, *, minimum: float = 1.5) -> Topic | None:
@@ -182,8 +129,19 @@ class Curriculum:
         return [t for t in self.topics.values() if self.module_of[t.id].module == module_id]
 
 
+def _stem(word: str) -> str:
+    """Fold plurals onto the singular ("dictionaries" -> "dictionary", "classes" -> "class")."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
 def _words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text.lower().replace("-", " ")) if w not in _STOP and len(w) > 1]
+    return [_stem(w) for w in _WORD.findall(text.lower().replace("-", " ")) if w not in _STOP and len(w) > 1]
 
 
 def _load_yaml(path: Path) -> object:

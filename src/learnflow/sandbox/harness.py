@@ -12,6 +12,8 @@ import os
 import sys
 import traceback
 
+# Isolated mode (-I) leaves the script's folder off sys.path; the student's module lives there.
+sys.path.insert(0, os.getcwd())
 _token = sys.stdin.readline().strip()
 _results_fd = os.dup(1)
 _null = os.open(os.devnull, os.O_WRONLY)

@@ -24,6 +24,18 @@ _LAST_LINE = re.compile(
 _GENERIC_LAST = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$")
 _FILE_LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _MAIN_FILES = ("main.py", "<string>", "<stdin>")
+# Methods beginners borrow from other languages, and what Python calls them.
+_METHOD_MIXUPS = {
+    ("list", "push"): "append",
+    ("list", "add"): "append",
+    ("str", "toUpperCase"): "upper",
+    ("str", "toLowerCase"): "lower",
+    ("str", "uppercase"): "upper",
+    ("str", "lowercase"): "lower",
+    ("str", "trim"): "strip",
+    ("set", "append"): "add",
+    ("set", "push"): "add",
+}
 
 
 @dataclass(frozen=True)
@@ -105,16 +117,22 @@ def _offline_answer(
     curriculum: Curriculum,
 ) -> DebugAnswer:
     output = run.stdout if run else None
-    if run is not None and run.timed_out:
+    flooded = run is not None and run.output_truncated and run.exit_code != 0
+    if run is not None and (run.timed_out or flooded):
+        what = (
+            "did not finish within the time limit, so it was stopped"
+            if run.timed_out
+            else "printed far more output than allowed, so it was stopped"
+        )
         return DebugAnswer(
             error_type=None,
             line=None,
             message=None,
-            output=output,
+            output=output[:2000] if output else output,
             corrected_code=None,
             fix_verified=False,
             explanation=(
-                "Your program did not finish within the time limit, so it was stopped. The most common "
+                f"Your program {what}. The most common "
                 "cause is a loop that never ends: a `while` condition that never becomes false, or a "
                 "loop variable that is never updated."
             ),
@@ -260,6 +278,13 @@ def _specifics(parsed: ParsedError, code: str | None) -> tuple[str, str | None]:
             text = f"A value of type `{m.group(1)}` has no attribute or method called `{m.group(2)}`."
             if suggestion:
                 text += f" Python suggests `{suggestion.group(1)}`."
+            elif (m.group(1), m.group(2)) in _METHOD_MIXUPS:
+                better = _METHOD_MIXUPS[(m.group(1), m.group(2))]
+                text += f" In Python that method is called `{better}`."
+                return (
+                    text,
+                    f"`{m.group(2)}` is what other languages call it; what does Python call it on a `{m.group(1)}`?",
+                )
             return (
                 text,
                 f"Which methods does a `{m.group(1)}` have? Try `help({m.group(1)})` or `dir({m.group(1)})`.",
@@ -371,10 +396,12 @@ def _candidates(code: str, parsed: ParsedError) -> Iterator[str]:
             )
             for name in names:
                 yield _replace_line(code, n, re.sub(rf"\b{re.escape(m.group(1))}\b", name, text))
-    if kind == "AttributeError" and suggestion and text is not None and n is not None:
-        m = re.search(r"has no attribute '(\w+)'", msg)
+    if kind == "AttributeError" and text is not None and n is not None:
+        m = re.search(r"'(\w+)' object has no attribute '(\w+)'", msg)
         if m:
-            yield _replace_line(code, n, re.sub(rf"\.{re.escape(m.group(1))}\b", "." + suggestion.group(1), text))
+            better = suggestion.group(1) if suggestion else _METHOD_MIXUPS.get((m.group(1), m.group(2)))
+            if better:
+                yield _replace_line(code, n, re.sub(rf"\.{re.escape(m.group(2))}\b", "." + better, text))
     if kind == "TypeError" and text is not None and n is not None and "input(" in text:
         yield _replace_line(code, n, re.sub(r"\binput\(([^()]*)\)", r"int(input(\1))", text))
     if kind == "TypeError" and text is not None and n is not None and "can only concatenate str" in msg:
