@@ -154,6 +154,8 @@ def _load_yaml(path: Path) -> object:
 def load(data_dir: Path = DATA) -> Curriculum:
     """Load and validate every data file under ``data_dir``."""
     modules = [Module.model_validate(_load_yaml(p)) for p in sorted((data_dir / "topics").glob("*.yaml"))]
+    if not modules:
+        raise ValueError(f"no curriculum topic files under {data_dir / 'topics'}: the package is incomplete")
     exercises = [
         ex
         for p in sorted((data_dir / "exercises").glob("*.yaml"))
