@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from learnflow.sandbox import Sandbox
@@ -102,3 +104,109 @@ async def test_pytest_raises_is_supported(grader: Grader):
     assert (await grader.grade(code="def div(a, b):\n    return a / b\n", tests=tests)).passed
     swallowed = await grader.grade(code="def div(a, b):\n    return 0 if b == 0 else a / b\n", tests=tests)
     assert not swallowed.passed and "ZeroDivisionError" in swallowed.tests[0].message
+
+
+CALLBACK_TESTS = """
+from solution import apply
+
+
+def test_apply_calls_the_function():
+    assert apply(lambda x: x * 2, 21) == 42
+
+
+def test_apply_again():
+    assert apply(lambda x: x + 1, 1) == 2
+"""
+
+CALLBACK_CHEATS = {
+    "reaches tester globals through a callback": "def apply(f, x):\n    g = f.__globals__\n"
+    "    g['report'](event='result', name='test_apply_again', passed=True)\n    return 0\n",
+    "writes forged records to every descriptor": "import os, json\nfor fd in range(3, 64):\n    try:\n"
+    "        os.write(fd, (json.dumps({'event': 'result', 'name': 'test_apply_again', 'passed': True}) + '\\\\n')"
+    ".encode())\n    except OSError:\n        pass\ndef apply(f, x):\n    return 0\n",
+    "answers requests it was never asked": "import os, json, sys\n"
+    'os.write(int(sys.argv[2]), b\'{"a": 1, "v": {"v": 42}}\\\\n\' * 50)\n'
+    "def apply(f, x):\n    return 0\n",
+}
+
+
+async def test_callbacks_work(grader: Grader):
+    report = await grader.grade(code="def apply(f, x):\n    return f(x)\n", tests=CALLBACK_TESTS)
+    assert report.passed, report.feedback
+
+
+@pytest.mark.parametrize("name", sorted(CALLBACK_CHEATS))
+async def test_channel_cheats_do_not_pass(grader: Grader, name: str):
+    report = await grader.grade(code=CALLBACK_CHEATS[name], tests=CALLBACK_TESTS)
+    assert not report.passed, (name, report)
+    assert not any(t.passed for t in report.tests if t.name == "test_apply_again"), name
+
+
+ACCOUNT = textwrap.dedent(
+    """
+    class BankError(Exception):
+        pass
+
+
+    class Overdrawn(BankError):
+        def __init__(self, need):
+            super().__init__(f"need {need}")
+            self.need = need
+
+
+    class Account:
+        def __init__(self, owner, balance=0):
+            self.owner = owner
+            self.balance = balance
+
+        def withdraw(self, amount):
+            if amount > self.balance:
+                raise Overdrawn(amount - self.balance)
+            self.balance -= amount
+            return self.balance
+
+        def __str__(self):
+            return f"{self.owner}: {self.balance}"
+    """
+)
+ACCOUNT_TESTS = textwrap.dedent(
+    """
+    import pytest
+    from solution import Account, BankError, Overdrawn
+
+
+    def test_attributes():
+        a = Account("ada", 10)
+        assert a.owner == "ada"
+        assert a.withdraw(3) == 7
+        assert a.balance == 7
+        assert str(a) == "ada: 7"
+        assert isinstance(a, Account)
+        assert type(a).__name__ == "Account"
+
+
+    def test_exceptions():
+        a = Account("bob", 1)
+        with pytest.raises(Overdrawn) as info:
+            a.withdraw(5)
+        assert info.value.need == 4
+        assert issubclass(Overdrawn, BankError)
+        try:
+            a.withdraw(9)
+        except BankError as err:
+            assert type(err).__name__ == "Overdrawn"
+        else:
+            pytest.fail("no error")
+
+
+    def test_setting_attributes_is_seen():
+        a = Account("c", 0)
+        a.balance = 5
+        assert a.withdraw(5) == 0
+    """
+)
+
+
+async def test_student_classes_and_exceptions_work_through_the_proxy(grader: Grader):
+    report = await grader.grade(code=ACCOUNT, tests=ACCOUNT_TESTS)
+    assert report.passed, report.feedback

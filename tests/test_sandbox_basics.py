@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,14 @@ async def test_only_the_standard_library_is_importable(sandbox: Sandbox):
 
 
 async def test_runs_in_a_private_directory_removed_afterwards(sandbox: Sandbox):
-    result = await sandbox.run("import os\nopen('f.txt', 'w').write('hi')\nprint(os.getcwd())\n")
+    marker = "lf-marker-7f3a.txt"
+    result = await sandbox.run(f"import os\nopen('{marker}', 'w').write('hi')\nprint(os.getcwd())\n")
+    assert result.exit_code == 0
     workdir = Path(result.stdout.strip())
     assert workdir != Path.cwd()
-    assert not workdir.exists()  # noqa: ASYNC240 - a stat in a test
+    # Nothing the program wrote is left on the host.
+    assert not (workdir / marker).exists()
+    assert not list(Path(tempfile.gettempdir()).glob(f"lf-run-*/{marker}"))  # noqa: ASYNC240
 
 
 async def test_timeout_is_capped_by_the_server_maximum():

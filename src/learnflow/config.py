@@ -112,6 +112,16 @@ class SandboxSettings(BaseSettings):
     memory_mb: int = Field(default=50, ge=16, le=4096, alias="SANDBOX_MEMORY_MB")
     max_output_bytes: int = Field(default=64_000, ge=1024, le=10_000_000, alias="SANDBOX_MAX_OUTPUT_BYTES")
     max_concurrency: int = Field(default=4, ge=1, le=64, alias="SANDBOX_MAX_CONCURRENCY")
+    max_memory_mb: int = Field(default=256, ge=16, le=16384, alias="SANDBOX_MAX_MEMORY_MB")
+    baseline_memory_mb: int = Field(
+        default=16, ge=0, le=1024, alias="SANDBOX_BASELINE_MEMORY_MB", description="Interpreter overhead."
+    )
+    max_processes: int = Field(default=32, ge=1, le=4096, alias="SANDBOX_MAX_PROCESSES")
+    max_open_files: int = Field(default=64, ge=16, le=4096, alias="SANDBOX_MAX_OPEN_FILES")
+    max_file_bytes: int = Field(default=8 * 2**20, ge=1024, le=2**31, alias="SANDBOX_MAX_FILE_BYTES")
+    max_disk_bytes: int = Field(default=32 * 2**20, ge=2**20, le=2**32, alias="SANDBOX_MAX_DISK_BYTES")
+    isolation: Literal["auto", "bwrap", "rlimits"] = Field(default="auto", alias="SANDBOX_ISOLATION")
+    python: str | None = Field(default=None, alias="SANDBOX_PYTHON", description="Interpreter for student code.")
 
 
 @dataclass(frozen=True)

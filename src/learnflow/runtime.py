@@ -109,9 +109,12 @@ class Runtime:
         self._record_dead_letters()
         await self.bus.start()
         self.started = True
+        if self.sandbox.isolation != "bwrap":
+            log.warning("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
         log.info(
-            "%s started: services=%s bus=%s ai=%s db=%s",
+            "%s started: sandbox=%s services=%s bus=%s ai=%s db=%s",
             self.name,
+            self.sandbox.isolation,
             ",".join(self.services),
             self.bus.name,
             self.ai.name,

@@ -1,133 +1,33 @@
-"""Grading: run an exercise's tests against a submission in the sandbox.
+"""Grading: run an exercise's tests against a submission, in two sandboxes.
 
-The tests are trusted (curriculum or teacher); the submission is not. Results come back through a
-token-tagged channel the submission cannot see (see ``harness.py``), and every ``==`` in a test is
-rewritten into a strict comparison so that an object whose ``__eq__`` always says True cannot pass.
+The submission runs in an *agent* sandbox that only answers requests; the tests run in a *tester*
+sandbox that never executes student code and talks to the agent through an object RPC over two
+pipes (``rpc.py``). Results are what the tester prints on its own stdout, which the submission
+cannot reach, so printing fake results, exiting early, patching builtins or the harness, or
+returning objects that claim to equal anything cannot make a test pass. Every ``==`` in a test is
+also rewritten into a strict comparison with a message a student can act on.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import secrets
+import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from learnflow.events.payloads import TestOutcome
-from learnflow.sandbox import Sandbox
+from learnflow.sandbox import Program, Sandbox
 
-HARNESS = (Path(__file__).parent / "harness.py").read_text(encoding="utf-8")
-
-# Minimal stand-in for the parts of pytest that exercise tests use; the sandbox has only the
-# standard library, and the real pytest would bring plugins and startup time we do not want.
-PYTEST_SHIM = """
-import math as _math
-
-
-class _Raises:
-    def __init__(self, expected, match=None):
-        self.expected = expected
-        self.match = match
-        self.value = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        name = getattr(self.expected, "__name__", str(self.expected))
-        if exc_type is None:
-            raise AssertionError(f"expected {name} to be raised, but nothing was raised")
-        if not issubclass(exc_type, self.expected):
-            return False
-        if self.match is not None:
-            import re
-            if not re.search(self.match, str(exc)):
-                raise AssertionError(f"{name} was raised, but its message {str(exc)!r} does not match {self.match!r}")
-        self.value = exc
-        return True
-
-
-def raises(expected, match=None):
-    return _Raises(expected, match)
-
-
-class approx:
-    def __init__(self, expected, rel=1e-6, abs=1e-12):
-        self.expected, self.rel, self.abs = expected, rel, abs
-
-    def __eq__(self, other):
-        if type(other) not in (int, float):
-            return False
-        return _math.isclose(other, self.expected, rel_tol=self.rel, abs_tol=self.abs)
-
-    def __repr__(self):
-        return f"approx({self.expected!r})"
-
-
-def fail(message=""):
-    raise AssertionError(message or "failed")
-"""
-
-# Prepended to the tests: strict comparisons that a submission's objects cannot fool.
-ASSERT_HELPERS = """
-_LF_PLAIN = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset, range)
-
-
-def _lf_plain(value, depth=0):
-    kind = type(value)
-    if kind not in _LF_PLAIN or depth > 50:
-        return False
-    if kind in (list, tuple, set, frozenset):
-        return all(_lf_plain(item, depth + 1) for item in value)
-    if kind is dict:
-        return all(_lf_plain(k, depth + 1) and _lf_plain(v, depth + 1) for k, v in value.items())
-    return True
-
-
-def _lf_eq(left, right):
-    import pytest
-    if type(right) is pytest.approx:
-        return right == left
-    if type(left) is pytest.approx:
-        return left == right
-    left_plain, right_plain = _lf_plain(left), _lf_plain(right)
-    if left_plain and right_plain:
-        return bool(left == right)
-    if left_plain != right_plain:
-        # One side is a plain value, the other an object of the student's making: it is only
-        # equal if it is that plain value, which it is not.
-        return False
-    return bool(left == right) and bool(right == left)
-
-
-def _lf_show(value):
-    try:
-        text = repr(value)
-    except Exception:
-        text = "<unprintable " + type(value).__name__ + ">"
-    if not _lf_plain(value):
-        text += " (a " + type(value).__name__ + ")"
-    return text if len(text) <= 300 else text[:300] + "..."
-
-
-def _lf_assert_compare(op, left, right, source, message):
-    import operator
-    if op == "==":
-        ok = _lf_eq(left, right)
-    elif op == "!=":
-        ok = not _lf_eq(left, right)
-    else:
-        ok = bool(getattr(operator, op)(left, right))
-    if not ok:
-        detail = message if message is not None else ""
-        if op == "==":
-            text = f"{source}: got {_lf_show(left)}, expected {_lf_show(right)}"
-        else:
-            text = f"{source}: left side is {_lf_show(left)}, right side is {_lf_show(right)}"
-        raise AssertionError((str(detail) + " - " if detail else "") + text)
-"""
+_HERE = Path(__file__).parent
+RPC = (_HERE / "rpc.py").read_text(encoding="utf-8")
+AGENT = (_HERE / "agent.py").read_text(encoding="utf-8")
+TESTER = (_HERE / "tester.py").read_text(encoding="utf-8")
+PYTEST_SHIM = (_HERE / "pytest_shim.py").read_text(encoding="utf-8")
+TEST_HELPERS = (_HERE / "test_helpers.py").read_text(encoding="utf-8")
 
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
 
@@ -136,10 +36,29 @@ class _RewriteAsserts(ast.NodeTransformer):
     def __init__(self, source: str) -> None:
         self.source = source
 
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        # Built-ins that cannot see through a proxy get helpers that ask the student's process.
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id in ("isinstance", "issubclass", "type")
+            and (node.func.id != "type" or len(node.args) == 1)
+        ):
+            node.func = ast.copy_location(ast.Name("_lf_" + node.func.id, ast.Load()), node.func)
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.AST:
+        self.generic_visit(node)
+        if node.type is not None:
+            call = ast.Call(func=ast.Name("_lf_except", ast.Load()), args=[node.type], keywords=[])
+            node.type = ast.copy_location(call, node.type)
+        return node
+
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        test = node.test
-        text = ast.get_source_segment(self.source, test) or "assertion"
+        text = ast.get_source_segment(self.source, node.test) or "assertion"
         text = " ".join(text.split())[:200]
+        self.generic_visit(node)
+        test = node.test
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
             call = ast.Call(
                 func=ast.Name("_lf_assert_compare", ast.Load()),
@@ -163,7 +82,7 @@ def prepare_tests(source: str) -> str:
     tree = ast.parse(source)
     tree = _RewriteAsserts(source).visit(tree)
     ast.fix_missing_locations(tree)
-    return ASSERT_HELPERS + "\n" + ast.unparse(tree) + "\n"
+    return TEST_HELPERS + "\n\n" + ast.unparse(tree) + "\n"
 
 
 def test_names(source: str) -> list[str]:
@@ -185,10 +104,43 @@ class GradeReport(BaseModel):
     feedback: str
 
 
+_COMPILE = """
+import importlib._bootstrap_external as ext, importlib.util, json, sys
+sources = json.loads(sys.stdin.read())
+out = {}
+for name, source in sources.items():
+    code = compile(source, name, "exec", dont_inherit=True)
+    out[name] = bytes(ext._code_to_hash_pyc(code, importlib.util.source_hash(source.encode()), checked=False)).hex()
+print(json.dumps(out))
+"""
+
+
+def compile_for(python: str, sources: dict[str, str]) -> dict[str, bytes]:
+    """Bytecode of ``sources`` for the sandbox's interpreter (unchecked-hash .pyc files).
+
+    The harness is the same for every run: shipping it compiled saves each run the compilation.
+    """
+    proc = subprocess.run(
+        [python, "-I", "-S", "-c", _COMPILE], input=json.dumps(sources), capture_output=True, text=True, timeout=60
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"cannot compile the grading harness: {proc.stderr[-500:]}")
+    return {name: bytes.fromhex(data) for name, data in json.loads(proc.stdout).items()}
+
+
 @dataclass
 class Grader:
     sandbox: Sandbox
     timeout_s: float = 10.0
+    _harness: dict[str, bytes] | None = None
+
+    def harness(self) -> dict[str, bytes]:
+        if self._harness is None:
+            self._harness = compile_for(
+                self.sandbox.python,
+                {"agent": AGENT, "tester": TESTER, "_lf_rpc": RPC, "_lf_pytest": PYTEST_SHIM},
+            )
+        return self._harness
 
     async def grade(self, *, code: str, tests: str = "", io_tests: list[IOCase] | None = None) -> GradeReport:
         """Run every unit test and stdin/stdout case against ``code``."""
@@ -205,49 +157,55 @@ class Grader:
         return _report(outcomes)
 
     async def _unit_tests(self, code: str, tests: str, names: list[str]) -> list[TestOutcome]:
-        token = secrets.token_hex(16)
-        result = await self.sandbox.run(
-            HARNESS,
-            stdin=token + "\n",
-            timeout_s=self.timeout_s,
-            files={"solution.py": code, "_lf_tests.py": prepare_tests(tests), "pytest.py": PYTEST_SHIM},
+        # Two pipes: tester -> agent requests, agent -> tester answers (and callbacks both ways).
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        budget = max(1.0, self.timeout_s - 1.0)  # the tester reports before the sandbox's deadline
+        compiled = self.harness()
+        agent = Program(
+            files={"agent.pyc": compiled["agent"], "_lf_rpc.pyc": compiled["_lf_rpc"], "solution.py": code},
+            main="agent.pyc",
+            argv=(str(req_r), str(resp_w)),
+            pass_fds=(req_r, resp_w),
         )
-        records = []
-        for line in result.stdout.splitlines():
-            head, _, body = line.partition(" ")
-            if head == token:
-                try:
-                    records.append(json.loads(body))
-                except json.JSONDecodeError:
-                    continue
+        tester = Program(
+            files={
+                "tester.pyc": compiled["tester"],
+                "_lf_rpc.pyc": compiled["_lf_rpc"],
+                "_lf_pytest.pyc": compiled["_lf_pytest"],
+                "_lf_tests.py": prepare_tests(tests),
+            },
+            main="tester.pyc",
+            argv=(str(req_w), str(resp_r), f"{budget:.2f}"),
+            pass_fds=(req_w, resp_r),
+            output_cap=1_000_000,
+        )
+        _, result = await self.sandbox.run_many(
+            [agent, tester], timeout_s=self.timeout_s, close_after_start=(req_r, req_w, resp_r, resp_w)
+        )
         done: dict[str, TestOutcome] = {}
-        current: str | None = None
         import_error: str | None = None
-        for rec in records:
+        for line in result.stdout.splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
             if rec.get("event") == "import_error":
                 import_error = str(rec.get("message", "import failed"))
-            elif rec.get("event") == "begin":
-                current = str(rec.get("name"))
             elif rec.get("event") == "result" and rec.get("name") in names:
                 done[rec["name"]] = TestOutcome(
-                    name=rec["name"], passed=bool(rec.get("passed")), message=str(rec.get("message", ""))
+                    name=rec["name"], passed=rec.get("passed") is True, message=str(rec.get("message", ""))
                 )
-                current = None
         if result.timed_out:
             cut = f"Stopped after {self.timeout_s:g} s: is there an infinite loop?"
-        elif result.memory_exceeded:
-            cut = "Your code used more memory than allowed."
         else:
-            cut = "Your program ended before this test finished (did it call os._exit or crash?)."
+            cut = "The tests could not finish (the run ran out of time or memory)."
         outcomes = []
         for name in names:
             if name in done:
                 outcomes.append(done[name])
-            elif import_error:
-                outcomes.append(TestOutcome(name=name, passed=False, message=import_error))
             else:
-                message = cut if name == current or current is None else "Not run: an earlier test did not finish."
-                outcomes.append(TestOutcome(name=name, passed=False, message=message))
+                outcomes.append(TestOutcome(name=name, passed=False, message=import_error or cut))
         return outcomes
 
     async def _io_test(self, code: str, case: IOCase) -> TestOutcome:

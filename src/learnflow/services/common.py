@@ -126,6 +126,7 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     reasons = [f"{name}: {state}" for name, state in checks.items() if state != "ok"]
     details = {
         "sandbox_isolation": runtime.sandbox.isolation,
+        "sandbox_note": runtime.sandbox.isolation_reason,
         "ai_provider": runtime.ai.name,
         "event_bus": runtime.bus.name,
     }

@@ -1,0 +1,569 @@
+"""Object RPC between the grading tester and the student's process (copied into both sandboxes).
+
+The tests run in a *tester* process that never executes student code; the student's module lives in
+an *agent* process. Values cross as data: plain built-in values (exact types only) are copied,
+anything else stays where it lives and is represented on the other side by a ``Proxy`` that forwards
+operations. So an object whose ``__eq__`` always says True never reaches the tester's comparisons,
+and nothing the student's code does can write the tester's results.
+
+Messages are JSON lines: requests ``{"q": n, "op": ...}``, answers ``{"a": n, "v": value}`` or
+``{"a": n, "x": exception}``. While waiting for an answer a side serves the other's requests, so
+callbacks (a test passing a ``lambda`` to student code) work both ways.
+"""
+
+import builtins
+import json
+import math
+import operator
+import os
+import select
+import time
+
+MAX_LINE = 16 * 2**20
+MAX_ITEMS = 2_000_000
+MAX_DEPTH = 40
+
+_BUILTIN_NAMES = {
+    name
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) or (callable(value) and name in {"len", "str", "int", "float", "abs", "sorted"})
+}
+
+
+class Dead(Exception):
+    """The other side is gone or stuck."""
+
+
+class TimedOut(Dead):
+    """The other side did not answer in time."""
+
+
+class Peer:
+    def __init__(self, rfd, wfd, allowed_ops, public_only=False):
+        self.public_only = public_only  # the tester serves only public attributes of its objects
+        self.rfd = rfd
+        self.wfd = wfd
+        self.allowed = set(allowed_ops)
+        self.objects = {}
+        self.ids = {}
+        self.next_id = 1
+        self.seq = 0
+        self.buf = b""
+        self.deadline = None
+        self.dead = None
+        self.exception_classes = {}
+
+    # -- transport ---------------------------------------------------------------------------
+    def send(self, msg):
+        data = (json.dumps(msg, separators=(",", ":"), allow_nan=False) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(self.wfd, data) :]
+        except OSError as exc:
+            self.dead = "the other side closed the channel"
+            raise Dead(self.dead) from exc
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            if self.deadline is not None:
+                remaining = self.deadline - time.monotonic()
+                if remaining <= 0:
+                    self.dead = "timed out"
+                    raise TimedOut("timed out")
+                ready, _, _ = select.select([self.rfd], [], [], remaining)
+                if not ready:
+                    continue
+            chunk = os.read(self.rfd, 1 << 16)
+            if not chunk:
+                self.dead = "ended"
+                raise Dead("ended")
+            self.buf += chunk
+            if len(self.buf) > MAX_LINE:
+                self.dead = "sent too much data"
+                raise Dead(self.dead)
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
+
+    def request(self, op, _mutable=None, **fields):
+        if self.dead:
+            raise Dead(self.dead)
+        self.seq += 1
+        seq = self.seq
+        self.send({"q": seq, "op": op, **fields})
+        while True:
+            msg = self.recv()
+            if "q" in msg:
+                self.serve(msg)
+            elif msg.get("a") == seq:
+                if _mutable and "after" in msg:
+                    for key, state in msg["after"].items():
+                        _update_in_place(_mutable.get(key), self.decode(state))
+                if "x" in msg:
+                    raise self.decode_exception(msg["x"])
+                return self.decode(msg["v"])
+
+    def serve(self, msg):
+        try:
+            if msg.get("op") not in self.allowed:
+                raise PermissionError("operation not allowed: " + str(msg.get("op")))
+            result = self.execute(msg)
+            if isinstance(result, _WithAfter):
+                reply = {"a": msg["q"], "v": self.encode(result.value), "after": result.after}
+            else:
+                reply = {"a": msg["q"], "v": self.encode(result)}
+        except Dead:
+            raise
+        except BaseException as exc:
+            reply = {"a": msg["q"], "x": self.encode_exception(exc)}
+        self.send(reply)
+
+    def serve_forever(self):
+        while True:
+            self.serve(self.recv())
+
+    # -- operations on local objects ---------------------------------------------------------
+    def execute(self, msg):
+        op = msg["op"]
+        if op == "call":
+            target = self.decode(msg["o"])
+            args = [self.decode(a) for a in msg.get("args", [])]
+            kwargs = {k: self.decode(v) for k, v in msg.get("kwargs", {}).items()}
+            result = target(*args, **kwargs)
+            # Arguments are copies on this side: send back what the call did to mutable ones so the
+            # caller's list or dict changes as it would have in one process.
+            after = {str(i): self.encode(a) for i, a in enumerate(args) if type(a) in (list, dict, set)}
+            after.update({k: self.encode(v) for k, v in kwargs.items() if type(v) in (list, dict, set)})
+            return _WithAfter(result, after) if after else result
+        if op == "getattr":
+            if self.public_only and str(msg["n"]).startswith("_"):
+                raise AttributeError(msg["n"])
+            return getattr(self.decode(msg["o"]), msg["n"])
+        if op == "setattr":
+            setattr(self.decode(msg["o"]), msg["n"], self.decode(msg["v"]))
+            return None
+        if op == "delattr":
+            delattr(self.decode(msg["o"]), msg["n"])
+            return None
+        if op == "unary":
+            return _UNARY[msg["n"]](self.decode(msg["o"]))
+        if op == "binary":
+            return _BINARY[msg["n"]](self.decode(msg["o"]), self.decode(msg["v"]))
+        if op == "setitem":
+            self.decode(msg["o"])[self.decode(msg["k"])] = self.decode(msg["v"])
+            return None
+        if op == "builtin":
+            if msg["n"] != "open":
+                raise PermissionError("only open is offered")
+            return builtins.open
+        raise PermissionError("unknown operation " + str(op))
+
+    # -- encoding ----------------------------------------------------------------------------
+    def register(self, obj):
+        # One id per object (the table keeps it alive, so id() stays unique): the other side can
+        # then tell that two handles are the same class.
+        oid = self.ids.get(id(obj))
+        if oid is not None:
+            return oid
+        oid = self.next_id
+        self.next_id += 1
+        self.objects[oid] = obj
+        self.ids[id(obj)] = oid
+        return oid
+
+    def encode(self, value, depth=0, budget=None):
+        budget = budget if budget is not None else [MAX_ITEMS]
+        budget[0] -= 1
+        kind = type(value)
+        if budget[0] < 0 or depth > MAX_DEPTH:
+            return self.handle(value)
+        if value is None or kind is bool or kind is str:
+            return {"v": value}
+        if kind is int:
+            return {"v": value} if abs(value) < 2**53 else {"i": str(value)}
+        if kind is float:
+            return {"v": value} if math.isfinite(value) else {"f": repr(value)}
+        if kind is complex:
+            return {"c": [repr(value.real), repr(value.imag)]}
+        if kind is bytes:
+            return {"b": value.hex()}
+        if kind is range:
+            return {"rg": [value.start, value.stop, value.step]}
+        if kind in (list, tuple, set, frozenset):
+            items = [self.encode(v, depth + 1, budget) for v in value]
+            return {{list: "l", tuple: "t", set: "s", frozenset: "fs"}[kind]: items}
+        if kind is dict:
+            return {
+                "d": [[self.encode(k, depth + 1, budget), self.encode(v, depth + 1, budget)] for k, v in value.items()]
+            }
+        if isinstance(value, Proxy) and object.__getattribute__(value, "_lf_peer") is self:
+            return {"r": object.__getattribute__(value, "_lf_id")}
+        if kind is type and value.__module__ == "builtins" and value.__name__ in _BUILTIN_NAMES:
+            return {"bt": value.__name__}
+        return self.handle(value)
+
+    def handle(self, value):
+        kind = "class" if isinstance(value, type) else ("callable" if callable(value) else "object")
+        return {"h": self.register(value), "n": type(value).__name__, "k": kind}
+
+    def decode(self, data):
+        if "v" in data:
+            return data["v"]
+        if "i" in data:
+            return int(data["i"])
+        if "f" in data:
+            return float(data["f"])
+        if "c" in data:
+            return complex(float(data["c"][0]), float(data["c"][1]))
+        if "b" in data:
+            return bytes.fromhex(data["b"])
+        if "rg" in data:
+            return range(*(int(x) for x in data["rg"]))
+        for key, kind in (("l", list), ("t", tuple), ("s", set), ("fs", frozenset)):
+            if key in data:
+                return kind(self.decode(v) for v in data[key])
+        if "d" in data:
+            return {self.decode(k): self.decode(v) for k, v in data["d"]}
+        if "r" in data:
+            return self.objects[data["r"]]
+        if "bt" in data:
+            if data["bt"] not in _BUILTIN_NAMES:
+                raise PermissionError("unknown builtin")
+            return getattr(builtins, data["bt"])
+        if "h" in data:
+            return Proxy(self, data["h"], data.get("n", "object"), data.get("k", "object"))
+        raise ValueError("bad value")
+
+    def stand_in(self, remote_class):
+        """A local exception class mirroring a remote one and its ancestors.
+
+        It is a real subclass of the built-in exceptions the remote class derives from, and of the
+        stand-ins of its remote bases, so `except`, `pytest.raises` and `isinstance` work locally.
+        """
+        key = object.__getattribute__(remote_class, "_lf_id")
+        cls = self.exception_classes.get(key)
+        if cls is not None:
+            return cls
+        bases = []
+        for base in remote_class.__bases__:
+            if isinstance(base, Proxy):
+                bases.append(self.stand_in(base))
+            elif isinstance(base, type) and issubclass(base, BaseException):
+                bases.append(base)
+        if not bases:
+            bases = [Exception]
+        namespace = {"_lf_remote_type": remote_class, "__getattr__": _remote_exception_attribute}
+        cls = type(str(remote_class.__name__), tuple(bases), namespace)
+        self.exception_classes[key] = cls
+        return cls
+
+    def encode_exception(self, exc, depth=0):
+        bases = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins" and issubclass(c, BaseException)]
+        where = ""
+        tb = exc.__traceback__
+        while tb is not None:  # the innermost frame in the student's file (no traceback import)
+            if tb.tb_frame.f_code.co_filename.endswith("solution.py"):
+                where = f" (solution.py, line {tb.tb_lineno})"
+            tb = tb.tb_next
+        try:
+            args = self.encode(list(exc.args)) if all(_plain(a) for a in exc.args) else {"l": [{"v": str(exc)}]}
+        except Exception:
+            args = {"l": [{"v": "<unprintable>"}]}
+        data = {
+            "bases": bases,
+            "name": type(exc).__name__,
+            "own": type(exc).__module__ == "builtins",
+            "type": self.handle(type(exc)),
+            "inst": self.handle(exc),
+            "args": args,
+            "where": where,
+        }
+        cause = exc.__cause__ or exc.__context__
+        if cause is not None and depth < 5:
+            data["cause"] = self.encode_exception(cause, depth + 1)
+        return data
+
+    def decode_exception(self, data):
+        base = builtins.Exception
+        for name in data.get("bases", []):
+            candidate = getattr(builtins, name, None)
+            if isinstance(candidate, type) and issubclass(candidate, BaseException):
+                base = candidate
+                break
+        args = self.decode(data.get("args", {"l": []}))
+        if not isinstance(args, list):
+            args = [str(args)]
+        if data.get("own"):
+            cls = base
+        else:
+            try:
+                cls = self.stand_in(self.decode(data["type"]))
+            except Dead:
+                raise
+            except Exception:
+                cls = base
+        try:
+            exc = cls(*args)
+        except Exception:
+            exc = cls(str(args))
+        try:
+            exc._lf_where = data.get("where", "")
+            if "inst" in data:
+                exc._lf_remote = self.decode(data["inst"])
+            if "cause" in data:
+                exc.__cause__ = self.decode_exception(data["cause"])
+        except Exception:
+            pass
+        return exc
+
+
+class _WithAfter:
+    def __init__(self, value, after):
+        self.value = value
+        self.after = after
+
+
+def _update_in_place(target, state):
+    if type(target) is list and type(state) is list:
+        target[:] = state
+    elif (type(target) is dict and type(state) is dict) or (type(target) is set and type(state) is set):
+        target.clear()
+        target.update(state)
+
+
+def _remote_exception_attribute(self, name):
+    # Attributes the student's exception carries (`err.field`) are read from the real one.
+    if name.startswith("_lf_") or name.startswith("__"):
+        raise AttributeError(name)
+    remote = self.__dict__.get("_lf_remote")
+    if remote is None:
+        raise AttributeError(name)
+    return getattr(remote, name)
+
+
+def _plain(value):
+    return type(value) in (type(None), bool, int, float, str)
+
+
+def _next(it):
+    return next(it)
+
+
+_UNARY = {
+    "len": len,
+    "str": str,
+    "repr": repr,
+    "bool": bool,
+    "hash": hash,
+    "iter": iter,
+    "next": _next,
+    "int": int,
+    "float": float,
+    "index": operator.index,
+    "abs": abs,
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "invert": operator.invert,
+    "type": type,
+    "enter": lambda o: o.__enter__(),
+    "exit": lambda o: o.__exit__(None, None, None),
+}
+_BINARY = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "truediv": operator.truediv,
+    "floordiv": operator.floordiv,
+    "mod": operator.mod,
+    "pow": operator.pow,
+    "contains": operator.contains,
+    "getitem": operator.getitem,
+    "delitem": operator.delitem,
+    "isinstance": isinstance,
+    "issubclass": issubclass,
+    "radd": lambda a, b: b + a,
+    "rsub": lambda a, b: b - a,
+    "rmul": lambda a, b: b * a,
+}
+
+
+class Proxy:
+    """Stands for an object living on the other side."""
+
+    __slots__ = ("_lf_id", "_lf_kind", "_lf_peer", "_lf_type")
+
+    def __init__(self, peer, oid, type_name, kind):
+        object.__setattr__(self, "_lf_peer", peer)
+        object.__setattr__(self, "_lf_id", oid)
+        object.__setattr__(self, "_lf_type", type_name)
+        object.__setattr__(self, "_lf_kind", kind)
+
+    def _lf(self, op, **fields):
+        peer = object.__getattribute__(self, "_lf_peer")
+        return peer.request(op, o={"r": object.__getattribute__(self, "_lf_id")}, **fields)
+
+    def _lf_enc(self, value):
+        return object.__getattribute__(self, "_lf_peer").encode(value)
+
+    def __getattr__(self, name):
+        return self._lf("getattr", n=name)
+
+    def __setattr__(self, name, value):
+        self._lf("setattr", n=name, v=self._lf_enc(value))
+
+    def __delattr__(self, name):
+        self._lf("delattr", n=name)
+
+    def __call__(self, *args, **kwargs):
+        mutable = {str(i): a for i, a in enumerate(args) if type(a) in (list, dict, set)}
+        mutable.update({k: v for k, v in kwargs.items() if type(v) in (list, dict, set)})
+        peer = object.__getattribute__(self, "_lf_peer")
+        return peer.request(
+            "call",
+            _mutable=mutable,
+            o={"r": object.__getattribute__(self, "_lf_id")},
+            args=[self._lf_enc(a) for a in args],
+            kwargs={k: self._lf_enc(v) for k, v in kwargs.items()},
+        )
+
+    def _lf_un(self, name):
+        return self._lf("unary", n=name)
+
+    def _lf_bin(self, name, other):
+        return self._lf("binary", n=name, v=self._lf_enc(other))
+
+    def __repr__(self):
+        try:
+            text = self._lf_un("repr")
+        except Dead:
+            text = None
+        return text if type(text) is str else f"<{object.__getattribute__(self, '_lf_type')} object>"
+
+    def __str__(self):
+        text = self._lf_un("str")
+        return text if type(text) is str else repr(self)
+
+    def __len__(self):
+        value = self._lf_un("len")
+        if type(value) is not int:
+            raise TypeError("len() of the object did not return an int")
+        return value
+
+    def __bool__(self):
+        value = self._lf_un("bool")
+        return value is True
+
+    def __hash__(self):
+        value = self._lf_un("hash")
+        return value if type(value) is int else 0
+
+    def __iter__(self):
+        iterator = self._lf_un("iter")
+        while True:
+            try:
+                item = iterator._lf_un("next") if isinstance(iterator, Proxy) else next(iterator)
+            except StopIteration:
+                return
+            yield item
+
+    def __next__(self):
+        return self._lf_un("next")
+
+    def __int__(self):
+        return int(self._lf_un("int"))
+
+    def __float__(self):
+        return float(self._lf_un("float"))
+
+    def __index__(self):
+        return int(self._lf_un("index"))
+
+    def __abs__(self):
+        return self._lf_un("abs")
+
+    def __neg__(self):
+        return self._lf_un("neg")
+
+    def __enter__(self):
+        return self._lf_un("enter")
+
+    def __exit__(self, *exc):
+        self._lf_un("exit")
+        return False
+
+    def __contains__(self, item):
+        return self._lf_bin("contains", item) is True
+
+    def __getitem__(self, key):
+        return self._lf_bin("getitem", key)
+
+    def __setitem__(self, key, value):
+        self._lf("setitem", k=self._lf_enc(key), v=self._lf_enc(value))
+
+    def __delitem__(self, key):
+        self._lf_bin("delitem", key)
+
+    def __eq__(self, other):
+        return self._lf_bin("eq", other) is True
+
+    def __ne__(self, other):
+        return self._lf_bin("ne", other) is not False
+
+    def __lt__(self, other):
+        return self._lf_bin("lt", other)
+
+    def __le__(self, other):
+        return self._lf_bin("le", other)
+
+    def __gt__(self, other):
+        return self._lf_bin("gt", other)
+
+    def __ge__(self, other):
+        return self._lf_bin("ge", other)
+
+    def __add__(self, other):
+        return self._lf_bin("add", other)
+
+    def __radd__(self, other):
+        return self._lf_bin("radd", other)
+
+    def __sub__(self, other):
+        return self._lf_bin("sub", other)
+
+    def __rsub__(self, other):
+        return self._lf_bin("rsub", other)
+
+    def __mul__(self, other):
+        return self._lf_bin("mul", other)
+
+    def __rmul__(self, other):
+        return self._lf_bin("rmul", other)
+
+    def __truediv__(self, other):
+        return self._lf_bin("truediv", other)
+
+    def __floordiv__(self, other):
+        return self._lf_bin("floordiv", other)
+
+    def __mod__(self, other):
+        return self._lf_bin("mod", other)
+
+    def __pow__(self, other):
+        return self._lf_bin("pow", other)
+
+    def __instancecheck__(self, instance):
+        return _remote_check(self, "isinstance", instance)
+
+    def __subclasscheck__(self, subclass):
+        return _remote_check(self, "issubclass", subclass)
+
+
+def _remote_check(cls_proxy, op, value):
+    peer = object.__getattribute__(cls_proxy, "_lf_peer")
+    result = peer.request("binary", n=op, o=peer.encode(value), v={"r": object.__getattribute__(cls_proxy, "_lf_id")})
+    return result is True
