@@ -201,3 +201,49 @@ async def test_concepts_api(client: httpx.AsyncClient):
     )
     assert "0\n1" in code.json()["explanation"] and code.json()["topic"] == "for-loops"
     assert (await client.post("/api/concepts/explain", json={"question": ""})).status_code == 422
+
+
+async def test_bus_and_http_give_the_same_results(client: httpx.AsyncClient, runtime: Runtime):
+    code = "import sys\nprint(input().upper())\nprint('warn', file=sys.stderr)\nraise SystemExit(3)\n"
+    http = (await client.post("/api/execute", json={"code": code, "stdin": "hi\n"})).json()
+    await runtime.publish(
+        Topic.CODE_EXECUTION_REQUEST, CodeExecutionRequest(request_id="same-1", code=code, stdin="hi\n")
+    )
+    for _ in range(200):
+        results = [w for t, w in runtime.bus.published if t == "code.execution.result"]  # type: ignore[attr-defined]
+        if results:
+            break
+        await asyncio.sleep(0.02)
+    over_bus = results[0]["data"]
+    for key in ("stdout", "stderr", "exit_code", "timed_out", "memory_exceeded", "output_truncated"):
+        assert over_bus[key] == http[key], key
+    assert http["stdout"] == "HI\n" and http["exit_code"] == 3
+
+    exercise = runtime.curriculum.exercises_for(topic="lists", difficulty="beginner")[0]
+    wrong = "def nothing():\n    return None\n"
+    graded_http = (
+        await client.post(f"/api/exercises/{exercise.id}/submissions", json={"student_id": "same", "code": wrong})
+    ).json()
+    event = ExerciseSubmitted(submission_id="same-sub", exercise_id=exercise.id, student_id="same", code=wrong)
+    await runtime.publish(Topic.EXERCISE_SUBMITTED, event, subject="same")
+    for _ in range(200):
+        graded = [
+            w
+            for t, w in runtime.bus.published
+            if t == "exercise.graded" and w["data"]["submission_id"] == "same-sub"  # type: ignore[attr-defined]
+        ]
+        if graded:
+            break
+        await asyncio.sleep(0.02)
+    assert graded[0]["data"]["tests"] == graded_http["tests"]
+    assert graded[0]["data"]["score"] == graded_http["score"]
+
+
+async def test_memory_is_configurable_per_call_within_the_maximum(client: httpx.AsyncClient):
+    code = "x = bytearray(100 * 1024 * 1024)\nprint('ok')\n"
+    default = (await client.post("/api/execute", json={"code": code})).json()
+    assert default["memory_exceeded"]
+    more = (await client.post("/api/execute", json={"code": code, "memory_mb": 200})).json()
+    assert more["stdout"] == "ok\n"
+    capped = await client.post("/api/execute", json={"code": "x = bytearray(400 * 1024 * 1024)", "memory_mb": 4096})
+    assert capped.json()["memory_exceeded"]  # the server's maximum (256 MB) still applies

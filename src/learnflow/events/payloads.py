@@ -57,6 +57,7 @@ class CodeExecutionRequest(_Payload):
     code: str = Field(min_length=1)
     stdin: str = ""
     timeout_s: float | None = Field(default=None, gt=0, description="Wall-clock limit; server maxima apply.")
+    memory_mb: int | None = Field(default=None, ge=16, description="Memory for the program; server maxima apply.")
 
 
 class CodeExecutionResult(_Payload):

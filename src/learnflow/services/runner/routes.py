@@ -24,17 +24,20 @@ class ExecuteRequest(BaseModel):
         le=60,
         description="Wall-clock limit in seconds; the server caps it at its maximum.",
     )
+    memory_mb: int | None = Field(
+        default=None, ge=16, le=4096, description="Memory for the program in MB; the server caps it at its maximum."
+    )
 
 
 @router.post("/execute", response_model=ExecutionResult)
 async def execute(body: ExecuteRequest, runtime: RuntimeDep) -> ExecutionResult:
     """Run a program in the sandbox and return what it printed and how it ended."""
-    return await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s)
+    return await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb)
 
 
 async def on_request(rt: Runtime, event: CloudEvent[CodeExecutionRequest]) -> Outcome:
     req = event.data
-    result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s)
+    result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
     payload = CodeExecutionResult(request_id=req.request_id, student_id=req.student_id, **result.model_dump())
     await rt.publish(
         Topic.CODE_EXECUTION_RESULT, payload, subject=req.student_id, event_id=derived_id(event.id, "result")
