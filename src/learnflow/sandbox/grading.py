@@ -29,6 +29,7 @@ TESTER = (_HERE / "tester.py").read_text(encoding="utf-8")
 PYTEST_SHIM = (_HERE / "pytest_shim.py").read_text(encoding="utf-8")
 TEST_HELPERS = (_HERE / "test_helpers.py").read_text(encoding="utf-8")
 
+HELPERS_IMPORT = "from _lf_helpers import _lf_assert_compare, _lf_except, _lf_isinstance, _lf_issubclass, _lf_type\n\n"
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
 
 
@@ -82,7 +83,7 @@ def prepare_tests(source: str) -> str:
     tree = ast.parse(source)
     tree = _RewriteAsserts(source).visit(tree)
     ast.fix_missing_locations(tree)
-    return TEST_HELPERS + "\n\n" + ast.unparse(tree) + "\n"
+    return HELPERS_IMPORT + ast.unparse(tree) + "\n"
 
 
 def test_names(source: str) -> list[str]:
@@ -138,7 +139,13 @@ class Grader:
         if self._harness is None:
             self._harness = compile_for(
                 self.sandbox.python,
-                {"agent": AGENT, "tester": TESTER, "_lf_rpc": RPC, "_lf_pytest": PYTEST_SHIM},
+                {
+                    "agent": AGENT,
+                    "tester": TESTER,
+                    "_lf_rpc": RPC,
+                    "_lf_pytest": PYTEST_SHIM,
+                    "_lf_helpers": TEST_HELPERS,
+                },
             )
         return self._harness
 
@@ -173,6 +180,7 @@ class Grader:
                 "tester.pyc": compiled["tester"],
                 "_lf_rpc.pyc": compiled["_lf_rpc"],
                 "_lf_pytest.pyc": compiled["_lf_pytest"],
+                "_lf_helpers.pyc": compiled["_lf_helpers"],
                 "_lf_tests.py": prepare_tests(tests),
             },
             main="tester.pyc",

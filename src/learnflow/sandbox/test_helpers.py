@@ -1,4 +1,4 @@
-"""Helpers prepended to the tests in the tester sandbox (read as text, never imported).
+"""Helpers the tests in the tester sandbox import (read as text, never imported by the service).
 
 Every ``assert a == b`` becomes ``_lf_assert_compare("==", a, b, ...)``: a value from the student's
 process that is not a plain built-in (a proxy) is never equal to a plain value, whatever its
@@ -8,7 +8,8 @@ through proxies.
 
 import operator as _lf_operator
 
-import pytest as _lf_pytest
+import _lf_pytest
+from _lf_rpc import Proxy as _lf_Proxy
 
 _LF_PLAIN = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset, range)
 
@@ -50,15 +51,15 @@ def _lf_isinstance(obj, cls):
 
 
 def _lf_issubclass(sub, cls):
-    if isinstance(sub, _lf_Proxy) or isinstance(cls, _lf_Proxy):  # noqa: F821 - injected by the tester
-        owner = sub if isinstance(sub, _lf_Proxy) else cls  # noqa: F821
+    if isinstance(sub, _lf_Proxy) or isinstance(cls, _lf_Proxy):
+        owner = sub if isinstance(sub, _lf_Proxy) else cls
         peer = object.__getattribute__(owner, "_lf_peer")
         return peer.request("binary", n="issubclass", o=peer.encode(sub), v=peer.encode(cls)) is True
     return issubclass(sub, cls)
 
 
 def _lf_type(obj):
-    if isinstance(obj, _lf_Proxy):  # noqa: F821
+    if isinstance(obj, _lf_Proxy):
         return obj._lf_un("type")
     return type(obj)
 
@@ -67,7 +68,7 @@ def _lf_except(kind):
     """What an `except` clause catches: a student's exception class becomes its local stand-in."""
     if isinstance(kind, tuple):
         return tuple(_lf_except(k) for k in kind)
-    if isinstance(kind, _lf_Proxy):  # noqa: F821
+    if isinstance(kind, _lf_Proxy):
         return object.__getattribute__(kind, "_lf_peer").stand_in(kind)
     return kind
 
