@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,65 @@ from learnflow.services.app import create_app
 # Tests never talk to a real LLM, whatever the developer's shell has set.
 for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AI_PROVIDER", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
     os.environ.pop(_name, None)
+
+
+def _postgres_admin_url() -> str:
+    """The test PostgreSQL server: TEST_POSTGRES_URL, else the POSTGRES_* variables, else the local default."""
+    explicit = os.environ.get("TEST_POSTGRES_URL")
+    if explicit:
+        return explicit
+    host = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
+    port = os.environ.get("TEST_POSTGRES_PORT", "5432")
+    user = os.environ.get("TEST_POSTGRES_USER", "postgres")
+    return f"postgresql://{user}@{host}:{port}/postgres"
+
+
+async def _postgres_reachable(url: str) -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(url, timeout=3)
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+def _admin(sql: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(_postgres_admin_url(), timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+
+    Under CI=true an unreachable server fails the test; elsewhere the test is skipped with the reason.
+    """
+    import asyncio
+    import uuid
+
+    admin = _postgres_admin_url()
+    problem = asyncio.run(_postgres_reachable(admin))
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but {admin} does not answer: {problem}")
+        pytest.skip(f"no PostgreSQL at {admin}: {problem}")
+    name = f"lf_test_{uuid.uuid4().hex[:12]}"
+    _admin(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_settings(tmp_path: Path, **db: str) -> Settings:
@@ -38,14 +97,22 @@ def settings(tmp_path: Path) -> Settings:
 RuntimeFactory = Callable[..., Runtime]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each storage-backed test runs on SQLite and again on a real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'learnflow.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-async def make_runtime(tmp_path: Path) -> AsyncIterator[RuntimeFactory]:
+async def make_runtime(tmp_path: Path, database_url: str) -> AsyncIterator[RuntimeFactory]:
     started: list[Runtime] = []
 
     def factory(services: tuple[str, ...] = SERVICES, *, ai: AIProvider | None = None, **kwargs: object) -> Runtime:
         rt = Runtime(
             services,
-            settings=make_settings(tmp_path),
+            settings=make_settings(tmp_path, DATABASE_URL=database_url),
             bus=MemoryBus(backoff_s=0.01),
             ai=ai or OfflineProvider(),
             **kwargs,  # type: ignore[arg-type]

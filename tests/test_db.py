@@ -1,0 +1,94 @@
+"""Storage: configuration, migrations on SQLite and PostgreSQL, and a database that is down."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import inspect
+
+from learnflow.config import DatabaseSettings
+from learnflow.db import Database
+from learnflow.runtime import Runtime
+from learnflow.services.app import create_app
+from tests.conftest import RuntimeFactory, free_port
+
+TABLES = {
+    "students",
+    "sessions",
+    "queries",
+    "responses",
+    "exercises",
+    "assignments",
+    "submissions",
+    "progress",
+    "struggle_alerts",
+    "processed_events",
+    "dead_letters",
+    "alembic_version",
+}
+
+
+def test_url_from_configmap_variables(tmp_path: Path):
+    settings = DatabaseSettings(  # type: ignore[call-arg]
+        POSTGRES_HOST="db.internal",
+        POSTGRES_PORT=6543,
+        POSTGRES_DB="learn flow",
+        POSTGRES_USER="lf",
+        POSTGRES_PASSWORD="p@ss/word",
+    )
+    assert settings.url(tmp_path) == "postgresql+asyncpg://lf:p%40ss%2Fword@db.internal:6543/learn%20flow"
+    assert "p@ss" not in repr(settings)  # the password is a SecretStr
+
+
+def test_database_url_wins_and_is_mapped_to_async_drivers(tmp_path: Path):
+    explicit = DatabaseSettings(DATABASE_URL="postgres://u@h/d", POSTGRES_HOST="ignored")  # type: ignore[call-arg]
+    assert explicit.url(tmp_path) == "postgresql+asyncpg://u@h/d"
+    assert DatabaseSettings().url(tmp_path).startswith("sqlite+aiosqlite:///")
+
+
+async def test_migrations_create_every_table(database_url: str):
+    db = Database(database_url)
+    try:
+        await db.upgrade()
+        await db.upgrade()  # idempotent
+        async with db.engine.connect() as conn:
+            names = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await db.dispose()
+    assert names >= TABLES
+
+
+def test_cli_db_upgrade_on_postgresql(postgres_url: str, tmp_path: Path):
+    env = {**os.environ, "DATABASE_URL": postgres_url}
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "learnflow"), "db", "upgrade"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "up to date" in out.stdout and "postgresql" in out.stdout
+
+
+async def test_postgresql_down_gives_503_quickly(make_runtime: RuntimeFactory):
+    rt: Runtime = make_runtime()
+    await rt.start()
+    await rt.db.dispose()
+    # Nothing listens on this port: every connection is refused at once.
+    rt.db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none", connect_timeout_s=2)
+    transport = httpx.ASGITransport(app=create_app(runtime=rt))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        started = time.perf_counter()
+        ready = await client.get("/ready")
+        assert ready.status_code == 503 and "database" in ready.json()["reasons"][0]
+        resp = await client.post("/api/triage", json={"student_id": "s", "session_id": "t", "query": "What is a list?"})
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "database_unavailable"
+        assert (await client.get("/api/exercises")).status_code == 503
+        assert time.perf_counter() - started < 10
