@@ -19,8 +19,10 @@ from learnflow.runtime import SERVICES
 
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated event documentation.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(kafka_app, name="kafka")
 app.add_typer(docs_app, name="docs")
 console = Console()
 DOCS_DIR = Path("docs")
@@ -117,6 +119,23 @@ def db_upgrade() -> None:
 
     asyncio.run(run())
     console.print(f"Database is up to date: {database.engine.url.render_as_string(hide_password=True)}")
+
+
+@kafka_app.command("create-topics")
+def kafka_create_topics(
+    bootstrap: Annotated[str | None, typer.Option(help="Brokers; default KAFKA_BOOTSTRAP_SERVERS.")] = None,
+) -> None:
+    """Create the nine topics and their DLQs with their partitions and retention."""
+    from learnflow.bus.kafka import all_topic_specs, create_topics
+
+    settings = get_settings().bus
+    servers = bootstrap or settings.kafka_bootstrap_servers
+    created = asyncio.run(
+        create_topics(servers, replication_factor=settings.kafka_replication_factor, prefix=settings.kafka_topic_prefix)
+    )
+    for spec in all_topic_specs(settings.kafka_topic_prefix):
+        state = "created" if spec.name in created else "exists"
+        console.print(f"{spec.name:<32} {spec.partitions} partitions  {spec.retention_days:>2} days  {state}")
 
 
 @docs_app.command("generate")

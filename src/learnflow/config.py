@@ -77,6 +77,12 @@ class BusSettings(BaseSettings):
 
     backend: Literal["memory", "kafka", "dapr"] = Field(default="memory", alias="EVENT_BUS")
     kafka_bootstrap_servers: str = Field(default="localhost:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_replication_factor: int = Field(default=1, ge=1, le=10, alias="KAFKA_REPLICATION_FACTOR")
+    kafka_topic_prefix: str = Field(default="", alias="KAFKA_TOPIC_PREFIX", description="Namespace for topics.")
+    kafka_idempotence: bool = Field(
+        default=True, alias="KAFKA_ENABLE_IDEMPOTENCE", description="Off only for brokers without InitProducerId."
+    )
+    kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000, alias="KAFKA_SESSION_TIMEOUT_MS")
     dapr_http_port: int = Field(default=3500, ge=1, le=65535, alias="DAPR_HTTP_PORT")
     dapr_pubsub_name: str = Field(default="kafka-pubsub", alias="DAPR_PUBSUB_NAME")
     max_attempts: int = Field(default=4, ge=1, le=20, alias="EVENT_MAX_ATTEMPTS")

@@ -9,7 +9,18 @@ def create_bus(settings: BusSettings) -> EventBus:
     """Build the transport the settings select."""
     if settings.backend == "memory":
         return MemoryBus(max_attempts=settings.max_attempts, backoff_s=settings.retry_backoff_s)
-    raise NotImplementedError(f"EVENT_BUS={settings.backend} is not available in this build; use EVENT_BUS=memory")
+    if settings.backend == "kafka":
+        from learnflow.bus.kafka import KafkaBus
+
+        return KafkaBus(
+            settings.kafka_bootstrap_servers,
+            max_attempts=settings.max_attempts,
+            backoff_s=settings.retry_backoff_s,
+            topic_prefix=settings.kafka_topic_prefix,
+            idempotence=settings.kafka_idempotence,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+        )
+    raise ValueError(f"EVENT_BUS={settings.backend} is not supported yet; use memory or kafka")
 
 
 __all__ = ["EventBus", "Handler", "MemoryBus", "Outcome", "Subscription", "create_bus"]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from learnflow.events.envelope import CloudEvent
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -57,3 +61,39 @@ class EventBus(Protocol):
     async def ping(self) -> str | None:
         """Return None when the transport answers, else the reason it does not."""
         ...
+
+
+DeadLetter = Callable[[Subscription, dict[str, Any], str], Awaitable[None]]
+
+
+async def deliver(
+    sub: Subscription, wire: dict[str, Any], *, max_attempts: int, backoff_s: float, dead_letter: DeadLetter
+) -> Outcome:
+    """Give one event to a subscription's handler: retry with exponential backoff, then dead-letter.
+
+    The same policy for every transport: a handler that raises or answers RETRY is tried again up to
+    ``max_attempts`` times; DROP, an invalid payload, or the last failed attempt sends the event to
+    ``<topic>.dlq`` with the reason. The returned outcome says what happened.
+    """
+    try:
+        event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]
+    except ValidationError as exc:
+        await dead_letter(sub, wire, f"invalid payload: {exc.errors()[:3]}")
+        return Outcome.DROP
+    reason = ""
+    for attempt in range(1, max_attempts + 1):
+        try:
+            outcome = await sub.handler(event)
+        except Exception as exc:
+            log.warning("handler %s failed on %s (attempt %d): %r", sub.group, event.id, attempt, exc)
+            outcome, reason = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
+        if outcome is Outcome.DONE:
+            return outcome
+        if outcome is Outcome.DROP:
+            await dead_letter(sub, wire, reason or "dropped by handler")
+            return outcome
+        reason = reason or "handler asked to retry"
+        if attempt < max_attempts:
+            await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
+    await dead_letter(sub, wire, f"gave up after {max_attempts} attempts: {reason}")
+    return Outcome.RETRY

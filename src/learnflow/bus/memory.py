@@ -13,9 +13,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
-from pydantic import ValidationError
-
-from learnflow.bus.base import Outcome, Subscription
+from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
 
@@ -87,28 +85,9 @@ class MemoryBus:
 
     async def deliver(self, sub: Subscription, wire: dict[str, Any]) -> Outcome:
         """Run the handler with retries; dead-letter the event when it cannot succeed."""
-        try:
-            event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]
-        except ValidationError as exc:
-            await self._dead_letter(sub, wire, f"invalid payload: {exc.errors()[:3]}")
-            return Outcome.DROP
-        reason = ""
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                outcome = await sub.handler(event)
-            except Exception as exc:
-                log.warning("handler %s failed on %s (attempt %d): %r", sub.group, event.id, attempt, exc)
-                outcome, reason = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
-            if outcome is Outcome.DONE:
-                return outcome
-            if outcome is Outcome.DROP:
-                await self._dead_letter(sub, wire, reason or "dropped by handler")
-                return outcome
-            reason = reason or "handler asked to retry"
-            if attempt < self._max_attempts:
-                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
-        await self._dead_letter(sub, wire, f"gave up after {self._max_attempts} attempts: {reason}")
-        return Outcome.RETRY
+        return await deliver(
+            sub, wire, max_attempts=self._max_attempts, backoff_s=self._backoff_s, dead_letter=self._dead_letter
+        )
 
     async def _dead_letter(self, sub: Subscription, wire: dict[str, Any], reason: str) -> None:
         if sub.topic.endswith(DLQ_SUFFIX):
