@@ -12,14 +12,16 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
-from learnflow.db.models import DeadLetter, ProcessedEvent
+from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
+from learnflow.outbox import Outbox
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
 
@@ -97,6 +99,7 @@ class Runtime:
         self.grader = Grader(self.sandbox, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
+        self.outbox = Outbox(self.db, self.bus)
         self._groups: set[str] = set()
         self.started = False
 
@@ -108,6 +111,8 @@ class Runtime:
             await registry.setup(service, self)
         self._record_dead_letters()
         await self.bus.start()
+        self.outbox.start()
+        self.outbox.kick()  # events a previous run committed but could not send
         self.started = True
         if self.sandbox.isolation != "bwrap":
             log.warning("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
@@ -122,6 +127,7 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        await self.outbox.stop()
         await self.bus.stop()
         await self.db.dispose()
         self.started = False
@@ -135,14 +141,37 @@ class Runtime:
         return checks
 
     async def publish(
-        self, topic: Topic, payload: BaseModel, *, subject: str | None = None, event_id: str | None = None
+        self,
+        topic: Topic,
+        payload: BaseModel,
+        *,
+        subject: str | None = None,
+        event_id: str | None = None,
+        session: AsyncSession | None = None,
     ) -> CloudEvent[Any]:
+        """Publish through the outbox: in ``session`` (sent after the caller commits), else at once.
+
+        An event id that is already staged is not staged again: a redelivered handler publishing its
+        (deterministic) answer id does not duplicate it.
+        """
         if not isinstance(payload, PAYLOADS[topic]):
             raise TypeError(f"{topic} carries {PAYLOADS[topic].__name__}, not {type(payload).__name__}")
         event = new_event(topic, payload, source=self.source, subject=subject)
         if event_id:
             event.id = event_id
-        await self.bus.publish(str(topic), event)
+        wire = event.model_dump(mode="json", exclude_none=True)
+        if session is not None:
+            staged = await session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
+            if staged is None:
+                Outbox.add(session, str(topic), wire)
+            return event
+        async with self.db.session() as own:
+            Outbox.add(own, str(topic), wire)
+            try:
+                await own.commit()
+            except IntegrityError:
+                await own.rollback()  # already staged by an earlier delivery of the same cause
+        self.outbox.kick()
         return event
 
     def consume(

@@ -162,6 +162,9 @@ class KafkaBus:
     async def publish(self, topic: str, event: CloudEvent[Any]) -> None:
         await self._send(topic, event.model_dump(mode="json", exclude_none=True))
 
+    async def publish_wire(self, topic: str, wire: dict[str, Any]) -> None:
+        await self._send(topic, wire)
+
     async def _send(self, topic: str, wire: dict[str, Any]) -> None:
         if self._producer is None:
             raise RuntimeError("the Kafka bus is not started")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections import defaultdict
 from typing import Any
@@ -42,7 +43,10 @@ class MemoryBus:
     async def publish(self, topic: str, event: CloudEvent[Any]) -> None:
         # Serialise at the boundary exactly as a network transport would, so handlers never share
         # mutable objects with the publisher and the same code paths run for every backend.
-        wire = event.model_dump(mode="json", exclude_none=True)
+        await self.publish_wire(topic, event.model_dump(mode="json", exclude_none=True))
+
+    async def publish_wire(self, topic: str, wire: dict[str, Any]) -> None:
+        wire = copy.deepcopy(wire)
         self.published.append((topic, wire))
         del self.published[: -self._keep]
         for sub, queue in self._subs.get(topic, []):

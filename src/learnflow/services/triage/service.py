@@ -39,53 +39,39 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     decision = classify(body.query, code=body.code, error_message=body.error_message)
     topic = rt.curriculum.best_topic(body.query) if body.query.strip() else None
     query_id = str(uuid.uuid4())
+    event = LearningQuery(
+        query_id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
+        code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
+        confidence=decision.confidence, topic=topic.id if topic else None,
+    )  # fmt: skip
+    ack = LearningResponse(
+        query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
+        content=_ACK[decision.routed_to],
+        data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic},
+    )  # fmt: skip
     async with rt.db.session() as session:
         await queries.ensure_student_session(session, student_id=body.student_id, session_id=body.session_id)
         row = Query(
-            id=query_id,
-            student_id=body.student_id,
-            session_id=body.session_id,
-            query=body.query,
-            code=body.code,
-            error_message=body.error_message,
-            routed_to=decision.routed_to,
-            confidence=decision.confidence,
-            topic=topic.id if topic else None,
-            status="pending",
-        )
+            id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
+            code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
+            confidence=decision.confidence, topic=event.topic, status="pending",
+        )  # fmt: skip
         session.add(row)
-        await session.commit()
-    event = LearningQuery(
-        query_id=query_id,
-        student_id=body.student_id,
-        session_id=body.session_id,
-        query=body.query,
-        code=body.code,
-        error_message=body.error_message,
-        routed_to=decision.routed_to,
-        confidence=decision.confidence,
-        topic=row.topic,
-    )
-    await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id)
-    ack = LearningResponse(
-        query_id=query_id,
-        student_id=body.student_id,
-        session_id=body.session_id,
-        agent="triage",
-        kind="ack",
-        content=_ACK[decision.routed_to],
-        data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": row.topic},
-    )
-    await rt.publish(Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"))
-    if decision.asks_for_help:
-        alert = StruggleDetected(
-            alert_id=derived_id(query_id, "struggle"),
-            student_id=body.student_id,
-            topic=row.topic,
-            reason="asked_for_help",
-            details=f"The student wrote: {body.query[:300]!r}",
+        # The query and its events are committed together: a 200 means they will be delivered.
+        await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id, session=session)
+        await rt.publish(
+            Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"), session=session
         )
-        await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=body.student_id, event_id=alert.alert_id)
+        if decision.asks_for_help:
+            alert = StruggleDetected(
+                alert_id=derived_id(query_id, "struggle"), student_id=body.student_id, topic=event.topic,
+                reason="asked_for_help", details=f"The student wrote: {body.query[:300]!r}",
+            )  # fmt: skip
+            await rt.publish(
+                Topic.STRUGGLE_DETECTED, alert, subject=body.student_id, event_id=alert.alert_id, session=session
+            )
+        await session.commit()
+    rt.outbox.kick()
     return row
 
 
