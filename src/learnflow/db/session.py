@@ -63,8 +63,11 @@ class Database:
         return None
 
     async def upgrade(self) -> None:
-        """Apply every pending migration."""
+        """Apply every pending migration (one process at a time when several share a server)."""
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # Services starting together would otherwise race to create the same tables.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(734201)"))
             await conn.run_sync(_upgrade, self.url)
 
     async def dispose(self) -> None:
