@@ -109,7 +109,6 @@ class Runtime:
 
         for service in self.services:
             await registry.setup(service, self)
-        self._record_dead_letters()
         await self.bus.start()
         self.outbox.start()
         self.outbox.kick()  # events a previous run committed but could not send
@@ -207,32 +206,32 @@ class Runtime:
             return outcome
 
         self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
+        self._record_dead_letters(str(topic), group, payload, dict(match or {}))
 
-    def _record_dead_letters(self) -> None:
-        # Every dead-lettered event is kept in the database by the process whose consumer gave up.
-        topics = {str(t) for t in Topic}
-        for topic in topics:
-            payload = PAYLOADS[Topic(topic)]
+    def _record_dead_letters(self, topic: str, group: str, payload: type[BaseModel], match: dict[str, str]) -> None:
+        """Keep the events ``group`` gave up on in the database, and react to them (once per consumer)."""
 
-            async def record(event: CloudEvent[Any], topic: str = topic) -> Outcome:
-                extra = event.model_extra or {}
-                group = str(extra.get("dlqgroup", ""))
-                if group and group not in self._groups:
-                    return Outcome.DONE
-                async with self.db.session() as session:
-                    session.add(
-                        DeadLetter(
-                            topic=topic,
-                            event_id=event.id,
-                            consumer=group or None,
-                            reason=str(extra.get("dlqreason", "")),
-                            event=event.model_dump(mode="json"),
-                        )
-                    )
-                    await session.commit()
-                from learnflow.services import registry
-
-                await registry.on_dead_letter(self, topic, event)
+        async def record(event: CloudEvent[Any]) -> Outcome:
+            extra = event.model_extra or {}
+            # Our transports say which consumer gave up; Dapr's dead-lettering does not, but then the
+            # DLQ subscription's routing rule (the same match as the consumer's) already selected it.
+            consumer = str(extra.get("dlqgroup", "")) or group
+            if consumer != group:
                 return Outcome.DONE
+            async with self.db.session() as session:
+                session.add(
+                    DeadLetter(
+                        topic=topic,
+                        event_id=event.id,
+                        consumer=group,
+                        reason=str(extra.get("dlqreason", "")) or "dead-lettered by the transport",
+                        event=event.model_dump(mode="json"),
+                    )
+                )
+                await session.commit()
+            from learnflow.services import registry
 
-            self.bus.subscribe(Subscription(dlq(topic), f"{self.name}-dlq", record, payload))
+            await registry.on_dead_letter(self, topic, event)
+            return Outcome.DONE
+
+        self.bus.subscribe(Subscription(dlq(topic), f"{group}.dlq", record, payload, match))

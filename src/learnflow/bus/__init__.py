@@ -20,7 +20,9 @@ def create_bus(settings: BusSettings) -> EventBus:
             idempotence=settings.kafka_idempotence,
             session_timeout_ms=settings.kafka_session_timeout_ms,
         )
-    raise ValueError(f"EVENT_BUS={settings.backend} is not supported yet; use memory or kafka")
+    from learnflow.bus.dapr import DaprBus
+
+    return DaprBus(http_port=settings.dapr_http_port, pubsub=settings.dapr_pubsub_name)
 
 
 __all__ = ["EventBus", "Handler", "MemoryBus", "Outcome", "Subscription", "create_bus"]

@@ -43,6 +43,9 @@ def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = 
     app.state.runtime = rt
     install_error_handlers(app)
     app.include_router(health_router)
+    transport_routes = getattr(rt.bus, "router", None)
+    if callable(transport_routes):
+        app.include_router(transport_routes())  # Dapr's subscription discovery and deliveries
     for service in rt.services:
         for router in registry.routers(service):
             app.include_router(router)
