@@ -43,6 +43,7 @@ docs: install
 bench: install-dev
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/sandbox.py
+	$(BIN)/python bench/kafka.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data

@@ -103,7 +103,9 @@ class KafkaBus:
         topic_prefix: str = "",
         idempotence: bool = True,
         session_timeout_ms: int = 10000,
+        fetch_max_wait_ms: int = 50,
     ) -> None:
+        self._fetch_max_wait_ms = fetch_max_wait_ms
         self._idempotence = idempotence
         self._session_timeout_ms = session_timeout_ms
         self.bootstrap = bootstrap
@@ -186,6 +188,8 @@ class KafkaBus:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 session_timeout_ms=self._session_timeout_ms,
+                # A student waits for the answer: don't let an idle fetch sit on the broker for long.
+                fetch_max_wait_ms=self._fetch_max_wait_ms,
                 heartbeat_interval_ms=max(self._session_timeout_ms // 5, 300),
             )
             self._consumers[group] = consumer
