@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -57,9 +58,9 @@ def _admin(sql: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards.
+@contextlib.contextmanager
+def fresh_postgres_database(label: str = "test") -> Iterator[str]:
+    """A new, empty PostgreSQL database (its async URL), dropped afterwards.
 
     Under CI=true an unreachable server fails the test; elsewhere the test is skipped with the reason.
     """
@@ -72,11 +73,20 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required in CI but {admin} does not answer: {problem}")
         pytest.skip(f"no PostgreSQL at {admin}: {problem}")
-    name = f"lf_test_{uuid.uuid4().hex[:12]}"
+    name = f"lf_{label}_{uuid.uuid4().hex[:12]}"
     _admin(f'CREATE DATABASE "{name}"')
     base = admin.rsplit("/", 1)[0]
-    yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def make_settings(tmp_path: Path, **db: str) -> Settings:

@@ -24,7 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from learnflow.bus.kafka import create_topics
 from tests.cluster import Cluster, free_port
-from tests.conftest import _admin, _postgres_admin_url, _postgres_reachable
+from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -37,36 +37,27 @@ SEED = [
 
 @pytest.fixture(scope="module")
 def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    admin = _postgres_admin_url()
-    problem = asyncio.run(_postgres_reachable(admin))
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required in CI: {problem}")
-        pytest.skip(f"no PostgreSQL: {problem}")
-    name = f"lf_e2e_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    prefix = f"e2e{uuid.uuid4().hex[:6]}."
-    asyncio.run(create_topics(kafka_bootstrap, prefix=prefix))
-    dead_llm = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: every LLM call fails at once
-    workdir = tmp_path_factory.mktemp("cluster")
-    cluster = Cluster(
-        bootstrap=kafka_bootstrap,
-        database_url=admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}",
-        workdir=Path(workdir),
-        topic_prefix=prefix,
-        extra_env={
-            "concepts": {
-                "AI_PROVIDER": "openai", "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": dead_llm,
-                "OPENAI_MAX_RETRIES": "0", "OPENAI_TIMEOUT_S": "2",
-            }
-        },
-    )  # fmt: skip
-    try:
-        cluster.start_all()
-        yield cluster
-    finally:
-        cluster.stop()
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("e2e") as database_url:
+        prefix = f"e2e{uuid.uuid4().hex[:6]}."
+        asyncio.run(create_topics(kafka_bootstrap, prefix=prefix))
+        dead_llm = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: every LLM call fails at once
+        cluster = Cluster(
+            bootstrap=kafka_bootstrap,
+            database_url=database_url,
+            workdir=Path(tmp_path_factory.mktemp("cluster")),
+            topic_prefix=prefix,
+            extra_env={
+                "concepts": {
+                    "AI_PROVIDER": "openai", "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": dead_llm,
+                    "OPENAI_MAX_RETRIES": "0", "OPENAI_TIMEOUT_S": "2",
+                }
+            },
+        )  # fmt: skip
+        try:
+            cluster.start_all()
+            yield cluster
+        finally:
+            cluster.stop()
 
 
 class Observer:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Progress
-from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
-from learnflow.runtime import Runtime, derived_id
+from learnflow.events import CloudEvent, LearningQuery
+from learnflow.runtime import Runtime
+from learnflow.services.answers import reply
 from learnflow.tutor import concepts, render
 from learnflow.tutor.concepts import Level
 from learnflow.tutor.schemas import ConceptAnswer
@@ -35,15 +36,11 @@ async def explain(
 async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
     q = event.data
     answer = await explain(rt, question=q.query, student_id=q.student_id, level=None, code=q.code)
-    response = LearningResponse(
-        query_id=q.query_id,
-        student_id=q.student_id,
-        session_id=q.session_id,
+    return await reply(
+        rt,
+        event,
         agent="concepts",
-        kind="answer",
         content=render.concept(answer),
         data=answer.model_dump(mode="json"),
         source=answer.source,
     )
-    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=q.student_id, event_id=derived_id(event.id, "concepts"))
-    return Outcome.DONE

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from learnflow.bus import Outcome
-from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
-from learnflow.runtime import Runtime, derived_id
+from learnflow.events import CloudEvent, LearningQuery
+from learnflow.runtime import Runtime
+from learnflow.services.answers import reply
 from learnflow.tutor import debug, render
 from learnflow.tutor.schemas import DebugAnswer
 
@@ -26,15 +27,11 @@ async def analyze(
 async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
     q = event.data
     answer = await analyze(rt, code=q.code, error_message=q.error_message, question=q.query, stdin="")
-    response = LearningResponse(
-        query_id=q.query_id,
-        student_id=q.student_id,
-        session_id=q.session_id,
+    return await reply(
+        rt,
+        event,
         agent="debug",
-        kind="answer",
         content=render.debug(answer),
         data=answer.model_dump(mode="json"),
         source=answer.source,
     )
-    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=q.student_id, event_id=derived_id(event.id, "debug"))
-    return Outcome.DONE

@@ -17,13 +17,13 @@ from learnflow.events import (
     ExerciseGraded,
     ExerciseSubmitted,
     LearningQuery,
-    LearningResponse,
     ProgressUpdated,
     StruggleDetected,
     Topic,
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
+from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import ExerciseRead, SubmissionRead
 from learnflow.tutor import exercises, progress, render
 
@@ -199,18 +199,7 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
             exercise = await generate(rt, student_id=q.student_id, topic=topic, difficulty=None, cause_id=event.id)
         content = render.exercise(exercise)
         data = read(exercise).model_dump(mode="json")
-    response = LearningResponse(
-        query_id=q.query_id,
-        student_id=q.student_id,
-        session_id=q.session_id,
-        agent="exercise",
-        kind="answer",
-        content=content,
-        data=data,
-        source="offline",
-    )
-    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=q.student_id, event_id=derived_id(event.id, "exercise"))
-    return Outcome.DONE
+    return await reply(rt, event, agent="exercise", content=content, data=data, source="offline")
 
 
 async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Outcome:
