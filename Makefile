@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format docs bench clean install install-dev
+.PHONY: run test lint format docs bench eval clean install install-dev
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LearnFlow needs Python 3.11 or newer (set PYTHON=...)")'
@@ -44,6 +44,9 @@ bench: install-dev
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/kafka.py
+
+eval: install
+	$(BIN)/learnflow eval
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data

@@ -103,6 +103,51 @@ async def _ask(body: object, *, as_json: bool) -> None:
     console.print(Panel(Markdown(read.content), title=f"LearnFlow · {read.agent}", subtitle=subtitle, expand=True))
 
 
+@app.command("eval")
+def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False) -> None:
+    """Measure the tutor: routing accuracy (and a keyword baseline), debug accuracy, the exercise bank."""
+    from rich.table import Table
+
+    from learnflow.curriculum import get_curriculum
+    from learnflow.sandbox import Sandbox
+    from learnflow.sandbox.grading import Grader
+    from learnflow.tutor import datasets, evaluation
+
+    logging.basicConfig(level=logging.WARNING)
+    curriculum = get_curriculum()
+    sandbox = Sandbox(get_settings().sandbox)
+
+    async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
+        triage = evaluation.evaluate_triage(datasets.load_triage())
+        debug_score = await evaluation.evaluate_debug(datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox)
+        bank = await evaluation.check_bank(curriculum, Grader(sandbox))
+        return triage, debug_score, bank
+
+    triage, debug_score, bank = asyncio.run(run())
+    if as_json:
+        print(evaluation.summary_json(triage, debug_score, bank))
+        return
+    table = Table(title="LearnFlow evaluation")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    router, baseline = triage["router"], triage["keyword_baseline"]
+    table.add_row(f"triage accuracy (held-out {router.total})", f"{router.value:.1%}")
+    table.add_row("hand-written rules, same split", f"{triage['rules'].value:.1%}")
+    table.add_row("keyword router, same split", f"{baseline.value:.1%}")
+    n = max(debug_score.total, 1)
+    table.add_row(f"debug exception type ({debug_score.total} programs)", f"{debug_score.type_correct / n:.1%}")
+    table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
+    table.add_row("debug verified fix", f"{debug_score.fixed / n:.1%}")
+    table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
+    console.print(table)
+    for (expected, got), count in router.confusion.most_common(5):
+        console.print(f"  triage: {count} x {expected} routed to {got}")
+    for miss in sorted(debug_score.misses)[:10]:
+        console.print(f"  debug miss: {miss}")
+    for problem in bank[1]:
+        console.print(f"  bank: {problem}")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -25,6 +26,10 @@ async def setup(service: str, rt: Runtime) -> None:
         from learnflow.services.triage import service as triage
 
         rt.consume(Topic.LEARNING_RESPONSE, "triage", partial(triage.on_response, rt), payload=LearningResponse)
+        # Train the router now rather than on the first student's question.
+        from learnflow.tutor.router_model import get_model
+
+        await asyncio.to_thread(get_model)
     elif service == "concepts":
         from learnflow.services.concepts import service as concepts
 

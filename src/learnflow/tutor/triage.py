@@ -103,7 +103,23 @@ def asks_for_help(text: str) -> bool:
 
 
 def classify(query: str, *, code: str | None = None, error_message: str | None = None) -> Decision:
-    """Route a query; confidence is a softmax over the route scores."""
+    """Route a query with the trained model (the hand-written rules when no dataset ships)."""
+    from learnflow.tutor.router_model import get_model
+
+    model = get_model()
+    if model is None:
+        return rule_classify(query, code=code, error_message=error_message)
+    route, confidence, probabilities = model.predict(query, code, error_message)
+    return Decision(
+        routed_to=route,
+        confidence=round(confidence, 3),
+        scores={k: round(v, 3) for k, v in probabilities.items()},
+        asks_for_help=asks_for_help(query),
+    )
+
+
+def rule_classify(query: str, *, code: str | None = None, error_message: str | None = None) -> Decision:
+    """Route a query by hand-written rules; confidence is a softmax over the route scores."""
     text = query.strip()
     scores = {
         "concepts": 0.5 + _score(text, _CONCEPTS),  # the default when nothing else is said

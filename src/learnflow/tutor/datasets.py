@@ -1,0 +1,47 @@
+"""The labelled datasets the tutor is trained and measured on (data files beside the curriculum)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from learnflow.curriculum import DATA
+
+Route = Literal["concepts", "debug", "exercise"]
+
+
+class TriageExample(BaseModel):
+    query: str
+    code: str | None = None
+    error_message: str | None = None
+    label: Route
+
+
+class BuggyProgram(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+    code: str
+    stdin: str = ""
+    error_type: str | None
+    line: int | None
+    fixed_code: str
+    expected_output: str | None = None
+
+
+def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
+    return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_buggy(path: Path = DATA / "buggy_programs.yaml") -> list[BuggyProgram]:
+    data = yaml.safe_load(path.read_text())
+    return [BuggyProgram.model_validate(p) for p in data["programs"]]
+
+
+def split(example: TriageExample) -> Literal["train", "test"]:
+    """A stable 80/20 split by the query's text, so the held-out set never changes between runs."""
+    digest = hashlib.sha256((example.query + "\0" + (example.code or "")).encode()).digest()
+    return "test" if digest[0] < 52 else "train"  # 52/256 ~ 20%

@@ -1,0 +1,136 @@
+"""Measuring the tutor: routing accuracy, debug accuracy, and the exercise bank's soundness.
+
+`learnflow eval` prints these numbers; the datasets are data files beside the curriculum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from learnflow.ai import OfflineProvider
+from learnflow.curriculum import Curriculum
+from learnflow.sandbox import Sandbox
+from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.tutor import debug
+from learnflow.tutor.datasets import BuggyProgram, Route, TriageExample, split
+from learnflow.tutor.triage import classify, rule_classify
+
+_KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
+    ("debug", re.compile(r"error|bug|traceback|exception|fix|wrong|crash|broken|not working|doesn'?t work", re.I)),
+    ("exercise", re.compile(r"exercise|practi[cs]e|quiz|challenge|problem|task|test me", re.I)),
+]
+
+
+def keyword_route(example: TriageExample) -> Route:
+    """The plain keyword router, as a baseline."""
+    for route, pattern in _KEYWORDS:
+        if pattern.search(example.query):
+            return route
+    return "concepts"
+
+
+@dataclass
+class Accuracy:
+    correct: int = 0
+    total: int = 0
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, expected: str, got: str) -> None:
+        self.total += 1
+        self.correct += expected == got
+        if expected != got:
+            self.confusion[(expected, got)] += 1
+
+    @property
+    def value(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+def evaluate_triage(examples: list[TriageExample]) -> dict[str, Accuracy]:
+    """Accuracy of the router, of the hand-written rules and of a keyword baseline on the held-out split."""
+    router, rules, baseline = Accuracy(), Accuracy(), Accuracy()
+    for ex in examples:
+        if split(ex) != "test":
+            continue
+        router.add(ex.label, classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to)
+        rules.add(ex.label, rule_classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to)
+        baseline.add(ex.label, keyword_route(ex))
+    return {"router": router, "rules": rules, "keyword_baseline": baseline}
+
+
+@dataclass
+class DebugScore:
+    total: int = 0
+    type_correct: int = 0
+    line_correct: int = 0
+    with_exception: int = 0
+    fixed: int = 0
+    misses: list[str] = field(default_factory=list)
+
+
+async def evaluate_debug(programs: list[BuggyProgram], *, curriculum: Curriculum, sandbox: Sandbox) -> DebugScore:
+    """Exception type and line accuracy, and the share of programs that get a verified fix."""
+    score = DebugScore()
+    provider = OfflineProvider()
+    slots = asyncio.Semaphore(4)
+
+    async def one(program: BuggyProgram) -> None:
+        async with slots:
+            answer = await debug.analyze(
+                code=program.code, error_message=None, question="", stdin=program.stdin,
+                curriculum=curriculum, sandbox=sandbox, ai=provider,
+            )  # fmt: skip
+        score.total += 1
+        score.type_correct += answer.error_type == program.error_type
+        score.line_correct += answer.line == program.line
+        score.fixed += answer.fix_verified
+        if program.error_type:
+            score.with_exception += 1
+        if answer.error_type != program.error_type or answer.line != program.line:
+            score.misses.append(f"{program.id}: got {answer.error_type}@{answer.line}")
+
+    await asyncio.gather(*(one(p) for p in programs))
+    return score
+
+
+async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[str]]:
+    """Every reference solution passes all its tests and every starter fails one; return (checked, problems)."""
+    problems: list[str] = []
+    slots = asyncio.Semaphore(4)
+
+    async def one(ex_id: str) -> None:
+        ex = curriculum.exercises[ex_id]
+        tests = ex.visible_tests + "\n\n" + ex.hidden_tests
+        cases = [IOCase.model_validate(c.model_dump()) for c in ex.io_tests]
+        async with slots:
+            solution = await grader.grade(code=ex.solution, tests=tests, io_tests=cases)
+            starter = await grader.grade(code=ex.starter_code, tests=tests, io_tests=cases)
+        if not solution.passed:
+            problems.append(f"{ex_id}: solution fails: {solution.feedback[:200]}")
+        if starter.passed:
+            problems.append(f"{ex_id}: starter passes every test")
+
+    await asyncio.gather(*(one(i) for i in sorted(curriculum.exercises)))
+    return len(curriculum.exercises), problems
+
+
+def summary_json(triage: dict[str, Accuracy], score: DebugScore, bank: tuple[int, list[str]]) -> str:
+    return json.dumps(
+        {
+            "triage_accuracy": round(triage["router"].value, 4),
+            "rules_accuracy": round(triage["rules"].value, 4),
+            "keyword_baseline_accuracy": round(triage["keyword_baseline"].value, 4),
+            "triage_test_size": triage["router"].total,
+            "debug_type_accuracy": round(score.type_correct / max(score.total, 1), 4),
+            "debug_line_accuracy": round(score.line_correct / max(score.total, 1), 4),
+            "debug_verified_fix_share": round(score.fixed / max(score.total, 1), 4),
+            "debug_programs": score.total,
+            "bank_exercises": bank[0],
+            "bank_problems": len(bank[1]),
+        },
+        indent=2,
+    )

@@ -1,0 +1,66 @@
+"""A text classifier for triage, trained on the labelled dataset's training split.
+
+TF-IDF over words and character n-grams (robust to typos) plus markers for attached code, error
+messages and tracebacks, into a logistic regression. It is trained when first needed (well under a
+second for the packaged dataset) and cached for the process.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from learnflow.tutor.datasets import Route, TriageExample, load_triage, split
+
+_TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Error|Exception)\s*:|line \d+", re.I)
+
+
+def features(query: str, code: str | None, error_message: str | None) -> str:
+    """The text the model reads: the query plus marker words for what came with it."""
+    marks = []
+    if code and code.strip():
+        marks.append("zzhascode")
+    if error_message and error_message.strip():
+        marks.append("zzhaserror")
+    if _TRACEBACK.search(query) or (error_message and _TRACEBACK.search(error_message)):
+        marks.append("zztraceback")
+    if not query.strip():
+        marks.append("zzemptyquery")
+    return " ".join([query.lower(), *marks])
+
+
+class RouterModel:
+    def __init__(self, examples: list[TriageExample]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import FeatureUnion, make_pipeline
+
+        self.pipeline: Any = make_pipeline(
+            FeatureUnion(
+                [
+                    ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                    ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+                ]
+            ),
+            LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced"),
+        )
+        texts = [features(e.query, e.code, e.error_message) for e in examples]
+        self.pipeline.fit(texts, [e.label for e in examples])
+
+    def predict(self, query: str, code: str | None, error_message: str | None) -> tuple[Route, float, dict[str, float]]:
+        """The route, its probability, and every route's probability."""
+        probabilities = self.pipeline.predict_proba([features(query, code, error_message)])[0]
+        by_route = {str(label): float(p) for label, p in zip(self.pipeline.classes_, probabilities, strict=True)}
+        route = max(by_route, key=lambda r: by_route[r])
+        return route, by_route[route], by_route  # type: ignore[return-value]
+
+
+@cache
+def get_model() -> RouterModel | None:
+    """The model trained on the packaged dataset's training split (None when the dataset is absent)."""
+    try:
+        examples = [e for e in load_triage() if split(e) == "train"]
+    except FileNotFoundError:
+        return None
+    return RouterModel(examples) if examples else None

@@ -1,0 +1,49 @@
+"""The evaluation datasets are data too: validated, and the debug tutor measured against them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from learnflow.curriculum import get_curriculum
+from learnflow.sandbox import Sandbox
+from learnflow.tutor import datasets, evaluation
+
+BUGGY = datasets.load_buggy()
+
+
+def test_buggy_programs_cover_the_common_beginner_errors():
+    kinds = Counter(p.error_type for p in BUGGY)
+    assert len(BUGGY) >= 80
+    assert len([k for k in kinds if k]) >= 30
+    assert kinds[None] >= 10  # logic bugs and hangs
+    assert len({p.id for p in BUGGY}) == len(BUGGY)
+
+
+@pytest.mark.parametrize("program", BUGGY, ids=[p.id for p in BUGGY])
+async def test_fixed_programs_run(program: datasets.BuggyProgram):
+    result = await Sandbox().run(program.fixed_code, stdin=program.stdin)
+    assert result.exit_code == 0, result.stderr
+    if program.expected_output is not None:
+        assert result.stdout == program.expected_output
+
+
+async def test_debug_finds_every_exception_type_and_line():
+    score = await evaluation.evaluate_debug(BUGGY, curriculum=get_curriculum(), sandbox=Sandbox())
+    assert score.misses == []
+    assert score.type_correct == score.line_correct == score.total == len(BUGGY)
+    assert 0 < score.fixed <= score.total  # the share is reported by `learnflow eval`
+
+
+async def test_router_is_measured_on_a_stable_held_out_split():
+    path = datasets.DATA / "triage_dataset.jsonl"
+    if not path.exists():
+        pytest.fail("the triage dataset is missing")
+    examples = datasets.load_triage()
+    assert len(examples) >= 500
+    held_out = [e for e in examples if datasets.split(e) == "test"]
+    assert 0.15 < len(held_out) / len(examples) < 0.25
+    result = await asyncio.to_thread(evaluation.evaluate_triage, examples)
+    assert result["router"].total == len(held_out)
