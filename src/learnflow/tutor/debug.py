@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import keyword
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -423,6 +425,11 @@ def _candidates(code: str, parsed: ParsedError) -> Iterator[str]:
         if "unterminated string literal" in msg:
             quote = '"' if text.count('"') % 2 else "'"
             stripped = text.rstrip()
+            # `print('Hello, + name)`: the string was meant to end before the `+`.
+            joined = re.search(rf"{quote}([^{quote}]*?)(\s*\+\s*\w+)", stripped)
+            if joined:
+                end = joined.end(1)
+                yield _replace_line(code, n, stripped[:end] + quote + stripped[end:])
             if stripped.endswith(")"):
                 yield _replace_line(code, n, stripped[:-1] + quote + ")")
             yield _replace_line(code, n, stripped + quote)
@@ -446,6 +453,95 @@ def _candidates(code: str, parsed: ParsedError) -> Iterator[str]:
                 yield _replace_line(code, n, " " * level + text.lstrip())
     if kind == "TabError":
         yield code.expandtabs(4)
+        yield code.expandtabs(8)
+    yield from _more_candidates(code, lines, n, text, kind, msg)
+
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+_BUILTIN_NAMES = frozenset(dir(builtins))
+
+
+def _more_candidates(
+    code: str, lines: list[str], n: int | None, text: str | None, kind: str, msg: str
+) -> Iterator[str]:
+    """Fixes for the other frequent beginner errors; each is only offered if it really runs."""
+    if kind == "NameError":
+        m = re.search(r"name '([^']+)'", msg)
+        if m and m.group(1) in _STDLIB:
+            yield f"import {m.group(1)}\n" + code  # a module used without importing it
+        elif (
+            m
+            and text is not None
+            and n is not None
+            and m.group(1) not in _BUILTIN_NAMES
+            and len(m.group(1)) >= 3  # `x`, `n`, `i` are variables, not words
+            and m.group(1).isalpha()
+            and len(re.findall(rf"\b{re.escape(m.group(1))}\b", code)) == 1
+        ):
+            # A word used once and defined nowhere was probably meant as text: `color = blue`.
+            yield _replace_line(
+                code, n, re.sub(rf"(?<![\w.'\"]){re.escape(m.group(1))}(?![\w'\"(])", f'"{m.group(1)}"', text)
+            )
+    if kind == "TypeError" and (
+        "not supported between instances of 'str' and 'int'" in msg
+        or "can only concatenate str" in msg
+        or "for -: 'str' and 'int'" in msg
+    ):
+        # A number read with input() and never converted: convert it where it is read.
+        for i, line in enumerate(lines, 1):
+            if re.search(r"(?<!int\()(?<!float\()\binput\(", line):
+                yield _replace_line(code, i, re.sub(r"\binput\(([^()]*)\)", r"int(input(\1))", line))
+    if kind == "TypeError":
+        m = re.search(r"(\w+)\.(\w+)\(\) takes 0 positional arguments but 1 was given", msg)
+        if m:
+            for i, line in enumerate(lines, 1):  # a method without self
+                if re.match(rf"\s*def {re.escape(m.group(2))}\(\s*\)", line):
+                    yield _replace_line(code, i, line.replace(f"def {m.group(2)}(", f"def {m.group(2)}(self", 1))
+                elif re.match(rf"\s*def {re.escape(m.group(2))}\(", line):
+                    yield _replace_line(code, i, line.replace(f"def {m.group(2)}(", f"def {m.group(2)}(self, ", 1))
+        m = re.search(r"'int' object is not iterable", msg)
+        if m and text is not None and n is not None:
+            yield _replace_line(
+                code, n, re.sub(r"\bin\s+(?!range\()([\w.]+(?:\([^()]*\))?)\s*:", r"in range(\1):", text)
+            )
+    if kind == "ModuleNotFoundError":
+        m = re.search(r"No module named '([^']+)'", msg)
+        if m:
+            lowered = {name.lower(): name for name in _STDLIB}
+            close = lowered.get(m.group(1).lower()) or next(
+                iter(difflib.get_close_matches(m.group(1), sorted(_STDLIB), n=1, cutoff=0.75)), None
+            )
+            if close:
+                yield re.sub(rf"\b{re.escape(m.group(1))}\b", close, code)
+    if kind == "IndexError" and text is not None and n is not None:
+        for i, line in enumerate(lines, 1):  # the classic off-by-one loops
+            if re.search(r"range\(len\([^()]*\)\s*\+\s*1\)", line):
+                yield _replace_line(code, i, re.sub(r"(range\(len\([^()]*\))\s*\+\s*1\)", r"\1)", line))
+            if re.search(r"while\s+\w+\s*<=\s*len\(", line):
+                yield _replace_line(code, i, line.replace("<=", "<", 1))
+        if re.search(r"\[len\(([^()]*)\)\]", text):
+            yield _replace_line(code, n, re.sub(r"\[len\(([^()]*)\)\]", r"[len(\1) - 1]", text))
+    if kind == "KeyError" and text is not None and n is not None:
+        counted = re.match(r"(\s*)([\w.]+)\[([^\]]+)\]\s*\+=\s*(.+)$", text)
+        if counted:  # counting into a dict that has no entry yet
+            indent, name, key, amount = counted.groups()
+            yield _replace_line(code, n, f"{indent}{name}[{key}] = {name}.get({key}, 0) + {amount}")
+    if kind == "SyntaxError" and text is not None and n is not None:
+        if "Missing parentheses in call to 'print'" in msg:
+            yield _replace_line(code, n, re.sub(r"\bprint\s+(.+?)\s*$", r"print(\1)", text))
+        if re.match(r"\s*else\s+if\b", text):
+            yield _replace_line(code, n, re.sub(r"\belse\s+if\b", "elif", text, count=1))
+    if kind == "UnboundLocalError":
+        m = re.search(r"local variable '(\w+)'", msg)
+        if m and n is not None:
+            # A function that updates a module-level counter: declare it global in that function.
+            for i in range(n - 1, 0, -1):
+                header = re.match(r"(\s*)def \w+\(.*\):\s*$", lines[i - 1])
+                if header:
+                    body = lines[i] if i < len(lines) else ""
+                    indent = body[: len(body) - len(body.lstrip())] or header.group(1) + "    "
+                    yield "\n".join([*lines[:i], f"{indent}global {m.group(1)}", *lines[i:]]) + "\n"
+                    break
 
 
 async def _with_llm(
