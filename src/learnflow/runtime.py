@@ -100,7 +100,6 @@ class Runtime:
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
         self.outbox = Outbox(self.db, self.bus)
-        self._groups: set[str] = set()
         self.started = False
 
     async def start(self) -> None:
@@ -183,7 +182,6 @@ class Runtime:
         match: Mapping[str, str] | None = None,
     ) -> None:
         """Subscribe ``handler`` for consumer ``group``, processing each event id at most once."""
-        self._groups.add(group)
 
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             async with self.db.session() as session:

@@ -118,7 +118,7 @@ class Sandbox:
         self.settings = settings or SandboxSettings()
         self.python = _find_python(self.settings)
         self._as_root = os.geteuid() == 0
-        self._uids: asyncio.Queue[int] | None = None
+        self._uids: asyncio.Queue[int | None] | None = None
         self._uid_lock: asyncio.Lock | None = None
         self.isolation, self.isolation_reason = self._choose_isolation()
         self._hidden: list[str] = []
@@ -226,20 +226,21 @@ class Sandbox:
             self._give_uids(uids)
 
     async def _take_uids(self, n: int) -> list[int | None]:
-        if not self._as_root:
-            return [None] * n
+        """Reserve a slot per program: at most SANDBOX_MAX_CONCURRENCY runs (of up to two programs) at once.
+
+        As root a slot is also the run's own unprivileged uid.
+        """
         if self._uids is None or self._uid_lock is None:
             self._uids = asyncio.Queue()
-            # Two programs per grading run: twice the concurrency in uids.
-            for i in range(self.settings.max_concurrency * 2):
-                self._uids.put_nowait(UID_BASE + 1 + i)
+            for i in range(self.settings.max_concurrency * 2):  # two programs per grading run
+                self._uids.put_nowait(UID_BASE + 1 + i if self._as_root else None)
             self._uid_lock = asyncio.Lock()
         async with self._uid_lock:  # all of a run's uids at once, so two runs never deadlock
             return [await self._uids.get() for _ in range(n)]
 
     def _give_uids(self, uids: list[int | None]) -> None:
         for uid in uids:
-            if uid is not None and self._uids is not None:
+            if self._uids is not None:
                 self._uids.put_nowait(uid)
 
     async def _start(self, program: Program, uid: int | None, limit_s: float, memory_mb: int) -> _Running:
