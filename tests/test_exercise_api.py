@@ -247,3 +247,34 @@ async def test_memory_is_configurable_per_call_within_the_maximum(client: httpx.
     assert more["stdout"] == "ok\n"
     capped = await client.post("/api/execute", json={"code": "x = bytearray(400 * 1024 * 1024)", "memory_mb": 4096})
     assert capped.json()["memory_exceeded"]  # the server's maximum (256 MB) still applies
+
+
+async def _alerts_for(client: httpx.AsyncClient, student_id: str, expected: int) -> list[dict[str, object]]:
+    for _ in range(100):
+        alerts = (await client.get("/api/alerts", params={"student_id": student_id})).json()
+        if len(alerts) >= expected:
+            return alerts  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    return alerts  # type: ignore[no-any-return]
+
+
+async def test_the_same_error_three_times_raises_one_alert(client: httpx.AsyncClient):
+    for i in range(4):  # the fourth NameError in a row continues the same streak: no second alert
+        resp = await client.post("/api/debug/analyze", json={"code": f"print(undefined_{i})", "student_id": "rep-1"})
+        assert resp.json()["run_status"] == "raised"
+    alerts = await _alerts_for(client, "rep-1", 1)
+    await asyncio.sleep(0.2)
+    alerts = (await client.get("/api/alerts", params={"student_id": "rep-1"})).json()
+    assert [a["reason"] for a in alerts] == ["repeated_error"]
+    assert "NameError 3 times" in alerts[0]["details"]
+
+
+async def test_five_failed_runs_in_a_row_raise_an_alert(client: httpx.AsyncClient):
+    failing = ["1/0", "int('x')", "[][1]", "{}['k']", "None.x"]  # five different errors
+    for code in failing:
+        await client.post("/api/execute", json={"code": code, "student_id": "runs-1"})
+    alerts = await _alerts_for(client, "runs-1", 1)
+    assert [a["reason"] for a in alerts] == ["failed_runs"]
+    ok = await client.post("/api/execute", json={"code": "print('fine')", "student_id": "runs-2"})
+    assert ok.json()["exit_code"] == 0
+    assert (await client.get("/api/alerts", params={"student_id": "runs-2"})).json() == []

@@ -184,3 +184,16 @@ class OutboxEvent(Base):
     event: Mapped[dict[str, Any]] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CodeRun(Base):
+    """A student's program run (Run button or debug): what struggle detection looks back on."""
+
+    __tablename__ = "code_runs"
+    __table_args__ = (Index("ix_code_runs_student_time", "student_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    student_id: Mapped[str] = mapped_column(String(128))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

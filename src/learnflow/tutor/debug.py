@@ -99,6 +99,13 @@ async def analyze(
     if parsed is None and run is None and error_message:
         parsed = parse_traceback(error_message)
     answer = _offline_answer(code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum)
+    if run is not None:
+        status = (
+            "stopped"
+            if run.timed_out or (run.output_truncated and run.exit_code != 0)
+            else ("passed" if run.exit_code == 0 else "raised")
+        )
+        answer = answer.model_copy(update={"run_status": status})
     if code and parsed:
         fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox)
         if fix:

@@ -31,6 +31,9 @@ class DebugAnswer(BaseModel):
     corrected_code: str | None = Field(description="A corrected program, only when it was run and works.")
     fix_verified: bool = Field(description="True when corrected_code was run in the sandbox and did not fail.")
     output: str | None = Field(default=None, description="What the program printed when it was run.")
+    run_status: Literal["passed", "raised", "stopped", "not_run"] = Field(
+        default="not_run", description="How the student's program ended when it was run here."
+    )
     source: Source = "offline"
 
 

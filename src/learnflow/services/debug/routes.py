@@ -32,5 +32,10 @@ class AnalyzeRequest(BaseModel):
 async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
     """Run the code, report the real error and line, explain it, hint, and offer a verified fix."""
     return await service.analyze(
-        runtime, code=body.code, error_message=body.error_message, question=body.question, stdin=body.stdin
+        runtime,
+        code=body.code,
+        error_message=body.error_message,
+        question=body.question,
+        stdin=body.stdin,
+        student_id=body.student_id,
     )

@@ -10,7 +10,9 @@ from learnflow.events import CloudEvent, CodeExecutionRequest, CodeExecutionResu
 from learnflow.runtime import Runtime, derived_id
 from learnflow.sandbox import ExecutionResult
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
-from learnflow.services.limits import MAX_CODE_CHARS, MAX_STDIN_CHARS
+from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_STDIN_CHARS
+from learnflow.services.struggle import record_run
+from learnflow.tutor.debug import parse_traceback
 
 router = APIRouter(prefix="/api", tags=["execution"], responses=ERROR_RESPONSES)
 
@@ -24,6 +26,9 @@ class ExecuteRequest(BaseModel):
         le=60,
         description="Wall-clock limit in seconds; the server caps it at its maximum.",
     )
+    student_id: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="Counts towards struggle detection."
+    )
     memory_mb: int | None = Field(
         default=None, ge=16, le=4096, description="Memory for the program in MB; the server caps it at its maximum."
     )
@@ -32,12 +37,23 @@ class ExecuteRequest(BaseModel):
 @router.post("/execute", response_model=ExecutionResult)
 async def execute(body: ExecuteRequest, runtime: RuntimeDep) -> ExecutionResult:
     """Run a program in the sandbox and return what it printed and how it ended."""
-    return await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb)
+    result = await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb)
+    if body.student_id:
+        await record(runtime, body.student_id, result)
+    return result
+
+
+async def record(rt: Runtime, student_id: str, result: ExecutionResult) -> None:
+    """Count a student's run towards struggle detection (failed runs, the same error again and again)."""
+    parsed = parse_traceback(result.stderr) if result.exit_code not in (0, None) else None
+    await record_run(rt, student_id=student_id, ok=result.ok, error_type=parsed.error_type if parsed else None)
 
 
 async def on_request(rt: Runtime, event: CloudEvent[CodeExecutionRequest]) -> Outcome:
     req = event.data
     result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
+    if req.student_id:
+        await record(rt, req.student_id, result)
     payload = CodeExecutionResult(request_id=req.request_id, student_id=req.student_id, **result.model_dump())
     await rt.publish(
         Topic.CODE_EXECUTION_RESULT, payload, subject=req.student_id, event_id=derived_id(event.id, "result")

@@ -1,0 +1,27 @@
+"""Recording students' runs and announcing the struggles they reveal."""
+
+from __future__ import annotations
+
+import uuid
+
+from learnflow.db.models import Student
+from learnflow.events import StruggleDetected, Topic
+from learnflow.runtime import Runtime
+from learnflow.tutor import progress
+
+
+async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str | None) -> str | None:
+    """Store the run; when it completes a struggle streak, publish struggle.detected. Return the reason."""
+    async with rt.db.session() as session:
+        if await session.get(Student, student_id) is None:
+            session.add(Student(id=student_id))
+        found = await progress.record_run(session, student_id=student_id, ok=ok, error_type=error_type)
+        if found is not None:
+            reason, details = found
+            alert_id = str(uuid.uuid4())
+            alert = StruggleDetected(alert_id=alert_id, student_id=student_id, reason=reason, details=details)  # type: ignore[arg-type]
+            # In the same transaction as the run: the alert is sent if and only if the run is stored.
+            await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
+        await session.commit()
+    rt.outbox.kick()
+    return found[0] if found else None
