@@ -135,7 +135,6 @@ class Runtime:
         checks: dict[str, str] = {}
         checks["database"] = await self.db.ping() or "ok"
         checks["event_bus"] = await self.bus.ping() or "ok"
-        checks["sandbox"] = "ok" if self.sandbox.isolation else "unavailable"
         return checks
 
     async def publish(

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 from learnflow.bus.base import Outcome, Subscription, deliver
@@ -31,8 +30,8 @@ class MemoryBus:
         self._subs: dict[str, list[tuple[Subscription, asyncio.Queue[dict[str, Any]]]]] = defaultdict(list)
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
-        self.published: list[tuple[str, dict[str, Any]]] = []  # last events, for inspection in tests
-        self._keep = 1000
+        # The last events, for inspection (tests, debugging); bounded so it never grows with traffic.
+        self.published: deque[tuple[str, dict[str, Any]]] = deque(maxlen=1000)
 
     def subscribe(self, subscription: Subscription) -> None:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -46,9 +45,8 @@ class MemoryBus:
         await self.publish_wire(topic, event.model_dump(mode="json", exclude_none=True))
 
     async def publish_wire(self, topic: str, wire: dict[str, Any]) -> None:
-        wire = copy.deepcopy(wire)
+        # Subscribers only read the dict (each validates it into its own model), so it is shared.
         self.published.append((topic, wire))
-        del self.published[: -self._keep]
         for sub, queue in self._subs.get(topic, []):
             if sub.matches(wire.get("data", {})):
                 queue.put_nowait(wire)

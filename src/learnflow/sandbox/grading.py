@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from learnflow.curriculum.models import IOTest as IOCase
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox import Program, Sandbox
 
@@ -90,12 +91,6 @@ def test_names(source: str) -> list[str]:
     """Names of the ``test_*`` functions defined at top level of ``source``."""
     tree = ast.parse(source)
     return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
-
-
-class IOCase(BaseModel):
-    name: str
-    stdin: str = ""
-    expected_stdout: str
 
 
 class GradeReport(BaseModel):

@@ -57,7 +57,7 @@ def remote_open(*args, **kwargs):
     return peer.request("builtin", o={"v": None}, n="open")(*args, **kwargs)
 
 
-namespace = {"__name__": "_lf_tests", "open": remote_open, "_lf_Proxy": _lf_rpc.Proxy}
+namespace = {"__name__": "_lf_tests", "open": remote_open}
 with open(os.path.join(os.path.dirname(__file__), "_lf_tests.py")) as _file:
     source = _file.read()
 try:

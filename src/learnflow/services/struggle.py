@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from learnflow.db.models import Student
 from learnflow.events import StruggleDetected, Topic
 from learnflow.runtime import Runtime
-from learnflow.tutor import progress
+from learnflow.tutor import progress, queries
 
 
 async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str | None) -> str | None:
     """Store the run; when it completes a struggle streak, publish struggle.detected. Return the reason."""
     async with rt.db.session() as session:
-        if await session.get(Student, student_id) is None:
-            session.add(Student(id=student_id))
+        await queries.ensure_student(session, student_id=student_id)
         found = await progress.record_run(session, student_id=student_id, ok=ok, error_type=error_type)
         if found is not None:
             reason, details = found

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 Level = Literal["beginner", "intermediate"]
 
 
-def from_topic(topic: Topic, level: Level, *, curriculum: Curriculum) -> ConceptAnswer:
+def from_topic(topic: Topic, level: Level) -> ConceptAnswer:
     """The curriculum's own answer for ``topic``."""
     example = topic.examples[0]
     explanation = topic.explanation.beginner if level == "beginner" else topic.explanation.intermediate
@@ -67,10 +67,10 @@ async def explain(
         answer = await explain_code(code=code, question=question, curriculum=curriculum, sandbox=sandbox, level=level)
     else:
         topic = curriculum.best_topic(question)
-        answer = from_topic(topic, level, curriculum=curriculum) if topic else _overview(curriculum, level)
+        answer = from_topic(topic, level) if topic else _overview(curriculum, level)
     if not ai.is_llm:
         return answer
-    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai, curriculum=curriculum)
+    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai)
 
 
 async def _with_llm(
@@ -80,7 +80,6 @@ async def _with_llm(
     code: str | None,
     sandbox: Sandbox,
     ai: AIProvider,
-    curriculum: Curriculum,
 ) -> ConceptAnswer:
     grounding = answer.model_dump_json(include={"topic", "title", "explanation", "key_points", "common_mistakes"})
     user = (
@@ -134,7 +133,7 @@ async def explain_code(
         last = (run.stderr.strip().splitlines() or ["an error"])[-1]
         lines.append(f"\nWhen I ran it, it stopped with `{last}`. Ask the debug tutor for help fixing it.")
     topic = curriculum.best_topic(question + " " + " ".join(_features(tree)) if tree else question)
-    base = from_topic(topic, level, curriculum=curriculum) if topic else None
+    base = from_topic(topic, level) if topic else None
     return ConceptAnswer(
         topic=topic.id if topic else None,
         title=f"Explaining your code{f' ({topic.title})' if topic else ''}",

@@ -100,11 +100,7 @@ async def analyze(
         parsed = parse_traceback(error_message)
     answer = _offline_answer(code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum)
     if run is not None:
-        status = (
-            "stopped"
-            if run.timed_out or (run.output_truncated and run.exit_code != 0)
-            else ("passed" if run.exit_code == 0 else "raised")
-        )
+        status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
     if code and parsed:
         fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox)
@@ -126,8 +122,7 @@ def _offline_answer(
     curriculum: Curriculum,
 ) -> DebugAnswer:
     output = run.stdout if run else None
-    flooded = run is not None and run.output_truncated and run.exit_code != 0
-    if run is not None and (run.timed_out or flooded):
+    if run is not None and _stopped(run):
         what = (
             "did not finish within the time limit, so it was stopped"
             if run.timed_out
@@ -223,6 +218,11 @@ def _offline_answer(
         fix_verified=False,
         output=output,
     )
+
+
+def _stopped(run: ExecutionResult) -> bool:
+    """The sandbox ended the program: out of time, or flooding its output."""
+    return run.timed_out or (run.output_truncated and run.exit_code != 0)
 
 
 def _line(code: str | None, number: int | None) -> str | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import Sandbox
-from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.sandbox.grading import Grader
 from learnflow.tutor import debug
 from learnflow.tutor.datasets import BuggyProgram, Route, TriageExample, split
 from learnflow.tutor.triage import classify, rule_classify
@@ -105,7 +105,7 @@ async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[
     async def one(ex_id: str) -> None:
         ex = curriculum.exercises[ex_id]
         tests = ex.visible_tests + "\n\n" + ex.hidden_tests
-        cases = [IOCase.model_validate(c.model_dump()) for c in ex.io_tests]
+        cases = list(ex.io_tests)
         async with slots:
             solution = await grader.grade(code=ex.solution, tests=tests, io_tests=cases)
             starter = await grader.grade(code=ex.starter_code, tests=tests, io_tests=cases)

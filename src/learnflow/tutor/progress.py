@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -109,10 +108,6 @@ async def record_alert(
         return False
     session.add(StruggleAlert(id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details))
     return True
-
-
-def new_alert_id() -> str:
-    return str(uuid.uuid4())
 
 
 REPEATED_ERROR_RUNS = 3

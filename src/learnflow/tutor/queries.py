@@ -13,21 +13,26 @@ from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
 
+async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
+    """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
+    if await session.get(Student, student_id) is None:
+        try:
+            async with session.begin_nested():
+                session.add(Student(id=student_id))
+        except IntegrityError:  # created concurrently by another request
+            pass
+
+
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
-    if await session.get(Student, student_id) is None:
-        session.add(Student(id=student_id))
-        try:
-            await session.flush()
-        except IntegrityError:  # created concurrently by another request
-            await session.rollback()
+    await ensure_student(session, student_id=student_id)
     existing = await session.get(LearningSession, session_id)
     if existing is None:
-        session.add(LearningSession(id=session_id, student_id=student_id))
         try:
-            await session.flush()
+            # A savepoint: losing the race to another request must not undo the student created above.
+            async with session.begin_nested():
+                session.add(LearningSession(id=session_id, student_id=student_id))
         except IntegrityError:
-            await session.rollback()
             existing = await session.get(LearningSession, session_id)
     if existing is not None:
         if existing.student_id != student_id:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from learnflow.bus import Outcome
-from learnflow.db.models import Assignment, Exercise, Student
+from learnflow.db.models import Assignment, Exercise
 from learnflow.errors import NotFound
 from learnflow.events import (
     CloudEvent,
@@ -25,7 +25,7 @@ from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import ExerciseRead, SubmissionRead
-from learnflow.tutor import exercises, progress, render
+from learnflow.tutor import exercises, progress, queries, render
 
 _HARDER = re.compile(r"\b(harder|more difficult|tougher|advanced|challenging)\b", re.I)
 _EASIER = re.compile(r"\b(easier|simpler|more basic)\b", re.I)
@@ -47,9 +47,8 @@ def read(ex: Exercise) -> ExerciseRead:
 
 async def _ensure_student(rt: Runtime, student_id: str) -> None:
     async with rt.db.session() as session:
-        if await session.get(Student, student_id) is None:
-            session.add(Student(id=student_id))
-            await session.commit()
+        await queries.ensure_student(session, student_id=student_id)
+        await session.commit()
 
 
 async def generate(

@@ -102,7 +102,7 @@ async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outco
 
 async def on_query_dead(rt: Runtime, event: CloudEvent[Any]) -> None:
     """A query no specialist could answer: tell the student instead of leaving it pending."""
-    data = LearningQuery.model_validate(event.data.model_dump() if hasattr(event.data, "model_dump") else event.data)
+    data: LearningQuery = event.data
     failure = LearningResponse(
         query_id=data.query_id,
         student_id=data.student_id,
