@@ -10,6 +10,7 @@ from learnflow.curriculum import get_curriculum
 from learnflow.curriculum.models import Exercise
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.tutor import quality
 from learnflow.tutor.debug import parse_traceback
 
 CURRICULUM = get_curriculum()
@@ -84,3 +85,28 @@ async def test_error_examples_raise_their_error_and_fixes_run(error_type: str):
 
 def test_at_least_thirty_error_types_are_explained():
     assert len(CURRICULUM.errors) >= 30
+
+
+@pytest.mark.parametrize("topic_id", sorted(CURRICULUM.topics))
+async def test_every_topic_has_a_quiz_whose_outputs_are_real(topic_id: str):
+    quiz = CURRICULUM.quizzes[topic_id]
+    kinds = [q.kind for q in quiz.questions]
+    assert len(kinds) >= 4 and kinds.count("choice") >= 2 and kinds.count("output") >= 2
+    sandbox = Sandbox()
+    for question in quiz.questions:
+        assert question.id.startswith(topic_id + "-")
+        if question.kind == "output":
+            result = await sandbox.run(question.code)
+            assert result.exit_code == 0, f"{question.id}: {result.stderr}"
+            assert result.stdout == question.output, question.id
+
+
+async def test_reference_solutions_are_exemplary_code():
+    """Calibration of the code-quality score: every reference solution of the bank gets 1.0 from ruff."""
+    reports = await asyncio.gather(*(quality.analyse(ex.solution) for ex in CURRICULUM.exercises.values()))
+    flagged = {
+        ex.id: [f.code for f in r.findings] if r else "unparsable"
+        for ex, r in zip(CURRICULUM.exercises.values(), reports, strict=True)
+        if r is None or r.findings
+    }
+    assert flagged == {}

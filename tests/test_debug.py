@@ -130,3 +130,102 @@ async def test_debug_api(client: httpx.AsyncClient):
     data = resp.json()
     assert data["error_type"] == "NameError" and data["line"] == 1 and data["source"] == "offline"
     assert (await client.post("/api/debug/analyze", json={"code": ""})).status_code == 422
+
+
+async def test_index_error_says_which_index_against_which_length():
+    answer = await analyze("items = [4, 5, 6]\nfor i in range(len(items) + 1):\n    print(items[i])\n")
+    assert answer.error_type == "IndexError" and answer.line == 3
+    assert "`i` is `3`" in answer.explanation and "has 3 items" in answer.explanation
+    assert "0 to 2" in answer.explanation and "one past the end" in answer.explanation
+    assert "below 3" in answer.hints[0]
+    empty = await analyze("names = []\nprint(names[0])\n")
+    assert "`names` is empty" in empty.explanation
+    text = await analyze("word = 'cat'\nprint(word[5])\n")
+    assert "3 characters" in text.explanation and "`5`" in text.explanation
+
+
+async def test_key_error_lists_the_keys_and_the_close_one():
+    answer = await analyze("ages = {'Alice': 3, 'Bob': 4}\nname = input()\nprint(ages[name])\n", stdin="alice\n")
+    assert answer.error_type == "KeyError"
+    assert "`name` is `'alice'`" in answer.explanation
+    assert "'Alice', 'Bob'" in answer.explanation and "Did you mean 'Alice'" in answer.explanation
+    assert "case-sensitive" in answer.explanation
+    assert "ages.get(name)" in answer.hints[0]
+
+
+async def test_probing_never_calls_functions_on_the_failing_line():
+    # `pop()` has a side effect; the probe must not evaluate it (the subscript with a call is skipped).
+    answer = await analyze("stack = [1]\ncounts = {}\nprint(counts[stack.pop()])\n")
+    assert answer.error_type == "KeyError" and "Its keys are" not in answer.explanation
+
+
+@pytest.mark.parametrize(
+    ("code", "expected", "needle"),
+    [
+        ("total = 0\nfor i in range(1, 5):\n    total += i\nprint(total)\n", "15", "range(..., 5)"),
+        ("for i in range(1, 4):\n    print(i)\n", "1\n2\n3\n4\n", "stops early"),
+        ("a = '2'\nb = '3'\nprint(a + b)\n", "5", "joined as text"),
+        ("print(10 / 2)\n", "5", "float"),
+        ("print('hello world')\n", "Hello world", "capital"),
+        ("for i in range(3):\n    print(i)\n    print('done')\n", "0\n1\n2\ndone\n", "Line 2"),
+    ],
+)
+async def test_logic_bug_compares_with_the_expected_output(code: str, expected: str, needle: str):
+    answer = await debug.analyze(
+        code=code,
+        error_message=None,
+        question="",
+        stdin="",
+        curriculum=get_curriculum(),
+        sandbox=Sandbox(),
+        ai=OfflineProvider(),
+        expected_output=expected,
+    )
+    assert answer.error_type is None and answer.run_status == "passed"
+    assert "logic bug" in answer.explanation and needle in answer.explanation, answer.explanation
+    assert len(answer.hints) == 3
+
+
+async def test_expected_output_stated_in_the_question_is_used():
+    answer = await debug.analyze(
+        code="total = 0\nfor i in range(1, 5):\n    total += i\nprint(total)\n",
+        error_message=None,
+        question="my sum should print 15 but it prints 10, why??",
+        stdin="",
+        curriculum=get_curriculum(),
+        sandbox=Sandbox(),
+        ai=OfflineProvider(),
+    )
+    assert (
+        "You expected:" in answer.explanation and "15" in answer.explanation and "range(..., 5)" in answer.explanation
+    )
+
+
+async def test_assigned_exercise_gets_its_tests_and_never_a_solution(client: httpx.AsyncClient):
+    student = "dbg-ex"
+    ex = (
+        await client.post(
+            "/api/exercises/generate", json={"student_id": student, "topic": "lists", "difficulty": "beginner"}
+        )
+    ).json()
+    starter = ex["starter_code"]
+    # The starter runs without an exception but fails the visible tests: a logic bug, shown by the tests.
+    resp = await client.post("/api/debug/analyze", json={"code": starter, "student_id": student})
+    data = resp.json()
+    assert data["exercise_id"] == ex["exercise_id"], data
+    assert data["corrected_code"] is None and data["fix_verified"] is False
+    assert "visible tests" in data["explanation"] and "will not write the corrected program" in data["explanation"]
+    # A crashing attempt at a named exercise: the error is explained, and a fix is still withheld even
+    # though one would run (a NameError typo).
+    broken = starter + "\nprint(undefind_name)\n"
+    named = await client.post(
+        "/api/debug/analyze", json={"code": broken, "exercise_id": ex["exercise_id"], "student_id": "other"}
+    )
+    assert named.json()["error_type"] == "NameError" and named.json()["corrected_code"] is None
+    unknown = await client.post("/api/debug/analyze", json={"code": "x = 1", "exercise_id": "no-such-exercise"})
+    assert unknown.status_code == 404
+    # Unrelated code from the same student still gets a verified fix.
+    other = await client.post(
+        "/api/debug/analyze", json={"code": "colour = 'red'\nprint(color)\n", "student_id": student}
+    )
+    assert other.json()["exercise_id"] is None and other.json()["fix_verified"] is True

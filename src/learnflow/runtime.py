@@ -101,6 +101,20 @@ class Runtime:
         self.hub = ResponseHub()
         self.outbox = Outbox(self.db, self.bus)
         self.started = False
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        """Run ``job`` every ``seconds`` while the runtime is started (registered before start)."""
+        self._periodic.append((name, seconds, job))
+
+    async def _repeat(self, name: str, seconds: float, job: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await job()
+            except Exception:  # a failed round must not end the schedule; the next one retries
+                log.exception("periodic job %s failed", name)
 
     async def start(self) -> None:
         await self.db.upgrade()
@@ -111,6 +125,7 @@ class Runtime:
         await self.bus.start()
         self.outbox.start()
         self.outbox.kick()  # events a previous run committed but could not send
+        self._tasks = [asyncio.create_task(self._repeat(*job), name=job[0]) for job in self._periodic]
         self.started = True
         if self.sandbox.isolation != "bwrap":
             log.warning("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
@@ -125,6 +140,10 @@ class Runtime:
         )
 
     async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         await self.outbox.stop()
         await self.bus.stop()
         await self.db.dispose()

@@ -17,7 +17,10 @@ from learnflow.curriculum.models import (
     Exercise,
     ExerciseFile,
     Module,
+    QuizFile,
+    QuizQuestion,
     Topic,
+    TopicQuiz,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -44,7 +47,13 @@ class TopicMatch:
 class Curriculum:
     """All curriculum content, validated, with look-ups the tutors need."""
 
-    def __init__(self, modules: list[Module], exercises: list[Exercise], errors: list[ErrorExplanation]) -> None:
+    def __init__(
+        self,
+        modules: list[Module],
+        exercises: list[Exercise],
+        errors: list[ErrorExplanation],
+        quizzes: list[TopicQuiz] | None = None,
+    ) -> None:
         self.modules = sorted(modules, key=lambda m: m.order)
         self.topics: dict[str, Topic] = {}
         self.module_of: dict[str, Module] = {}
@@ -66,6 +75,18 @@ class Curriculum:
             unknown = [t for t in topic.related_topics if t not in self.topics]
             if unknown:
                 raise ValueError(f"topic {topic.id!r} relates to unknown topics {unknown}")
+        self.quizzes: dict[str, TopicQuiz] = {}
+        question_ids: set[str] = set()
+        for quiz in quizzes or []:
+            if quiz.topic not in self.topics:
+                raise ValueError(f"a quiz names unknown topic {quiz.topic!r}")
+            if quiz.topic in self.quizzes:
+                raise ValueError(f"topic {quiz.topic!r} has two quizzes")
+            for question in quiz.questions:
+                if question.id in question_ids:
+                    raise ValueError(f"duplicate quiz question id {question.id!r}")
+                question_ids.add(question.id)
+            self.quizzes[quiz.topic] = quiz
         self._position = {topic_id: i for i, topic_id in enumerate(self.topics)}
         self._index = self._build_index()
 
@@ -163,7 +184,12 @@ def load(data_dir: Path = DATA) -> Curriculum:
     ]
     errors_path = data_dir / "errors.yaml"
     errors = ErrorFile.model_validate(_load_yaml(errors_path)).errors if errors_path.exists() else []
-    return Curriculum(modules, exercises, errors)
+    quizzes = [
+        quiz
+        for p in sorted((data_dir / "quizzes").glob("*.yaml"))
+        for quiz in QuizFile.model_validate(_load_yaml(p)).quizzes
+    ]
+    return Curriculum(modules, exercises, errors, quizzes)
 
 
 @cache
@@ -172,4 +198,14 @@ def get_curriculum() -> Curriculum:
     return load()
 
 
-__all__ = ["Curriculum", "Difficulty", "Exercise", "Topic", "TopicMatch", "get_curriculum", "load"]
+__all__ = [
+    "Curriculum",
+    "Difficulty",
+    "Exercise",
+    "QuizQuestion",
+    "Topic",
+    "TopicMatch",
+    "TopicQuiz",
+    "get_curriculum",
+    "load",
+]

@@ -7,8 +7,9 @@ it is loaded, and the test suite executes every example and every reference solu
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Difficulty(StrEnum):
@@ -101,3 +102,45 @@ class ErrorExplanation(_Strict):
 
 class ErrorFile(_Strict):
     errors: list[ErrorExplanation] = Field(min_length=1)
+
+
+class QuizQuestion(_Strict):
+    """One quiz question: pick a choice, or predict what a program prints.
+
+    ``output`` questions are graded on the exact printed text (trailing whitespace ignored) and the
+    test suite runs every ``code`` to prove ``output`` is what Python really prints.
+    """
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    kind: Literal["choice", "output"]
+    prompt: str = Field(min_length=10)
+    code: str = Field(default="", description="A program shown with the question (required for 'output').")
+    choices: list[str] = Field(default_factory=list, description="Options for 'choice' questions.")
+    answer: int | None = Field(default=None, description="Index into `choices` of the right option.")
+    output: str | None = Field(default=None, description="Exact stdout of `code` for 'output' questions.")
+    explanation: str = Field(min_length=20, description="Why the answer is right; shown after answering.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> QuizQuestion:
+        if self.kind == "choice":
+            if len(self.choices) < 3 or len(set(self.choices)) != len(self.choices):
+                raise ValueError(f"{self.id}: a choice question needs at least 3 distinct choices")
+            if self.answer is None or not 0 <= self.answer < len(self.choices):
+                raise ValueError(f"{self.id}: answer must index one of the choices")
+            if self.output is not None:
+                raise ValueError(f"{self.id}: a choice question has no output")
+        else:
+            if not self.code.strip() or self.output is None:
+                raise ValueError(f"{self.id}: an output question needs code and its output")
+            if self.choices or self.answer is not None:
+                raise ValueError(f"{self.id}: an output question has no choices")
+        return self
+
+
+class TopicQuiz(_Strict):
+    topic: str
+    questions: list[QuizQuestion] = Field(min_length=4)
+
+
+class QuizFile(_Strict):
+    quizzes: list[TopicQuiz] = Field(min_length=1)

@@ -118,6 +118,25 @@ class Submission(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0)
     results: Mapped[list[Any]] = mapped_column(default=list)
     feedback: Mapped[str] = mapped_column(Text, default="")
+    # ruff's verdict (0-1) and findings; NULL when the code does not parse or was not analysed.
+    quality: Mapped[float | None] = mapped_column(Float)
+    quality_findings: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuizAttempt(Base):
+    """One answered topic quiz; mastery takes the best score per topic."""
+
+    __tablename__ = "quiz_attempts"
+    __table_args__ = (Index("ix_quiz_attempts_student_topic", "student_id", "topic", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    correct: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    results: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -131,6 +150,11 @@ class Progress(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     passed_exercises: Mapped[int] = mapped_column(Integer, default=0)
     failed_streak: Mapped[int] = mapped_column(Integer, default=0)
+    # The four parts of mastery (each 0-1), kept so a teacher can see why a score is what it is.
+    completion: Mapped[float] = mapped_column(Float, default=0.0)
+    quiz: Mapped[float] = mapped_column(Float, default=0.0)
+    quality: Mapped[float] = mapped_column(Float, default=0.0)
+    consistency: Mapped[float] = mapped_column(Float, default=0.0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -29,6 +29,11 @@ class LearningQuery(_Payload):
     routed_to: Agent = Field(description="Specialist that must answer.", examples=["concepts"])
     confidence: float = Field(ge=0, le=1, description="Triage's confidence in the route.", examples=[0.9])
     topic: str | None = Field(default=None, description="Curriculum topic triage recognised, if any.")
+    stdin: str | None = Field(default=None, description="Input to feed the attached code when it is run.")
+    expected_output: str | None = Field(
+        default=None, description="What the student expected the code to print; debug compares it with the real run."
+    )
+    exercise_id: str | None = Field(default=None, description="The exercise the question is about, if any.")
 
 
 class LearningResponse(_Payload):
@@ -112,6 +117,9 @@ class ExerciseGraded(_Payload):
     score: float = Field(ge=0, le=1, description="Share of tests passed.")
     tests: list[TestOutcome]
     feedback: str
+    quality: float | None = Field(
+        default=None, ge=0, le=1, description="Code quality from ruff (1.0 minus 0.1 per finding); None if unparsable."
+    )
 
 
 class StruggleDetected(_Payload):

@@ -19,6 +19,9 @@ from learnflow.events import (
 )
 from learnflow.runtime import Runtime
 
+# How often the exercise service looks for students stuck between submissions.
+STUCK_SWEEP_S = 60.0
+
 
 async def setup(service: str, rt: Runtime) -> None:
     """Register ``service``'s event consumers (and seed its data)."""
@@ -70,6 +73,7 @@ async def setup(service: str, rt: Runtime) -> None:
             payload=ExerciseSubmitted,
         )
         rt.consume(Topic.STRUGGLE_DETECTED, "exercise", partial(exercise.on_struggle, rt), payload=StruggleDetected)
+        rt.every(STUCK_SWEEP_S, "stuck-exercises", partial(exercise.flag_stuck, rt))
     elif service == "runner":
         from learnflow.services.runner import routes as runner
 

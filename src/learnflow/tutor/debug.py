@@ -11,10 +11,13 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import ExecutionResult, Sandbox
+from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.tutor import compare, probe
 from learnflow.tutor.prompts import DEBUG_SYSTEM, fence
 from learnflow.tutor.schemas import DebugAnswer, LLMDebugText
 
@@ -88,17 +91,32 @@ async def analyze(
     curriculum: Curriculum,
     sandbox: Sandbox,
     ai: AIProvider,
+    expected_output: str | None = None,
 ) -> DebugAnswer:
-    """Reproduce, explain, hint, and fix (only if the fix runs)."""
+    """Reproduce, explain, hint, and fix (only if the fix runs).
+
+    ``expected_output`` (or an expectation stated in ``question``, "it should print 15") turns a run
+    without an exception into a logic-bug diagnosis: the two outputs are compared.
+    """
     run: ExecutionResult | None = None
     parsed: ParsedError | None = None
+    culprit: dict[str, Any] | None = None
     if code and code.strip():
         run = await sandbox.run(code, stdin=stdin)
         if run.exit_code not in (0, None) or run.memory_exceeded:
             parsed = parse_traceback(run.stderr)
+        if parsed is not None and parsed.error_type in ("IndexError", "KeyError"):
+            # Which index against which length, which key against which keys: look at the values.
+            culprit = probe.culprit(await probe.inspect_failure(sandbox, code, stdin=stdin), parsed.error_type)
     if parsed is None and run is None and error_message:
         parsed = parse_traceback(error_message)
-    answer = _offline_answer(code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum)
+    answer = _offline_answer(
+        code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum, culprit=culprit
+    )
+    expected = expected_output if expected_output is not None else compare.expected_from_question(question)
+    if run is not None and parsed is None and not _stopped(run) and run.exit_code == 0 and expected is not None:
+        difference = compare.explain(run.stdout, expected, code=code or "")
+        answer = answer.model_copy(update={"explanation": difference.explanation, "hints": difference.hints})
     if run is not None:
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
@@ -108,8 +126,17 @@ async def analyze(
             answer = answer.model_copy(update={"corrected_code": fix, "fix_verified": True})
     if not ai.is_llm or not (code or error_message):
         return answer
+    reference = curriculum.errors.get(answer.error_type or "")
     return await _with_llm(
-        answer, code=code, error_message=error_message, question=question, stdin=stdin, sandbox=sandbox, ai=ai
+        answer,
+        code=code,
+        error_message=error_message,
+        question=question,
+        stdin=stdin,
+        sandbox=sandbox,
+        ai=ai,
+        expected=expected,
+        reference=reference.explanation if reference else None,
     )
 
 
@@ -120,6 +147,7 @@ def _offline_answer(
     parsed: ParsedError | None,
     error_message: str | None,
     curriculum: Curriculum,
+    culprit: dict[str, Any] | None = None,
 ) -> DebugAnswer:
     output = run.stdout if run else None
     if run is not None and _stopped(run):
@@ -180,10 +208,11 @@ def _offline_answer(
             output=output,
         )
     info = curriculum.errors.get(parsed.error_type)
-    specific, first_hint = _specifics(parsed, code)
+    specific, first_hint = _specifics(parsed, code, culprit)
     where = f" on line {parsed.line}" if parsed.line else ""
     line_text = _line(code, parsed.line)
-    parts = [f"Your program stopped with a **{parsed.error_type}**{where}"]
+    article = "an" if parsed.error_type[0] in "AEIOU" else "a"
+    parts = [f"Your program stopped with {article} **{parsed.error_type}**{where}"]
     if line_text:
         parts[0] += f":\n\n```python\n{line_text.strip()}\n```\n"
     else:
@@ -252,10 +281,54 @@ def _defined_names(code: str | None) -> list[str]:
     return sorted(names)
 
 
-def _specifics(parsed: ParsedError, code: str | None) -> tuple[str, str | None]:
+def _subscript_specifics(kind: str, item: dict[str, Any]) -> tuple[str, str]:
+    """Say which index met which length, or which key met which keys, from the probed values."""
+    container, index, index_expr = item["container"], item["index"], item["index_expr"]
+    value = f"`{index_expr}` is `{index}`" if index_expr != index else f"the index is `{index}`"
+    if kind == "IndexError":
+        length = int(item["length"])
+        unit = "character" if item["type"] == "str" else "item"
+        if length == 0:
+            return (
+                f"On that line {value}, but `{container}` is empty (length 0): there is no position to read.",
+                f"Where should `{container}` get its items? Check that it is filled before this line.",
+            )
+        text = (
+            f"On that line {value}, but `{container}` (a {item['type']}) has {length} {unit}"
+            f"{'s' if length != 1 else ''}, so its valid positions are 0 to {length - 1} "
+            f"(or -{length} to -1 from the end)."
+        )
+        if index == str(length):
+            text += (
+                f" Position {length} is one past the end: a classic off-by-one, often from `range(len(...) + 1)`, "
+                "`<=` in a loop condition, or using the length itself as the last index."
+            )
+        return (
+            text,
+            f"`{container}` has {length} {unit}s; which values does `{index_expr}` take, and is the last one below "
+            f"{length}?",
+        )
+    keys = item.get("keys") or []
+    shown = ", ".join(keys) if keys else "none (it is empty)"
+    more = f" (and {item['key_count'] - len(keys)} more)" if item.get("key_count", 0) > len(keys) else ""
+    text = f"On that line {value}, but `{container}` has no such key. Its keys are: {shown}{more}."
+    near = [k for k in keys if k.lower() == index.lower() and k != index]
+    close = near or difflib.get_close_matches(index, keys, n=1, cutoff=0.75)
+    if close:
+        text += f" Did you mean {close[0]}?" + (" Keys are case-sensitive." if near else "")
+    return (
+        text,
+        f"Compare {index} with the keys of `{container}`. If a key may be missing, test `{index_expr} in "
+        f"{container}` first or use `{container}.get({index_expr})`.",
+    )
+
+
+def _specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | None = None) -> tuple[str, str | None]:
     """A sentence about this very case and a first hint that points at it."""
     msg = parsed.message
     kind = parsed.error_type
+    if culprit is not None and kind in ("IndexError", "KeyError"):
+        return _subscript_specifics(kind, culprit)
     if kind in ("NameError", "UnboundLocalError"):
         m = re.search(r"name '([^']+)'", msg)
         if m:
@@ -560,11 +633,17 @@ async def _with_llm(
     stdin: str,
     sandbox: Sandbox,
     ai: AIProvider,
+    expected: str | None = None,
+    reference: str | None = None,
 ) -> DebugAnswer:
+    facts = answer.model_dump_json(include={"error_type", "line", "message", "run_status", "output"})
     user = (
         f"Student question: {fence(question)}\nStudent code: {fence(code)}\n"
         f"Error the student reported: {fence(error_message)}\n"
-        f"What really happened when we ran it: {answer.model_dump_json(include={'error_type', 'line', 'message'})}"
+        f"What really happened when we ran it: {facts}\n"
+        f"Output the student expected: {fence(expected)}\n"
+        f"Our diagnosis so far (correct, build on it): {fence(answer.explanation)}\n"
+        f"Curriculum reference for this error: {fence(reference)}"
     )
     try:
         generated = await ai.generate(system=DEBUG_SYSTEM, user=user, schema=LLMDebugText)
@@ -576,7 +655,76 @@ async def _with_llm(
         update["hints"] = generated.hints[:3]
     if generated.corrected_code and not answer.fix_verified:
         result = await sandbox.run(generated.corrected_code, stdin=stdin)
-        if result.ok:
+        # For a logic bug "runs" is not enough: the fix must print what the student expected.
+        if result.ok and (expected is None or compare.same_output(result.stdout, expected)):
             update["corrected_code"] = generated.corrected_code
             update["fix_verified"] = True
+    return answer.model_copy(update=update)
+
+
+def _top_level_names(code: str) -> set[str]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set(re.findall(r"^(?:def|class)\s+([A-Za-z_]\w*)", code, re.M))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+
+
+def looks_like_attempt(code: str, *, starter: str, solution: str) -> bool:
+    """Is ``code`` an attempt at the exercise with this starter and solution?
+
+    It is when it defines a function or class the exercise asks for, or reads much like the starter
+    or the solution (stdin/stdout exercises often define nothing).
+    """
+    wanted = _top_level_names(starter) or _top_level_names(solution)
+    if wanted and wanted & _top_level_names(code):
+        return True
+    return any(
+        difflib.SequenceMatcher(None, code, other).ratio() >= 0.6 for other in (starter, solution) if other.strip()
+    )
+
+
+WITHHELD = (
+    "This is code for your exercise **{title}**, so I will not write the corrected program for you: that "
+    "would be the solution. The hints lead you there step by step; submit when the tests pass."
+)
+
+
+async def against_exercise(
+    answer: DebugAnswer,
+    *,
+    code: str,
+    title: str,
+    exercise_id: str,
+    tests: str,
+    io_tests: list[IOCase],
+    hints: list[str],
+    grader: Grader,
+) -> DebugAnswer:
+    """Check a run-clean attempt against the exercise's visible tests, and never hand over a solution."""
+    update: dict[str, object] = {"corrected_code": None, "fix_verified": False, "exercise_id": exercise_id}
+    explanation = answer.explanation
+    if answer.run_status == "passed" and (tests.strip() or io_tests):
+        report = await grader.grade(code=code, tests=tests, io_tests=io_tests)
+        failing = [t for t in report.tests if not t.passed]
+        if not failing:
+            explanation = (
+                f"Your program runs and passes every visible test of **{title}**. Submit it: the hidden "
+                "tests check a few more cases."
+            )
+        else:
+            listed = "\n".join(f"- `{t.name}`: {t.message}" for t in failing[:3])
+            more = f"\n- … and {len(failing) - 3} more" if len(failing) > 3 else ""
+            explanation = (
+                f"Your program runs without an error, but {len(failing)} of the {len(report.tests)} visible "
+                f"tests of **{title}** fail, so this is a logic bug:\n\n{listed}{more}\n\n"
+                "Each line says what your code gave and what the test expected."
+            )
+            generic = [
+                "Take the first failing test and work out its expected value by hand.",
+                "Call your function with that test's input and print what it returns.",
+                "Find the step where your value and the expected one part ways.",
+            ]
+            update["hints"] = [*hints, *generic][:3]
+    update["explanation"] = explanation + "\n\n" + WITHHELD.format(title=title)
     return answer.model_copy(update=update)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.curriculum import Curriculum
-from learnflow.db.models import Assignment, Exercise, Progress, Submission
+from learnflow.db.models import Assignment, Exercise, Progress, StruggleAlert, Submission
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.sandbox.grading import Grader, GradeReport, IOCase, test_names
 from learnflow.tutor import progress as progress_service
+from learnflow.tutor import quality
 
 _DIFFICULTY_FOR_LEVEL = {
     "Beginner": "beginner",
@@ -219,6 +221,7 @@ async def grade_submission(
     existing = await session.get(Submission, submission_id)
     if existing is None:
         report = await grader.grade(code=code, tests=all_tests(exercise), io_tests=io_cases(exercise))
+        lint = await quality.analyse(code)
         existing = Submission(
             id=submission_id,
             exercise_id=exercise.id,
@@ -228,6 +231,8 @@ async def grade_submission(
             score=report.score,
             results=[t.model_dump() for t in report.tests],
             feedback=report.feedback,
+            quality=lint.score if lint else None,
+            quality_findings=[f.as_dict() for f in lint.findings] if lint else [],
         )
         session.add(existing)
         await session.flush()
@@ -251,3 +256,72 @@ async def grade_submission(
         failed_in_a_row += 1
     await session.commit()
     return Graded(submission=existing, progress=progress, failed_in_a_row=failed_in_a_row)
+
+
+# "Stuck on an exercise": still failing it this long after it was assigned.
+STUCK_AFTER = timedelta(minutes=10)
+# Older assignments are abandoned rather than stuck: never alert on them (e.g. on the first sweep
+# after a deployment).
+STUCK_LOOKBACK = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    alert_id: str
+    student_id: str
+    exercise: Exercise
+    minutes: int
+    failed: int
+
+
+async def find_stuck(
+    session: AsyncSession, *, now: datetime, student_id: str | None = None, exercise_id: str | None = None
+) -> list[Stuck]:
+    """Assignments open for over STUCK_AFTER with failed submissions, no pass and no alert yet.
+
+    Only the latest assignment of an exercise to a student counts, and only one alert is raised per
+    assignment (its id is derived from the assignment's).
+    """
+    stmt = select(Assignment).where(
+        Assignment.assigned_at <= now - STUCK_AFTER, Assignment.assigned_at >= now - STUCK_LOOKBACK
+    )
+    if student_id is not None:
+        stmt = stmt.where(Assignment.student_id == student_id)
+    if exercise_id is not None:
+        stmt = stmt.where(Assignment.exercise_id == exercise_id)
+    latest: dict[tuple[str, str], Assignment] = {}
+    for a in (await session.execute(stmt.order_by(Assignment.assigned_at, Assignment.id))).scalars():
+        latest[(a.student_id, a.exercise_id)] = a
+    found = []
+    for (student, exercise_key), assignment in latest.items():
+        alert_id = f"stuck-{assignment.id}"
+        if await session.get(StruggleAlert, alert_id) is not None:
+            continue
+        outcomes = (
+            (
+                await session.execute(
+                    select(Submission.passed).where(
+                        Submission.student_id == student,
+                        Submission.exercise_id == exercise_key,
+                        Submission.created_at >= assignment.assigned_at,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if not outcomes or any(outcomes):
+            continue  # not started (not stuck: perhaps away), or solved
+        started = (
+            assignment.assigned_at if assignment.assigned_at.tzinfo else assignment.assigned_at.replace(tzinfo=UTC)
+        )
+        found.append(
+            Stuck(
+                alert_id=alert_id,
+                student_id=student,
+                exercise=await get(session, exercise_id=exercise_key),
+                minutes=int((now - started).total_seconds() // 60),
+                failed=len(outcomes),
+            )
+        )
+    return found

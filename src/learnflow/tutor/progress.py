@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.curriculum import Curriculum
-from learnflow.db.models import CodeRun, Exercise, Progress, StruggleAlert, Submission
+from learnflow.db.models import CodeRun, Exercise, Progress, QuizAttempt, StruggleAlert, Submission
 
 LevelName = Literal["Beginner", "Learning", "Proficient", "Mastered"]
 
 # Exercises per topic a student must pass for full completion credit: the bank has three per
 # topic (beginner, intermediate, advanced); teacher exercises count towards the same target.
 COMPLETION_TARGET = 3
+# Successes in a row (passed submissions, quizzes at or above QUIZ_PASS) for full consistency credit.
+CONSISTENCY_TARGET = 3
+QUIZ_PASS = 0.5
+WEIGHTS = {"completion": 0.4, "quiz": 0.3, "quality": 0.2, "consistency": 0.1}
 
 
 def level_for(mastery: float) -> LevelName:
@@ -34,50 +39,94 @@ def level_for(mastery: float) -> LevelName:
     return "Mastered"
 
 
-async def recompute(session: AsyncSession, *, student_id: str, topic: str) -> Progress:
-    """Recompute a student's mastery of ``topic`` from their submissions; caller commits."""
+@dataclass(frozen=True)
+class MasteryParts:
+    """The four parts of mastery, each 0-1."""
+
+    completion: float
+    quiz: float
+    quality: float
+    consistency: float
+
+    @property
+    def mastery(self) -> float:
+        """40% completion + 30% quiz + 20% code quality + 10% consistency, on 0-100, two decimals."""
+        total = sum(WEIGHTS[name] * min(max(getattr(self, name), 0.0), 1.0) for name in WEIGHTS)
+        return round(100 * total, 2)
+
+
+async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[MasteryParts, int, int, int]:
+    """Mastery parts, plus (attempts, passed exercises, failed submissions in a row) for ``topic``."""
     rows = (
         await session.execute(
-            select(Submission.exercise_id, func.max(Submission.score), func.count())
+            select(Submission.exercise_id, Submission.passed, Submission.quality, Submission.created_at)
             .join(Exercise, Exercise.id == Submission.exercise_id)
             .where(Submission.student_id == student_id, Exercise.topic == topic)
-            .group_by(Submission.exercise_id)
+            .order_by(Submission.created_at.desc())
         )
     ).all()
-    best = [float(r[1] or 0) for r in rows]
-    attempts = sum(int(r[2]) for r in rows)
-    passed = sum(1 for b in best if b >= 1.0)
-    completion = min(passed / COMPLETION_TARGET, 1.0)
-    quality = sum(best) / len(best) if best else 0.0
-    # Completion dominates; partial credit for best scores rewards progress on hard exercises.
-    mastery = round(100 * (0.7 * completion + 0.3 * quality), 2)
-    recent = (
-        (
-            await session.execute(
-                select(Submission.passed)
-                .join(Exercise, Exercise.id == Submission.exercise_id)
-                .where(Submission.student_id == student_id, Exercise.topic == topic)
-                .order_by(Submission.created_at.desc())
-                .limit(20)
-            )
+    passed_exercises = {r.exercise_id for r in rows if r.passed}
+    completion = min(len(passed_exercises) / COMPLETION_TARGET, 1.0)
+    # Quality of each passed exercise's latest passing solution: how the student writes working code.
+    latest_quality: dict[str, float] = {}
+    for r in rows:
+        if r.passed and r.quality is not None and r.exercise_id not in latest_quality:
+            latest_quality[r.exercise_id] = float(r.quality)
+    quality = sum(latest_quality.values()) / len(latest_quality) if latest_quality else 0.0
+    quizzes = (
+        await session.execute(
+            select(QuizAttempt.score, QuizAttempt.created_at)
+            .where(QuizAttempt.student_id == student_id, QuizAttempt.topic == topic)
+            .order_by(QuizAttempt.created_at.desc())
         )
-        .scalars()
-        .all()
+    ).all()
+    quiz = max((float(q.score) for q in quizzes), default=0.0)
+    # Consistency: the current run of successes, newest first, across submissions and quizzes.
+    outcomes = sorted(
+        [(r.created_at, bool(r.passed)) for r in rows] + [(q.created_at, q.score >= QUIZ_PASS) for q in quizzes],
+        key=lambda o: _aware(o[0]),
+        reverse=True,
     )
     streak = 0
-    for ok in recent:
-        if ok:
+    for _, ok in outcomes:
+        if not ok:
             break
         streak += 1
+    failed_streak = 0
+    for r in rows:
+        if r.passed:
+            break
+        failed_streak += 1
+    result = MasteryParts(
+        completion=completion,
+        quiz=quiz,
+        quality=quality,
+        consistency=min(streak / CONSISTENCY_TARGET, 1.0),
+    )
+    return result, len(rows), len(passed_exercises), failed_streak
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def recompute(session: AsyncSession, *, student_id: str, topic: str) -> Progress:
+    """Recompute a student's mastery of ``topic`` from submissions and quizzes; caller commits."""
+    found, attempts, passed, failed_streak = await parts(session, student_id=student_id, topic=topic)
     progress = await session.get(Progress, (student_id, topic))
     if progress is None:
         progress = Progress(student_id=student_id, topic=topic)
         session.add(progress)
-    progress.mastery = mastery
-    progress.level = level_for(mastery)
+    progress.mastery = found.mastery
+    progress.level = level_for(found.mastery)
     progress.attempts = attempts
     progress.passed_exercises = passed
-    progress.failed_streak = streak
+    progress.failed_streak = failed_streak
+    progress.completion = round(found.completion, 4)
+    progress.quiz = round(found.quiz, 4)
+    progress.quality = round(found.quality, 4)
+    progress.consistency = round(found.consistency, 4)
     progress.updated_at = datetime.now(UTC)
     return progress
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from learnflow.db.models import Exercise
+from learnflow.services.exercise.schemas import QuizRead, SubmissionRead
 from learnflow.tutor.schemas import ConceptAnswer, DebugAnswer
 
 
@@ -47,10 +48,35 @@ def exercise(ex: Exercise) -> str:
     return "\n\n".join(parts)
 
 
-def graded(title: str, passed: bool, score: float, feedback: str, tests: list[dict[str, object]]) -> str:
-    head = f"## {title}: " + ("passed ✅" if passed else f"{round(score * 100)}% of tests passed")
+def graded(title: str, result: SubmissionRead) -> str:
+    head = f"## {title}: " + ("passed ✅" if result.passed else f"{round(result.score * 100)}% of tests passed")
     lines = [
-        f"- {'✅' if t['passed'] else '❌'} `{t['name']}`" + (f": {t['message']}" if t.get("message") else "")
-        for t in tests
+        f"- {'✅' if t.passed else '❌'} `{t.name}`" + (f": {t.message}" if t.message else "") for t in result.tests
     ]
-    return "\n\n".join([head, feedback, "\n".join(lines)])
+    parts = [head, result.feedback, "\n".join(lines)]
+    if result.quality is not None:
+        q = result.quality
+        found = "\n".join(f"- line {f.line}: {f.message} (`{f.code}`)" for f in q.findings[:10])
+        parts.append(f"**Code quality** {round(q.score * 100)}/100 (ruff)" + (f"\n\n{found}" if found else ": clean."))
+    return "\n\n".join(parts)
+
+
+def quiz(q: QuizRead) -> str:
+    parts = [
+        f"## Quiz: {q.title}",
+        f"{len(q.questions)} questions. Answer what you can; each shows why once you submit.",
+    ]
+    for i, question in enumerate(q.questions, 1):
+        block = [f"**{i}. {question.prompt}** (`{question.question_id}`)"]
+        if question.code.strip():
+            block.append(f"```python\n{question.code.rstrip()}\n```")
+        if question.kind == "choice":
+            block.append("\n".join(f"{n}. {choice}" for n, choice in enumerate(question.choices)))
+        else:
+            block.append("Type exactly what it prints.")
+        parts.append("\n\n".join(block))
+    parts.append(
+        f"Submit with `POST /api/quizzes/{q.topic}/attempts` and "
+        '`{"student_id": ..., "answers": {"<question id>": <choice number or printed text>}}`.'
+    )
+    return "\n\n".join(parts)

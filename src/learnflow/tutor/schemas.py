@@ -34,6 +34,9 @@ class DebugAnswer(BaseModel):
     run_status: Literal["passed", "raised", "stopped", "not_run"] = Field(
         default="not_run", description="How the student's program ended when it was run here."
     )
+    exercise_id: str | None = Field(
+        default=None, description="The exercise this code was recognised as an attempt at (no fix is given then)."
+    )
     source: Source = "offline"
 
 

@@ -26,6 +26,15 @@ class AnalyzeRequest(BaseModel):
     question: str = Field(default="", max_length=MAX_QUERY_CHARS)
     stdin: str = Field(default="", max_length=MAX_STDIN_CHARS)
     student_id: str | None = Field(default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+    expected_output: str | None = Field(
+        default=None, max_length=MAX_STDIN_CHARS, description="What the program should print; compared with the run."
+    )
+    exercise_id: str | None = Field(
+        default=None,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="The exercise this code is for: its visible tests are run, and its solution is never given.",
+    )
 
 
 @router.post("/analyze", response_model=DebugAnswer)
@@ -38,4 +47,6 @@ async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
         question=body.question,
         stdin=body.stdin,
         student_id=body.student_id,
+        expected_output=body.expected_output,
+        exercise_id=body.exercise_id,
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from learnflow.bus import Outcome
+from learnflow.db.models import Assignment, Exercise, Submission
+from learnflow.errors import NotFound
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
 from learnflow.services.answers import reply
 from learnflow.services.struggle import record_run
-from learnflow.tutor import debug, render
+from learnflow.tutor import debug, exercises, render
 from learnflow.tutor.schemas import DebugAnswer
 
 
@@ -19,8 +23,18 @@ async def analyze(
     question: str,
     stdin: str,
     student_id: str | None = None,
+    expected_output: str | None = None,
+    exercise_id: str | None = None,
+    strict_exercise: bool = True,
 ) -> DebugAnswer:
-    """Analyse the code; a student's run counts towards struggle detection."""
+    """Analyse the code; a student's run counts towards struggle detection.
+
+    Code for an exercise (named, or recognisably the student's open assignment) is also run against
+    the exercise's visible tests, and never gets a corrected program: that would be the solution.
+    """
+    exercise = await _exercise_context(
+        rt, student_id=student_id, exercise_id=exercise_id, code=code, strict=strict_exercise
+    )
     answer = await debug.analyze(
         code=code,
         error_message=error_message,
@@ -29,16 +43,82 @@ async def analyze(
         curriculum=rt.curriculum,
         sandbox=rt.sandbox,
         ai=rt.ai,
+        expected_output=expected_output,
     )
+    if exercise is not None and code:
+        answer = await debug.against_exercise(
+            answer,
+            code=code,
+            title=exercise.title,
+            exercise_id=exercise.id,
+            tests=exercise.visible_tests,
+            io_tests=exercises.io_cases(exercise),
+            hints=list(exercise.hints or []),
+            grader=rt.grader,
+        )
     if student_id and answer.run_status != "not_run":
         await record_run(rt, student_id=student_id, ok=answer.run_status == "passed", error_type=answer.error_type)
     return answer
 
 
+async def _exercise_context(
+    rt: Runtime, *, student_id: str | None, exercise_id: str | None, code: str | None, strict: bool
+) -> Exercise | None:
+    """The exercise this code is for: the one named, else the student's open assignment if the code is for it.
+
+    An unknown ``exercise_id`` is a NotFound when ``strict`` (HTTP), else ignored (an event cannot be fixed).
+    """
+    async with rt.db.session() as session:
+        if exercise_id:
+            named = await session.get(Exercise, exercise_id)
+            if named is not None:
+                return named
+            if strict:
+                raise NotFound(f"exercise {exercise_id!r} does not exist")
+        if not student_id or not code:
+            return None
+        assignment = (
+            await session.execute(
+                select(Assignment)
+                .where(Assignment.student_id == student_id)
+                .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if assignment is None:
+            return None
+        solved = await session.scalar(
+            select(Submission.id)
+            .where(
+                Submission.student_id == student_id,
+                Submission.exercise_id == assignment.exercise_id,
+                Submission.passed.is_(True),
+                Submission.created_at >= assignment.assigned_at,
+            )
+            .limit(1)
+        )
+        if solved is not None:
+            return None  # solved already: nothing left to give away
+        exercise = await session.get(Exercise, assignment.exercise_id)
+    if exercise is None or not debug.looks_like_attempt(
+        code, starter=exercise.starter_code, solution=exercise.solution
+    ):
+        return None
+    return exercise
+
+
 async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
     q = event.data
     answer = await analyze(
-        rt, code=q.code, error_message=q.error_message, question=q.query, stdin="", student_id=q.student_id
+        rt,
+        code=q.code,
+        error_message=q.error_message,
+        question=q.query,
+        stdin=q.stdin or "",
+        student_id=q.student_id,
+        expected_output=q.expected_output,
+        exercise_id=q.exercise_id,
+        strict_exercise=False,
     )
     return await reply(
         rt,

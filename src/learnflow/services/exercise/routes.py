@@ -19,6 +19,9 @@ from learnflow.services.exercise.schemas import (
     ExerciseRead,
     GenerateRequest,
     ProgressRead,
+    QuizAttemptCreate,
+    QuizAttemptRead,
+    QuizRead,
     SubmissionCreate,
     SubmissionRead,
     TopicProgress,
@@ -81,6 +84,20 @@ async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) 
     )
 
 
+@router.get("/quizzes/{topic}", response_model=QuizRead)
+async def get_quiz(topic: str, runtime: RuntimeDep) -> QuizRead:
+    """The topic's quiz, without answers."""
+    return service.quiz(runtime, topic)
+
+
+@router.post("/quizzes/{topic}/attempts", response_model=QuizAttemptRead)
+async def answer_quiz(topic: str, body: QuizAttemptCreate, runtime: RuntimeDep) -> QuizAttemptRead:
+    """Grade answers to the topic's quiz; the score counts 30% of the topic's mastery, under 50% alerts teachers."""
+    return await service.answer_quiz(
+        runtime, topic=topic, student_id=body.student_id, answers=body.answers, attempt_id=service.new_id()
+    )
+
+
 @router.get("/students/{student_id}/progress", response_model=ProgressRead)
 async def student_progress(student_id: str, runtime: RuntimeDep, session: SessionDep) -> ProgressRead:
     """Mastery per topic and overall (the mean over every curriculum topic)."""
@@ -90,7 +107,18 @@ async def student_progress(student_id: str, runtime: RuntimeDep, session: Sessio
     return ProgressRead(
         student_id=student_id,
         overall=overall,
-        topics=[TopicProgress(topic=r.topic, mastery=r.mastery, level=r.level) for r in rows],  # type: ignore[arg-type]
+        topics=[
+            TopicProgress(
+                topic=r.topic,
+                mastery=r.mastery,
+                level=r.level,  # type: ignore[arg-type]
+                completion=r.completion,
+                quiz=r.quiz,
+                quality=r.quality,
+                consistency=r.consistency,
+            )
+            for r in rows
+        ],
     )
 
 

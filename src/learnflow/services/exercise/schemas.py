@@ -56,6 +56,19 @@ class SubmissionCreate(BaseModel):
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S")
 
 
+class QualityFinding(BaseModel):
+    code: str = Field(description="The ruff rule, e.g. F841.")
+    line: int
+    message: str
+
+
+class CodeQuality(BaseModel):
+    """ruff's analysis of the submission: 1.0 minus 0.1 per finding."""
+
+    score: float = Field(ge=0, le=1)
+    findings: list[QualityFinding]
+
+
 class SubmissionRead(BaseModel):
     submission_id: str
     exercise_id: str
@@ -63,12 +76,17 @@ class SubmissionRead(BaseModel):
     score: float
     tests: list[TestOutcome]
     feedback: str
+    quality: CodeQuality | None = Field(description="None when the code does not parse.")
 
 
 class TopicProgress(BaseModel):
     topic: str
     mastery: float
     level: Literal["Beginner", "Learning", "Proficient", "Mastered"]
+    completion: float = Field(description="Share of the completion target (3 passed exercises), 0-1; weight 40%.")
+    quiz: float = Field(description="Best quiz score, 0-1; weight 30%.")
+    quality: float = Field(description="Mean ruff quality of passed solutions, 0-1; weight 20%.")
+    consistency: float = Field(description="Current run of successes, up to 3, as 0-1; weight 10%.")
 
 
 class ProgressRead(BaseModel):
@@ -85,3 +103,56 @@ class AlertRead(BaseModel):
     details: str
     resolved: bool
     created_at: datetime
+
+
+class QuizQuestionRead(BaseModel):
+    """A question as the student sees it: never the answer."""
+
+    question_id: str
+    kind: Literal["choice", "output"] = Field(
+        description="'choice': answer with the choice's index or text; 'output': answer with what the program prints."
+    )
+    prompt: str
+    code: str
+    choices: list[str]
+
+
+class QuizRead(BaseModel):
+    topic: str
+    title: str
+    questions: list[QuizQuestionRead]
+
+
+class QuizAttemptCreate(BaseModel):
+    student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+    answers: dict[str, int | str] = Field(
+        max_length=50,
+        description="Question id -> choice index (or the choice's text), or the predicted output.",
+        examples=[{"variables-q1": 1, "variables-q2": "7 5"}],
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> QuizAttemptCreate:
+        if any(isinstance(v, str) and len(v) > 10_000 for v in self.answers.values()):
+            raise ValueError("an answer may be at most 10000 characters")
+        return self
+
+
+class QuizResult(BaseModel):
+    question_id: str
+    answered: bool
+    correct: bool
+    expected: str
+    explanation: str
+
+
+class QuizAttemptRead(BaseModel):
+    attempt_id: str
+    topic: str
+    score: float = Field(ge=0, le=1)
+    correct: int
+    total: int
+    results: list[QuizResult]
+    mastery: float
+    level: Literal["Beginner", "Learning", "Proficient", "Mastered"]
+    struggle_detected: bool = Field(description="True when the score was under 50% and teachers were alerted.")

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Assignment, Exercise
@@ -24,12 +25,20 @@ from learnflow.events import (
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
 from learnflow.services.answers import reply
-from learnflow.services.exercise.schemas import ExerciseRead, SubmissionRead
-from learnflow.tutor import exercises, progress, queries, render
+from learnflow.services.exercise.schemas import (
+    CodeQuality,
+    ExerciseRead,
+    QuizAttemptRead,
+    QuizQuestionRead,
+    QuizRead,
+    SubmissionRead,
+)
+from learnflow.tutor import exercises, progress, queries, quizzes, render
 
 _HARDER = re.compile(r"\b(harder|more difficult|tougher|advanced|challenging)\b", re.I)
 _EASIER = re.compile(r"\b(easier|simpler|more basic)\b", re.I)
 _STEPS = ["beginner", "intermediate", "advanced"]
+_QUIZ = re.compile(r"\b(quiz(zes)?|quizz?ed|test me|test my knowledge)\b", re.I)
 
 
 def read(ex: Exercise) -> ExerciseRead:
@@ -105,6 +114,7 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             score=sub.score,
             tests=tests,
             feedback=sub.feedback,
+            quality=sub.quality,
         ),
         subject=student_id,
         event_id=derived_id(sub.id, "graded"),
@@ -135,6 +145,8 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             subject=student_id,
             event_id=alert_id,
         )
+    if not sub.passed:
+        await flag_stuck(rt, student_id=student_id, exercise_id=exercise.id)
     return SubmissionRead(
         submission_id=sub.id,
         exercise_id=exercise.id,
@@ -142,7 +154,56 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
         score=sub.score,
         tests=tests,
         feedback=sub.feedback,
+        quality=CodeQuality(score=sub.quality, findings=sub.quality_findings) if sub.quality is not None else None,
     )
+
+
+async def flag_stuck(
+    rt: Runtime, *, now: datetime | None = None, student_id: str | None = None, exercise_id: str | None = None
+) -> int:
+    """Alert on students still failing an exercise over 10 minutes after it was assigned; return how many.
+
+    Runs after each failed submission and on a schedule (a student can be stuck between submissions).
+    """
+    async with rt.db.session() as session:
+        found = await exercises.find_stuck(
+            session, now=now or datetime.now(UTC), student_id=student_id, exercise_id=exercise_id
+        )
+        for stuck in found:
+            details = (
+                f"Still failing exercise {stuck.exercise.id!r} ({stuck.exercise.title}) {stuck.minutes} minutes "
+                f"after it was assigned; {stuck.failed} failed submission(s)."
+            )
+            # Stored here, in the transaction that decides it, so the next check sees it at once.
+            await progress.record_alert(
+                session,
+                alert_id=stuck.alert_id,
+                student_id=stuck.student_id,
+                topic=stuck.exercise.topic,
+                reason="stuck_on_exercise",
+                details=details,
+            )
+            await rt.publish(
+                Topic.STRUGGLE_DETECTED,
+                StruggleDetected(
+                    alert_id=stuck.alert_id,
+                    student_id=stuck.student_id,
+                    topic=stuck.exercise.topic,
+                    reason="stuck_on_exercise",
+                    details=details,
+                ),
+                subject=stuck.student_id,
+                event_id=stuck.alert_id,
+                session=session,
+            )
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()  # a concurrent check raised the same alert first
+            return 0
+    if found:
+        rt.outbox.kick()
+    return len(found)
 
 
 async def _last_assignment(rt: Runtime, student_id: str) -> Exercise | None:
@@ -171,10 +232,17 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
             code=q.code,
             submission_id=derived_id(event.id, "submission"),
         )
-        content = render.graded(
-            last.title, result.passed, result.score, result.feedback, [t.model_dump() for t in result.tests]
-        )
+        content = render.graded(last.title, result)
         data = result.model_dump(mode="json")
+    elif _QUIZ.search(q.query) and (
+        quiz_topic := q.topic
+        or (t.id if (t := rt.curriculum.best_topic(q.query)) else None)
+        or (last.topic if last else None)
+        or await _weakest_topic(rt, q.student_id)
+    ):
+        found = quiz(rt, quiz_topic)
+        content = render.quiz(found)
+        data = found.model_dump(mode="json")
     else:
         topic = q.topic or (t.id if (t := rt.curriculum.best_topic(q.query)) else None)
         difficulty = None
@@ -201,6 +269,14 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
     return await reply(rt, event, agent="exercise", content=content, data=data, source="offline")
 
 
+async def _weakest_topic(rt: Runtime, student_id: str) -> str:
+    """The first curriculum topic the student has not yet reached Proficient in."""
+    async with rt.db.session() as session:
+        _, rows = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
+    strong = {r.topic for r in rows if r.level in ("Proficient", "Mastered")}
+    return next((t for t in rt.curriculum.topics if t not in strong), next(iter(rt.curriculum.topics)))
+
+
 async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Outcome:
     s = event.data
     try:
@@ -224,6 +300,76 @@ async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outco
         )
         await session.commit()
     return Outcome.DONE
+
+
+def quiz(rt: Runtime, topic: str) -> QuizRead:
+    """A topic's quiz without its answers."""
+    found = quizzes.quiz_for(rt.curriculum, topic)
+    return QuizRead(
+        topic=topic,
+        title=rt.curriculum.topics[topic].title,
+        questions=[
+            QuizQuestionRead(question_id=q.id, kind=q.kind, prompt=q.prompt, code=q.code, choices=q.choices)
+            for q in found.questions
+        ],
+    )
+
+
+async def answer_quiz(
+    rt: Runtime, *, topic: str, student_id: str, answers: dict[str, int | str], attempt_id: str
+) -> QuizAttemptRead:
+    """Grade a quiz, store it, update mastery, and alert teachers when the score is under 50%."""
+    graded = quizzes.grade(quizzes.quiz_for(rt.curriculum, topic), answers)
+    low = graded.score < quizzes.LOW_SCORE
+    async with rt.db.session() as session:
+        await queries.ensure_student(session, student_id=student_id)
+        attempt, topic_progress = await quizzes.record(
+            session, attempt_id=attempt_id, student_id=student_id, topic=topic, graded=graded
+        )
+        overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
+        # One transaction: the attempt is stored if and only if its events are sent.
+        await rt.publish(
+            Topic.PROGRESS_UPDATED,
+            ProgressUpdated(
+                student_id=student_id,
+                topic=topic,
+                mastery=topic_progress.mastery,
+                level=topic_progress.level,  # type: ignore[arg-type]
+                overall=overall,
+            ),
+            subject=student_id,
+            event_id=derived_id(attempt.id, "progress"),
+            session=session,
+        )
+        if low:
+            alert_id = derived_id(attempt.id, "struggle")
+            await rt.publish(
+                Topic.STRUGGLE_DETECTED,
+                StruggleDetected(
+                    alert_id=alert_id,
+                    student_id=student_id,
+                    topic=topic,
+                    reason="low_quiz",
+                    details=f"Quiz on {topic!r}: {graded.correct}/{graded.total} correct "
+                    f"({round(graded.score * 100)}%, under {round(quizzes.LOW_SCORE * 100)}%).",
+                ),
+                subject=student_id,
+                event_id=alert_id,
+                session=session,
+            )
+        await session.commit()
+    rt.outbox.kick()
+    return QuizAttemptRead(
+        attempt_id=attempt.id,
+        topic=topic,
+        score=attempt.score,
+        correct=attempt.correct,
+        total=attempt.total,
+        results=attempt.results,  # type: ignore[arg-type]
+        mastery=topic_progress.mastery,
+        level=topic_progress.level,  # type: ignore[arg-type]
+        struggle_detected=low,
+    )
 
 
 def new_id() -> str:

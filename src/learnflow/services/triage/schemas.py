@@ -13,6 +13,7 @@ from learnflow.services.limits import (
     MAX_ERROR_CHARS,
     MAX_ID_CHARS,
     MAX_QUERY_CHARS,
+    MAX_STDIN_CHARS,
 )
 
 
@@ -23,6 +24,13 @@ class TriageCreate(BaseModel):
     code: str | None = Field(default=None, max_length=MAX_CODE_CHARS, examples=["print(x)"])
     error_message: str | None = Field(
         default=None, max_length=MAX_ERROR_CHARS, examples=["NameError: name 'x' is not defined"]
+    )
+    stdin: str | None = Field(default=None, max_length=MAX_STDIN_CHARS, description="Input for the attached code.")
+    expected_output: str | None = Field(
+        default=None, max_length=MAX_STDIN_CHARS, description="What the code should print; debug compares."
+    )
+    exercise_id: str | None = Field(
+        default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, description="The exercise this is about."
     )
 
     @model_validator(mode="after")

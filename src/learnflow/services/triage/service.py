@@ -42,7 +42,8 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     event = LearningQuery(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
         code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
-        confidence=decision.confidence, topic=topic.id if topic else None,
+        confidence=decision.confidence, topic=topic.id if topic else None, stdin=body.stdin,
+        expected_output=body.expected_output, exercise_id=body.exercise_id,
     )  # fmt: skip
     ack = LearningResponse(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
