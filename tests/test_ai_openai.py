@@ -18,13 +18,16 @@ from learnflow.ai.openai_provider import OpenAIProvider
 from learnflow.config import AISettings
 from learnflow.curriculum import get_curriculum
 from learnflow.sandbox import Sandbox
+from learnflow.services.concepts import service as concepts_service
+from learnflow.services.exercise import service as exercise_service
 from learnflow.tutor import concepts, debug
-from tests.conftest import free_port
+from tests.conftest import RuntimeFactory, free_port
 
 
 class FakeOpenAI:
     def __init__(self) -> None:
         self.mode = "ok"
+        self.exercise_requests = 0
         self.requests: list[dict[str, Any]] = []
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self.complete)
@@ -43,6 +46,22 @@ class FakeOpenAI:
             code = "print(undefined_name)\n" if self.mode == "bad_code" else "for i in range(2):\n    print('llm', i)\n"
             content = json.dumps(
                 {"explanation": "LLM explanation of loops", "code_example": code, "key_points": ["loops repeat"]}
+            )
+        elif name == "LLMExercise":
+            self.exercise_requests += 1
+            solution = "def triple(n):\n    return n * 3\n"
+            if self.mode == "bad_exercise":
+                solution = "def triple(n):\n    return n * 2\n"  # fails its own tests: must be rejected
+            content = json.dumps(
+                {
+                    "title": f"Triple it {self.exercise_requests}",
+                    "description": "Write `triple(n)` that returns three times `n`.",
+                    "starter_code": "def triple(n):\n    pass\n",
+                    "solution": solution,
+                    "tests": "from solution import triple\n\ndef test_two():\n    assert triple(2) == 6\n\n"
+                    "def test_zero():\n    assert triple(0) == 0\n",
+                    "hints": ["Multiply.", "Use `*`."],
+                }
             )
         else:
             content = json.dumps(
@@ -166,3 +185,49 @@ async def test_debug_falls_back_when_llm_is_down(fake_openai: tuple[FakeOpenAI, 
         ai=provider(url),
     )
     assert answer.source == "offline-fallback" and answer.error_type == "NameError"
+
+
+async def test_llm_exercises_only_after_the_bank_and_only_when_the_sandbox_agrees(
+    fake_openai: tuple[FakeOpenAI, str], make_runtime: RuntimeFactory
+):
+    fake, url = fake_openai
+    rt = make_runtime(ai=provider(url))
+    await rt.start()
+    bank = {e.id for e in rt.curriculum.exercises_for(topic="sets")}
+    given = [await exercise_service.generate(rt, student_id="gen-llm", topic="sets", difficulty=None) for _ in bank]
+    assert {e.id for e in given} == bank and fake.exercise_requests == 0  # the bank first, no repeats
+    fresh = await exercise_service.generate(rt, student_id="gen-llm", topic="sets", difficulty=None)
+    assert fresh.id.startswith("llm-") and fresh.author == "llm" and fresh.topic == "sets"
+    result = await exercise_service.submit(
+        rt, exercise_id=fresh.id, student_id="gen-llm", code="def triple(n):\n    return 3 * n\n", submission_id="s1"
+    )
+    assert result.passed
+    # A proposal whose solution fails its own tests is rejected twice, and the bank repeats.
+    fake.mode = "bad_exercise"
+    before = fake.exercise_requests
+    again = await exercise_service.generate(rt, student_id="gen-llm", topic="sets", difficulty=None)
+    assert again.id in bank and fake.exercise_requests == before + 2
+    assert "rejected when we ran it" in fake.requests[-1]["body"]["messages"][1]["content"]
+
+
+async def test_per_student_budget_and_off_topic_redirect(
+    fake_openai: tuple[FakeOpenAI, str], make_runtime: RuntimeFactory
+):
+    fake, url = fake_openai
+    rt = make_runtime(ai=provider(url))
+    rt.settings.ai.student_requests_per_hour = 2
+    await rt.start()
+    sources = [
+        (
+            await concepts_service.explain(rt, question="How do for loops work?", student_id="budget-1", level=None)
+        ).source
+        for _ in range(3)
+    ]
+    assert sources == ["llm", "llm", "offline-fallback"] and len(fake.requests) == 2
+    other = await concepts_service.explain(rt, question="How do for loops work?", student_id="budget-2", level=None)
+    assert other.source == "llm"  # the budget is per student
+    off = await concepts_service.explain(
+        rt, question="what is the capital of France?", student_id="budget-3", level=None
+    )
+    assert off.title == "Let's stick to Python" and "Python tutor" in off.explanation
+    assert len(fake.requests) == 3  # an off-topic question never reaches the LLM

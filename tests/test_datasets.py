@@ -47,3 +47,29 @@ async def test_router_is_measured_on_a_stable_held_out_split():
     assert 0.15 < len(held_out) / len(examples) < 0.25
     result = await asyncio.to_thread(evaluation.evaluate_triage, examples)
     assert result["router"].total == len(held_out)
+    assert result["router"].value >= 0.95 > result["keyword_baseline"].value
+
+
+def test_concepts_dataset_and_topic_matching():
+    curriculum = get_curriculum()
+    rows = datasets.load_concepts()
+    per_topic = Counter(r.topic for r in rows)
+    assert set(per_topic) == set(curriculum.topics) and min(per_topic.values()) >= 10
+    assert len({r.query.lower() for r in rows}) == len(rows)
+    result = evaluation.evaluate_concepts(rows, curriculum)
+    # The matcher is built from curriculum text only, so the whole dataset is held out.
+    assert result["top1"].value >= 0.8 and result["top3"].value >= 0.9
+    assert result["top1"].value > result["keywords"].value > result["baseline"].value
+
+
+@pytest.mark.parametrize(
+    "question", ["what is the capital of France", "hello", "tell me a joke", "how do I cook pasta"]
+)
+def test_off_topic_questions_match_no_topic(question: str):
+    assert get_curriculum().best_topic(question) is None
+
+
+async def test_every_logic_bug_gets_a_named_cause():
+    logic = [p for p in BUGGY if p.error_type is None and p.expected_output is not None]
+    score = await evaluation.evaluate_debug(logic, curriculum=get_curriculum(), sandbox=Sandbox())
+    assert score.logic_total >= 15 and score.logic_named == score.logic_total, score.misses

@@ -117,6 +117,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     curriculum = get_curriculum()
     sandbox = Sandbox(get_settings().sandbox)
 
+    concepts = evaluation.evaluate_concepts(datasets.load_concepts(), curriculum)
+
     async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox)
@@ -125,7 +127,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
 
     triage, debug_score, bank = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank))
+        print(evaluation.summary_json(triage, debug_score, bank, concepts))
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -134,14 +136,25 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     table.add_row(f"triage accuracy (held-out {router.total})", f"{router.value:.1%}")
     table.add_row("hand-written rules, same split", f"{triage['rules'].value:.1%}")
     table.add_row("keyword router, same split", f"{baseline.value:.1%}")
+    top1 = concepts["top1"]
+    table.add_row(f"concepts topic, top-1 ({top1.total} questions)", f"{top1.value:.1%}")
+    table.add_row("concepts topic, top-3", f"{concepts['top3'].value:.1%}")
+    table.add_row("concepts keyword scorer alone", f"{concepts['keywords'].value:.1%}")
+    table.add_row("concepts title-in-question baseline", f"{concepts['baseline'].value:.1%}")
     n = max(debug_score.total, 1)
     table.add_row(f"debug exception type ({debug_score.total} programs)", f"{debug_score.type_correct / n:.1%}")
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
     table.add_row("debug verified fix", f"{debug_score.fixed / n:.1%}")
+    table.add_row(
+        f"logic bugs with a named cause ({debug_score.logic_total})",
+        f"{debug_score.logic_named / max(debug_score.logic_total, 1):.1%}",
+    )
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
         console.print(f"  triage: {count} x {expected} routed to {got}")
+    for (expected, got), count in top1.confusion.most_common(5):
+        console.print(f"  concepts: {count} x {expected} matched as {got}")
     for miss in sorted(debug_score.misses)[:10]:
         console.print(f"  debug miss: {miss}")
     for problem in bank[1]:

@@ -100,6 +100,13 @@ class AISettings(BaseSettings):
     openai_temperature: float = Field(default=0.7, ge=0, le=2, alias="OPENAI_TEMPERATURE")
     openai_timeout_s: float = Field(default=20.0, gt=0, le=600, alias="OPENAI_TIMEOUT_S")
     openai_max_retries: int = Field(default=2, ge=0, le=10, alias="OPENAI_MAX_RETRIES")
+    student_requests_per_hour: int = Field(
+        default=60,
+        ge=0,
+        le=100_000,
+        alias="AI_STUDENT_REQUESTS_PER_HOUR",
+        description="LLM-backed answers per student per rolling hour; beyond it answers come from the offline tutor.",
+    )
 
     @property
     def resolved_provider(self) -> Literal["openai", "offline"]:

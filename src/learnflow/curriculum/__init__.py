@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import yaml
 
+from learnflow.curriculum.matcher import KEYWORD_WEIGHT, MIN_MARGIN, TopicModel
 from learnflow.curriculum.models import (
     Difficulty,
     ErrorExplanation,
@@ -135,9 +136,30 @@ class Curriculum:
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._position[kv[0]]))
         return [TopicMatch(self.topics[t], s) for t, s in ranked[:limit]]
 
+    @cached_property
+    def topic_model(self) -> TopicModel:
+        """The text model over the curriculum's own words (fitted once, about 0.5 s)."""
+        return TopicModel(list(self.topics.values()))
+
+    def rank_topics(self, text: str, *, limit: int = 3, minimum: float = 1.5) -> list[Topic]:
+        """The topics ``text`` is most likely about, best first: text-model margins plus keyword scores.
+
+        Empty when neither is convinced: no keyword evidence of at least ``minimum`` and a model margin
+        under ``MIN_MARGIN`` (greetings, off-topic requests).
+        """
+        if not text.strip():
+            return []
+        keyword = {m.topic.id: m.score for m in self.match_topics(text, limit=5)}
+        margins = self.topic_model.margins(text)
+        combined = {t: m + KEYWORD_WEIGHT * keyword.get(t, 0.0) for t, m in margins.items()}
+        ranked = sorted(combined, key=lambda t: (-combined[t], self._position[t]))
+        if max(keyword.values(), default=0.0) < minimum and margins[ranked[0]] < MIN_MARGIN:
+            return []
+        return [self.topics[t] for t in ranked[:limit]]
+
     def best_topic(self, text: str, *, minimum: float = 1.5) -> Topic | None:
-        matches = self.match_topics(text, limit=1)
-        return matches[0].topic if matches and matches[0].score >= minimum else None
+        ranked = self.rank_topics(text, limit=1, minimum=minimum)
+        return ranked[0] if ranked else None
 
     def exercises_for(self, *, topic: str | None = None, difficulty: Difficulty | str | None = None) -> list[Exercise]:
         return [

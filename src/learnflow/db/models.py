@@ -221,3 +221,15 @@ class CodeRun(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     error_type: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AIRequest(Base):
+    """One LLM-backed answer for a student: the per-student budget counts these over the last hour."""
+
+    __tablename__ = "ai_requests"
+    __table_args__ = (Index("ix_ai_requests_student_time", "student_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    student_id: Mapped[str] = mapped_column(String(128))
+    agent: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

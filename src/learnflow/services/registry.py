@@ -25,6 +25,9 @@ STUCK_SWEEP_S = 60.0
 
 async def setup(service: str, rt: Runtime) -> None:
     """Register ``service``'s event consumers (and seed its data)."""
+    if service in ("triage", "concepts", "exercise"):
+        # They name topics: fit the topic model now rather than on the first student's question.
+        await asyncio.to_thread(lambda: rt.curriculum.topic_model)
     if service == "triage":
         from learnflow.services.triage import service as triage
 

@@ -26,6 +26,9 @@ _STOP = re.compile(r"\s+(?:but|instead|and it|however|yet|though)\b.*$", re.I | 
 class Difference:
     explanation: str
     hints: list[str]
+    # The shape found: same, stops_early, extra_lines, order, shifted, case, spacing, float, off_by_one,
+    # rounding, joined_text, range_end, doubled, number, other. The last two name no cause.
+    kind: str = "other"
 
 
 def expected_from_question(question: str) -> str | None:
@@ -60,7 +63,7 @@ def _show(lines: list[str], limit: int = 5) -> str:
     return f"\n\n```\n{body or '(nothing)'}\n```\n"
 
 
-def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str] | None:
+def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str, str] | None:
     """Explain a line whose words match and whose numbers differ."""
     if _NUMBER.sub("#", got) != _NUMBER.sub("#", want):
         return None
@@ -70,12 +73,21 @@ def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str] | None:
         g, w = float(g_text), float(w_text)
         if "." in g_text and "." not in w_text and g == w:
             return (
+                "float",
                 f"You print `{g_text}` where `{w_text}` was expected: the value is right but it is a float. "
                 "In Python 3 `/` always gives a float (`10 / 2` is `5.0`).",
                 "Use `//` for whole-number division, or `int(...)` / `round(...)` before printing.",
             )
+        if "." in w_text and "." not in g_text and int(w) == g and w != g:
+            return (
+                "floor_division",
+                f"You print `{g_text}` where `{w_text}` was expected: the part after the decimal point is lost. "
+                "`//` (floor division) and `int(...)` throw the fraction away.",
+                "Use `/` for ordinary division, and `round(x, 2)` if you want two decimals.",
+            )
         if abs(g - w) == 1:
             return (
+                "off_by_one",
                 f"You print `{g_text}` where `{w_text}` was expected: off by exactly one. This usually comes "
                 "from a loop bound (`range(n)` stops before `n`; `range(1, n + 1)` includes it), a counter "
                 "that starts at the wrong value, or `<` where `<=` was meant.",
@@ -83,6 +95,7 @@ def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str] | None:
             )
         if ("." in g_text or "." in w_text) and w and abs(g - w) / abs(w) < 1e-6:
             return (
+                "rounding",
                 f"You print `{g_text}` where `{w_text}` was expected: floats are stored in binary, so "
                 "tiny rounding differences show up when printed in full.",
                 "Format the number, e.g. `round(x, 2)` or `f'{x:.2f}'`.",
@@ -91,6 +104,7 @@ def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str] | None:
             left, right = g_text[:cut], g_text[cut:]
             if left.lstrip("-").isdigit() and right.isdigit() and int(left) + int(right) == w:
                 return (
+                    "joined_text",
                     f"You print `{g_text}` where `{w_text}` was expected: it looks like `{left}` and `{right}` "
                     f"were joined as text (`'{left}' + '{right}'` is `'{g_text}'`) instead of added. Values "
                     "from `input()` are always strings.",
@@ -100,16 +114,19 @@ def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str] | None:
         if missing > 1 and missing == int(missing) and re.search(rf"range\([^)]*\b{int(missing)}\s*\)", code):
             stop = int(missing)
             return (
+                "range_end",
                 f"You print `{g_text}` where `{w_text}` was expected: exactly {stop} is missing, and your code has "
                 f"`range(..., {stop})`. `range` stops *before* its end value, so {stop} itself is never visited.",
                 f"To include {stop}, the range must end at {stop + 1}.",
             )
         if w and g == w * 2:
             return (
+                "doubled",
                 f"You print `{g_text}`, twice the expected `{w_text}`: something is counted or added twice.",
                 "Look for a value added both inside and after a loop, or a loop that visits items twice.",
             )
         return (
+            "number",
             f"You print `{g_text}` where `{w_text}` was expected.",
             "Trace the calculation by hand for a small input and print the intermediate values.",
         )
@@ -122,6 +139,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
     if got == want:
         same_raw = actual.rstrip("\n") == expected.rstrip("\n")
         return Difference(
+            kind="same",
             explanation=(
                 "Your program prints exactly the output you expected"
                 + ("" if same_raw else " (apart from spaces at line ends or blank lines)")
@@ -140,6 +158,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
         else ""
     )
     if len(got) < len(want) and want[: len(got)] == got:
+        kind = "stops_early"
         cause = (
             f"Your program stops early: it prints the first {len(got)} of the {len(want)} lines you expected, "
             f"then nothing. The next line should have been `{want[len(got)]}`. A loop that ends one round too "
@@ -153,6 +172,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
         ]
     elif len(got) > len(want) and got[: len(want)] == want:
         extra = got[len(want) :]
+        kind = "extra_lines"
         cause = (
             f"Your program prints everything you expected, then {len(extra)} extra line(s):{_show(extra)}"
             "A loop that runs too many times, or a `print` inside a loop that belongs after it, is the usual cause."
@@ -163,6 +183,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
             "Check the loop's stop value: does it run one round too many?",
         ]
     elif sorted(got) == sorted(want):
+        kind = "order"
         cause = "Your program prints the right lines but in a different order." + (f" {evidence}" if evidence else "")
         hints = [
             "In which order are the items produced? Does something sort, reverse or insert at the front?",
@@ -170,6 +191,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
             "Print the collection before the output loop to see its order.",
         ]
     elif len(got) == len(want) >= 2 and (got[1:] == want[:-1] or got[:-1] == want[1:]):
+        kind = "shifted"
         cause = (
             "Your output is shifted by one line compared with what you expected: the loop starts one step "
             f"too early or too late. {evidence}"
@@ -180,6 +202,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
             "Check the start of your `range(...)` or the initial value of your counter.",
         ]
     elif first < len(got) and first < len(want) and got[first].lower() == want[first].lower():
+        kind = "case"
         cause = f"{evidence} The words are right but the capital letters differ; Python compares text exactly."
         hints = [
             "Compare the capitals letter by letter.",
@@ -187,6 +210,7 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
             "Print `repr(...)` of the value to see it exactly.",
         ]
     elif first < len(got) and first < len(want) and got[first].replace(" ", "") == want[first].replace(" ", ""):
+        kind = "spacing"
         cause = (
             f"{evidence} Only the spaces differ. `print(a, b)` puts a space between the items; "
             "`print(a + b)` or an f-string does not."
@@ -197,13 +221,15 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
             "Print `repr(...)` of the line to see every space.",
         ]
     elif first < len(got) and first < len(want) and (numbers := _number_diagnosis(got[first], want[first], code)):
-        cause = f"Line {first + 1}: {numbers[0]}"
+        kind = numbers[0]
+        cause = f"Line {first + 1}: {numbers[1]}"
         hints = [
             f"Work out by hand what line {first + 1} should be, and which variables it comes from.",
-            numbers[1],
+            numbers[2],
             "Print the variables involved just before that line to see where the value goes wrong.",
         ]
     else:
+        kind = "other"
         cause = (
             f"The output differs from what you expected. {evidence}".rstrip()
             if evidence
@@ -218,4 +244,4 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
         "Your program ran without an error, so this is a logic bug: the code does something other than what "
         f"you meant.\n\nYou expected:{_show(want)}\nIt printed:{_show(got)}\n{cause}"
     )
-    return Difference(explanation=explanation, hints=hints)
+    return Difference(explanation=explanation, hints=hints, kind=kind)

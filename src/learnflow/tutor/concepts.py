@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import re
 from typing import Literal
 
 from learnflow.ai import AIProvider, AIUnavailable
@@ -50,6 +51,32 @@ def _overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
         key_points=["Name a concept (loops, lists, functions…) to get an explanation with a runnable example."],
         related_topics=[m.topics[0].id for m in curriculum.modules],
         level=level,
+    )
+
+
+# Words that make a question about programming even when no curriculum topic matches it.
+_PROGRAMMING = re.compile(
+    r"\b(python|code|coding|program\w*|script|function|variable|syntax|error|bug|debug\w*|module|library|"
+    r"import|class|object|loop|list|string|integer|float|dict\w*|method|compile\w*|interpreter|pip|ide|"
+    r"terminal|algorithm|recursion|lambda|generator|decorator|async|thread)s?\b",
+    re.I,
+)
+
+
+def is_off_topic(question: str, curriculum: Curriculum) -> bool:
+    """Not about Python or programming at all: no curriculum topic and no programming vocabulary."""
+    return curriculum.best_topic(question) is None and not _PROGRAMMING.search(question)
+
+
+def redirect(curriculum: Curriculum, level: Level) -> ConceptAnswer:
+    """A polite redirect for off-topic requests, with what the tutor can do instead."""
+    answer = _overview(curriculum, level)
+    return answer.model_copy(
+        update={
+            "title": "Let's stick to Python",
+            "explanation": "That is outside what I can help with: I am a Python tutor. "
+            + answer.explanation.replace("I could not tell which Python topic you mean. ", ""),
+        }
     )
 
 

@@ -32,6 +32,15 @@ class BuggyProgram(BaseModel):
     expected_output: str | None = None
 
 
+class ConceptQuery(BaseModel):
+    query: str
+    topic: str
+
+
+def load_concepts(path: Path = DATA / "concepts_dataset.jsonl") -> list[ConceptQuery]:
+    return [ConceptQuery.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
     return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 

@@ -17,7 +17,7 @@ from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import ExecutionResult, Sandbox
 from learnflow.sandbox.grading import Grader, IOCase
-from learnflow.tutor import compare, probe
+from learnflow.tutor import compare, patterns, probe
 from learnflow.tutor.prompts import DEBUG_SYSTEM, fence
 from learnflow.tutor.schemas import DebugAnswer, LLMDebugText
 
@@ -116,7 +116,10 @@ async def analyze(
     expected = expected_output if expected_output is not None else compare.expected_from_question(question)
     if run is not None and parsed is None and not _stopped(run) and run.exit_code == 0 and expected is not None:
         difference = compare.explain(run.stdout, expected, code=code or "")
-        answer = answer.model_copy(update={"explanation": difference.explanation, "hints": difference.hints})
+        explanation, hints = difference.explanation, difference.hints
+        if difference.kind != "same":
+            explanation, hints = with_patterns(explanation, hints, code or "")
+        answer = answer.model_copy(update={"explanation": explanation, "hints": hints})
     if run is not None:
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
@@ -246,6 +249,19 @@ def _offline_answer(
         corrected_code=None,
         fix_verified=False,
         output=output,
+    )
+
+
+def with_patterns(explanation: str, hints: list[str], code: str) -> tuple[str, list[str]]:
+    """Add the beginner bug patterns found in ``code`` to a confirmed logic bug's explanation and hints."""
+    found = patterns.find(code)
+    if not found:
+        return explanation, hints
+    causes = "\n".join(f"- line {p.line}: {p.text}" for p in found[:3])
+    first = found[0]
+    return (
+        f"{explanation}\n\n**Likely cause{'s' if len(found) > 1 else ''}**\n\n{causes}",
+        [hints[0], f"Look closely at line {first.line}: `{(_line(code, first.line) or '').strip()}`", first.hint],
     )
 
 
@@ -725,6 +741,9 @@ async def against_exercise(
                 "Call your function with that test's input and print what it returns.",
                 "Find the step where your value and the expected one part ways.",
             ]
+            # The exercise's own hints are progressive and written for it; patterns in the code
+            # (a return inside the loop, ...) are named in the explanation without giving code.
+            explanation, _ = with_patterns(explanation, generic, code)
             update["hints"] = [*hints, *generic][:3]
     update["explanation"] = explanation + "\n\n" + WITHHELD.format(title=title)
     return answer.model_copy(update=update)

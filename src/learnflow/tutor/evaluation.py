@@ -15,8 +15,8 @@ from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
-from learnflow.tutor import debug
-from learnflow.tutor.datasets import BuggyProgram, Route, TriageExample, split
+from learnflow.tutor import compare, debug, patterns
+from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
@@ -62,6 +62,33 @@ def evaluate_triage(examples: list[TriageExample]) -> dict[str, Accuracy]:
     return {"router": router, "rules": rules, "keyword_baseline": baseline}
 
 
+def title_route(curriculum: Curriculum, query: str) -> str | None:
+    """Baseline topic matcher: the first topic whose title or id appears verbatim in the query."""
+    text = " " + re.sub(r"[^a-z0-9]+", " ", query.lower()) + " "
+    for topic in curriculum.topics.values():
+        for name in (topic.title, topic.id.replace("-", " ")):
+            if " " + re.sub(r"[^a-z0-9]+", " ", name.lower()).strip() + " " in text:
+                return topic.id
+    return None
+
+
+def evaluate_concepts(rows: list[ConceptQuery], curriculum: Curriculum) -> dict[str, Accuracy]:
+    """Topic matching on concept questions: top-1, top-3, the keyword scorer alone, and a title baseline.
+
+    None of these queries is used to build the matcher (it is built from the curriculum's own text),
+    so the whole dataset is held out.
+    """
+    top1, top3, keywords, baseline = Accuracy(), Accuracy(), Accuracy(), Accuracy()
+    for row in rows:
+        matched = curriculum.match_topics(row.query, limit=1)
+        keywords.add(row.topic, matched[0].topic.id if matched and matched[0].score >= 1.5 else "none")
+        ranked = [t.id for t in curriculum.rank_topics(row.query, limit=3)]
+        top1.add(row.topic, ranked[0] if ranked else "none")
+        top3.add(row.topic, row.topic if row.topic in ranked else (ranked[0] if ranked else "none"))
+        baseline.add(row.topic, title_route(curriculum, row.query) or "none")
+    return {"top1": top1, "top3": top3, "keywords": keywords, "baseline": baseline}
+
+
 @dataclass
 class DebugScore:
     total: int = 0
@@ -69,6 +96,8 @@ class DebugScore:
     line_correct: int = 0
     with_exception: int = 0
     fixed: int = 0
+    logic_total: int = 0
+    logic_named: int = 0
     misses: list[str] = field(default_factory=list)
 
 
@@ -82,7 +111,7 @@ async def evaluate_debug(programs: list[BuggyProgram], *, curriculum: Curriculum
         async with slots:
             answer = await debug.analyze(
                 code=program.code, error_message=None, question="", stdin=program.stdin,
-                curriculum=curriculum, sandbox=sandbox, ai=provider,
+                curriculum=curriculum, sandbox=sandbox, ai=provider, expected_output=program.expected_output,
             )  # fmt: skip
         score.total += 1
         score.type_correct += answer.error_type == program.error_type
@@ -90,6 +119,14 @@ async def evaluate_debug(programs: list[BuggyProgram], *, curriculum: Curriculum
         score.fixed += answer.fix_verified
         if program.error_type:
             score.with_exception += 1
+        elif program.expected_output is not None and answer.run_status == "passed":
+            # A logic bug: does the answer name a cause, from the output's shape or the code's patterns?
+            score.logic_total += 1
+            kind = compare.explain(answer.output or "", program.expected_output, code=program.code).kind
+            named = kind not in ("same", "number", "other") or bool(patterns.find(program.code))
+            score.logic_named += named
+            if not named:
+                score.misses.append(f"{program.id}: logic bug without a named cause")
         if answer.error_type != program.error_type or answer.line != program.line:
             score.misses.append(f"{program.id}: got {answer.error_type}@{answer.line}")
 
@@ -118,9 +155,16 @@ async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[
     return len(curriculum.exercises), problems
 
 
-def summary_json(triage: dict[str, Accuracy], score: DebugScore, bank: tuple[int, list[str]]) -> str:
+def summary_json(
+    triage: dict[str, Accuracy], score: DebugScore, bank: tuple[int, list[str]], concepts: dict[str, Accuracy]
+) -> str:
     return json.dumps(
         {
+            "concepts_topic_top1": round(concepts["top1"].value, 4),
+            "concepts_topic_top3": round(concepts["top3"].value, 4),
+            "concepts_keyword_scorer": round(concepts["keywords"].value, 4),
+            "concepts_title_baseline": round(concepts["baseline"].value, 4),
+            "concepts_questions": concepts["top1"].total,
             "triage_accuracy": round(triage["router"].value, 4),
             "rules_accuracy": round(triage["rules"].value, 4),
             "keyword_baseline_accuracy": round(triage["keyword_baseline"].value, 4),
@@ -129,6 +173,8 @@ def summary_json(triage: dict[str, Accuracy], score: DebugScore, bank: tuple[int
             "debug_line_accuracy": round(score.line_correct / max(score.total, 1), 4),
             "debug_verified_fix_share": round(score.fixed / max(score.total, 1), 4),
             "debug_programs": score.total,
+            "logic_bugs_with_named_cause": round(score.logic_named / max(score.logic_total, 1), 4),
+            "logic_bugs": score.logic_total,
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),
         },

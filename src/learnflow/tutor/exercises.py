@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,12 +10,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.db.models import Assignment, Exercise, Progress, StruggleAlert, Submission
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.sandbox.grading import Grader, GradeReport, IOCase, test_names
 from learnflow.tutor import progress as progress_service
 from learnflow.tutor import quality
+from learnflow.tutor.prompts import EXERCISE_SYSTEM, fence
+from learnflow.tutor.schemas import LLMExercise
+
+log = logging.getLogger(__name__)
 
 _DIFFICULTY_FOR_LEVEL = {
     "Beginner": "beginner",
@@ -122,6 +128,13 @@ async def validate(grader: Grader, data: NewExercise) -> GradeReport:
 async def create(session: AsyncSession, *, grader: Grader, data: NewExercise, exercise_id: str) -> Exercise:
     """Validate and store a teacher-authored exercise."""
     await validate(grader, data)
+    exercise = store(session, data=data, exercise_id=exercise_id, author="teacher")
+    await session.commit()
+    return exercise
+
+
+def store(session: AsyncSession, *, data: NewExercise, exercise_id: str, author: str) -> Exercise:
+    """Add an already validated exercise; caller commits."""
     exercise = Exercise(
         id=exercise_id,
         title=data.title,
@@ -134,11 +147,17 @@ async def create(session: AsyncSession, *, grader: Grader, data: NewExercise, ex
         hidden_tests="",
         io_tests=[c.model_dump() for c in data.io_tests],
         hints=data.hints,
-        author="teacher",
+        author=author,
     )
     session.add(exercise)
-    await session.commit()
     return exercise
+
+
+async def was_assigned(session: AsyncSession, *, student_id: str, exercise_id: str) -> bool:
+    found = await session.scalar(
+        select(Assignment.id).where(Assignment.student_id == student_id, Assignment.exercise_id == exercise_id).limit(1)
+    )
+    return found is not None
 
 
 async def choose(
@@ -325,3 +344,60 @@ async def find_stuck(
             )
         )
     return found
+
+
+MAX_LLM_ATTEMPTS = 2
+
+
+async def propose_with_llm(
+    ai: AIProvider,
+    *,
+    grader: Grader,
+    curriculum: Curriculum,
+    topic: str,
+    difficulty: str,
+    used_titles: list[str],
+) -> NewExercise | None:
+    """Ask the LLM for a new exercise and return it only once the sandbox has validated it.
+
+    Validation is the same as for teachers' exercises: the tests parse, the solution passes all of
+    them and the starter fails. A rejected proposal is retried once with the reason; None when the LLM
+    is unavailable or both proposals fail.
+    """
+    info = curriculum.topics[topic]
+    sample = next(iter(curriculum.exercises_for(topic=topic, difficulty=difficulty)), None)
+    user = (
+        f"Topic: {info.title} ({topic}); difficulty: {difficulty}.\n"
+        f"What the topic teaches (ground the exercise in it): {fence(info.summary + ' ' + ' '.join(info.key_points))}\n"
+        f"Titles already used (write something different): {fence('; '.join(used_titles))}\n"
+        + (
+            f"An example of the expected format: {fence(sample.description)} tests: {fence(sample.visible_tests)}\n"
+            if sample and sample.visible_tests
+            else ""
+        )
+    )
+    for attempt in range(1, MAX_LLM_ATTEMPTS + 1):
+        try:
+            proposed = await ai.generate(system=EXERCISE_SYSTEM, user=user, schema=LLMExercise)
+        except AIUnavailable as exc:
+            log.info("no LLM exercise: %s", exc)
+            return None
+        data = NewExercise(
+            title=proposed.title.strip()[:200] or f"{info.title} practice",
+            topic=topic,
+            difficulty=difficulty,
+            description=proposed.description,
+            starter_code=proposed.starter_code,
+            solution=proposed.solution,
+            tests=proposed.tests,
+            io_tests=[],
+            hints=[h for h in proposed.hints if h.strip()][:5],
+        )
+        try:
+            await validate(grader, data)
+        except Unprocessable as exc:
+            log.info("LLM exercise rejected by the sandbox (attempt %d): %s", attempt, exc.message)
+            user += f"\nYour previous proposal was rejected when we ran it: {fence(exc.message)}. Fix that."
+            continue
+        return data
+    return None

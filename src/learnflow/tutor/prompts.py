@@ -31,3 +31,12 @@ DEBUG_SYSTEM = (
 def fence(text: str | None) -> str:
     """Quote student text as a JSON string so it reads as data."""
     return json.dumps(text or "")
+
+
+EXERCISE_SYSTEM = (
+    _COMMON + " Write ONE new exercise for the given curriculum topic and difficulty, unlike the titles "
+    "listed as already used. `tests` are pytest-style `test_*` functions that import what they test with "
+    "`from solution import ...` and use plain `assert`; `solution` must pass every test and `starter_code` "
+    "(a skeleton with `pass` or a TODO) must fail at least one. Use only the standard library, no input(), "
+    "no files, no network. Everything is executed in a sandbox and rejected unless it behaves as described."
+)

@@ -54,3 +54,14 @@ class LLMDebugText(BaseModel):
     explanation: str
     hints: list[str]
     corrected_code: str | None = None
+
+
+class LLMExercise(BaseModel):
+    """An exercise the LLM proposes; accepted only after the sandbox checks its solution and starter."""
+
+    title: str
+    description: str
+    starter_code: str
+    solution: str
+    tests: str = Field(description="pytest-style test_* functions that `from solution import ...`.")
+    hints: list[str]

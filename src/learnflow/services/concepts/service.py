@@ -6,6 +6,7 @@ from learnflow.bus import Outcome
 from learnflow.db.models import Progress
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
+from learnflow.services import budget
 from learnflow.services.answers import reply
 from learnflow.tutor import concepts, render
 from learnflow.tutor.concepts import Level
@@ -28,8 +29,11 @@ async def explain(
     rt: Runtime, *, question: str, student_id: str | None, level: Level | None, code: str | None = None
 ) -> ConceptAnswer:
     chosen = level or await level_for(rt, student_id=student_id, question=question)
+    if not (code and code.strip()) and concepts.is_off_topic(question, rt.curriculum):
+        return concepts.redirect(rt.curriculum, chosen)  # no LLM call, nothing charged to the budget
+    ai = await budget.ai_for(rt, student_id=student_id, agent="concepts")
     return await concepts.explain(
-        question=question, level=chosen, code=code, curriculum=rt.curriculum, sandbox=rt.sandbox, ai=rt.ai
+        question=question, level=chosen, code=code, curriculum=rt.curriculum, sandbox=rt.sandbox, ai=ai
     )
 
 

@@ -9,6 +9,7 @@ from learnflow.db.models import Assignment, Exercise, Submission
 from learnflow.errors import NotFound
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
+from learnflow.services import budget
 from learnflow.services.answers import reply
 from learnflow.services.struggle import record_run
 from learnflow.tutor import debug, exercises, render
@@ -42,7 +43,7 @@ async def analyze(
         stdin=stdin,
         curriculum=rt.curriculum,
         sandbox=rt.sandbox,
-        ai=rt.ai,
+        ai=await budget.ai_for(rt, student_id=student_id, agent="debug"),
         expected_output=expected_output,
     )
     if exercise is not None and code:

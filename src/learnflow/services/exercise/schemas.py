@@ -25,6 +25,9 @@ class ExerciseRead(BaseModel):
     starter_code: str
     visible_tests: str
     hints: list[str]
+    author: Literal["curriculum", "teacher", "llm"] = Field(
+        default="curriculum", description="Who wrote it; LLM exercises were checked in the sandbox first."
+    )
 
 
 class ExerciseCreate(BaseModel):

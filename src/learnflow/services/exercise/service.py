@@ -24,6 +24,7 @@ from learnflow.events import (
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
+from learnflow.services import budget
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import (
     CodeQuality,
@@ -51,6 +52,7 @@ def read(ex: Exercise) -> ExerciseRead:
         starter_code=ex.starter_code,
         visible_tests=ex.visible_tests,
         hints=list(ex.hints or []),
+        author=ex.author,  # type: ignore[arg-type]
     )
 
 
@@ -63,12 +65,36 @@ async def _ensure_student(rt: Runtime, student_id: str) -> None:
 async def generate(
     rt: Runtime, *, student_id: str, topic: str | None, difficulty: str | None, cause_id: str | None = None
 ) -> Exercise:
-    """Choose, record and announce the student's next exercise."""
+    """Choose, record and announce the student's next exercise.
+
+    The bank comes first, without repeats. Once the student has had every fitting bank exercise, an
+    LLM (when configured, within the student's budget) may write a new one; it is used only if the
+    sandbox shows its solution passing its tests and its starter failing, else the bank repeats.
+    """
     await _ensure_student(rt, student_id)
     async with rt.db.session() as session:
         exercise = await exercises.choose(
             session, curriculum=rt.curriculum, student_id=student_id, topic=topic, difficulty=difficulty
         )
+        repeat = await exercises.was_assigned(session, student_id=student_id, exercise_id=exercise.id)
+        used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
+    proposed = None
+    if repeat and rt.ai.is_llm:
+        ai = await budget.ai_for(rt, student_id=student_id, agent="exercise")
+        proposed = await exercises.propose_with_llm(
+            ai,
+            grader=rt.grader,
+            curriculum=rt.curriculum,
+            topic=exercise.topic,
+            difficulty=difficulty or exercise.difficulty,
+            used_titles=used,
+        )
+    async with rt.db.session() as session:
+        if proposed is not None:
+            exercise = exercises.store(session, data=proposed, exercise_id="llm-" + new_id(), author="llm")
+            await session.flush()  # the assignment's foreign key needs the row first
+        else:
+            exercise = await exercises.get(session, exercise_id=exercise.id)
         assignment = await exercises.assign(session, student_id=student_id, exercise=exercise)
         await session.commit()
     event = ExerciseAssigned(
