@@ -229,3 +229,26 @@ async def test_assigned_exercise_gets_its_tests_and_never_a_solution(client: htt
         "/api/debug/analyze", json={"code": "colour = 'red'\nprint(color)\n", "student_id": student}
     )
     assert other.json()["exercise_id"] is None and other.json()["fix_verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("code", "stdin", "needles"),
+    [
+        ("def f():\n    count += 1\ncount = 0\nf()\n", "", ["`count` is assigned somewhere inside the function"]),
+        ("def area(w, h):\n    return w * h\nprint(area(2))\n", "", ["`area()` needs 'h'"]),
+        ("class Dog:\n    def bark():\n        return 'woof'\nDog().bark()\n", "", ["the `def` needs `self`"]),
+        ("n = int(input())\n", "3.5\n", ["text '3.5'", "float()"]),
+        ("items = [3, 1].sort()\nitems.append(2)\n", "", ["The value is `None`", "`.sort()`"]),
+        ("open('scores.txt').read()\n", "", ["`scores.txt`"]),
+        ("a = input()\nb = input()\n", "1\n", ["fewer lines"]),
+        ("import json\njson.loads(\"{'a': 1}\")\n", "", ["double quotes"]),
+        ("x, y = [1]\n", "", ["names 2 variable(s)", "only 1"]),
+        ("for i in 5:\n    print(i)\n", "", ["An `int` is a single value", "range(n)"]),
+        ("print(len(5))\n", "", ["it got an `int`"]),
+    ],
+)
+async def test_explanations_are_specific_to_the_case(code: str, stdin: str, needles: list[str]):
+    answer = await analyze(code, stdin=stdin)
+    assert answer.error_type is not None
+    for needle in needles:
+        assert needle in answer.explanation, answer.explanation

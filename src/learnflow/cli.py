@@ -146,6 +146,10 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
     table.add_row("debug verified fix", f"{debug_score.fixed / n:.1%}")
     table.add_row(
+        f"case-specific explanation ({debug_score.with_exception} with an exception)",
+        f"{debug_score.specific / max(debug_score.with_exception, 1):.1%}",
+    )
+    table.add_row(
         f"logic bugs with a named cause ({debug_score.logic_total})",
         f"{debug_score.logic_named / max(debug_score.logic_total, 1):.1%}",
     )

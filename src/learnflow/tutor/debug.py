@@ -9,7 +9,7 @@ import keyword
 import logging
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,7 +211,8 @@ def _offline_answer(
             output=output,
         )
     info = curriculum.errors.get(parsed.error_type)
-    specific, first_hint = _specifics(parsed, code, culprit)
+    specific, first_hint = specifics(parsed, code, culprit)
+    specific, first_hint = _articles(specific), _articles(first_hint) if first_hint else first_hint
     where = f" on line {parsed.line}" if parsed.line else ""
     line_text = _line(code, parsed.line)
     article = "an" if parsed.error_type[0] in "AEIOU" else "a"
@@ -339,14 +340,14 @@ def _subscript_specifics(kind: str, item: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def _specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | None = None) -> tuple[str, str | None]:
+def specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | None = None) -> tuple[str, str | None]:
     """A sentence about this very case and a first hint that points at it."""
     msg = parsed.message
     kind = parsed.error_type
     if culprit is not None and kind in ("IndexError", "KeyError"):
         return _subscript_specifics(kind, culprit)
     if kind in ("NameError", "UnboundLocalError"):
-        m = re.search(r"name '([^']+)'", msg)
+        m = re.search(r"(?:name|local variable) '([^']+)'", msg)
         if m:
             name = m.group(1)
             suggestion = re.search(r"Did you mean: '([^']+)'", msg)
@@ -371,7 +372,7 @@ def _specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | 
             )
     if kind == "AttributeError":
         m = re.search(r"'(\w+)' object has no attribute '(\w+)'", msg)
-        if m:
+        if m and m.group(1) != "NoneType":  # None is its own story (the table below)
             suggestion = re.search(r"Did you mean: '([^']+)'", msg)
             text = f"A value of type `{m.group(1)}` has no attribute or method called `{m.group(2)}`."
             if suggestion:
@@ -427,7 +428,321 @@ def _specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | 
             )
     if kind in ("SyntaxError", "IndentationError", "TabError"):
         return _syntax_specifics(kind, msg), None
+    for error_kind, pattern, explain in _MESSAGE_SPECIFICS:
+        if error_kind == kind and (m := pattern.search(msg)):
+            return explain(m)
     return "", None
+
+
+def _articles(text: str) -> str:
+    """'a `int`' -> 'an `int`' in generated sentences."""
+    text = re.sub(r"\ba (`[aeiouAEIOU])", r"an \1", text)
+    return re.sub(r"\bA (`[aeiouAEIOU])", r"An \1", text)
+
+
+def _file(path: str) -> str:
+    # The sandbox's working folder is an implementation detail; the student knows the file's name.
+    return path.rsplit("/", 1)[-1] if path.startswith("/tmp/") else path
+
+
+def _none_value(attr_or_call: str) -> str:
+    return (
+        f"The value is `None`, so it has no {attr_or_call}. `None` usually comes from a function that has no "
+        "`return` (it returns `None`), or from list methods like `.sort()` / `.append()`, which change the list "
+        "and return `None`."
+    )
+
+
+# (exception type, message pattern, (explanation, first hint)) for the messages beginners meet most.
+_Specific = Callable[[re.Match[str]], tuple[str, str]]
+_MESSAGE_SPECIFICS: list[tuple[str, re.Pattern[str], _Specific]] = [
+    (
+        "TypeError",
+        re.compile(r"'NoneType' object is not (callable|subscriptable|iterable)"),
+        lambda m: (
+            _none_value("way to be " + m.group(1).replace("callable", "called").replace("subscriptable", "indexed")),
+            "Which expression on that line is `None`? Print it, then find where it got its value.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"'(\w+)' object is not subscriptable"),
+        lambda m: (
+            f"You used `[...]` on a `{m.group(1)}`, but a `{m.group(1)}` has no items to pick from"
+            + (
+                ": a function is called with `( )`, not indexed with `[ ]`."
+                if m.group(1) in ("function", "builtin_function_or_method", "method")
+                else "."
+            ),
+            f"Which value on that line is a `{m.group(1)}`? Did you mean to index a list or string instead?",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"'(\w+)' object is not callable"),
+        lambda m: (
+            f"You put `(...)` after a `{m.group(1)}` value as if it were a function. This happens when a variable "
+            "reuses a function's name (`list = [...]`, `sum = 0`, `input = ...`), hiding the function.",
+            f"Which name on that line holds a `{m.group(1)}`? Was it assigned earlier with the same name as a "
+            "function?",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"'(\w+)' object is not iterable|cannot unpack non-iterable (\w+) object"),
+        lambda m: (
+            f"A `{m.group(1) or m.group(2)}` is a single value, so it cannot be looped over or unpacked."
+            + (" To repeat n times, loop over `range(n)`." if (m.group(1) or m.group(2)) == "int" else ""),
+            "What are you looping over (or unpacking)? Print its value and type.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"(\w+(?:\.\w+)?)\(\) missing (\d+) required positional arguments?: (.+)"),
+        lambda m: (
+            f"`{m.group(1)}()` needs {m.group(3).replace(' and ', ', ')} but the call does not pass "
+            f"{'it' if m.group(2) == '1' else 'them'}.",
+            f"Compare the call with the `def {m.group(1).split('.')[-1]}(...)` line: count the arguments.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"(\w+(?:\.\w+)?)\(\) takes (\d+) positional arguments? but (\d+) (?:was|were) given"),
+        lambda m: (
+            f"`{m.group(1)}()` is defined with {m.group(2)} parameter(s) but was called with {m.group(3)}."
+            + (
+                " For a method, Python passes the object itself as the first argument: the `def` needs `self`."
+                if "." in m.group(1) and int(m.group(3)) == int(m.group(2)) + 1
+                else ""
+            ),
+            f"Compare the call with the `def {m.group(1).split('.')[-1]}(...)` line: count the parameters.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"'(\w+)' object does not support item assignment"),
+        lambda m: (
+            f"A `{m.group(1)}` cannot be changed in place: it is immutable, so `x[i] = ...` is not allowed.",
+            f"Build a new {m.group(1)} instead (for text: slicing and `+`, or convert to a list and back).",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"'(.+?)' not supported between instances of '(\w+)' and '(\w+)'"),
+        lambda m: (
+            f"`{m.group(1)}` was used to compare a `{m.group(2)}` with a `{m.group(3)}`; Python cannot order "
+            "values of different kinds."
+            + (" Text from `input()` is a `str`: convert it with `int(...)`." if "str" in m.group(0) else ""),
+            f"Which side is the `{m.group(2)}` and which the `{m.group(3)}`? Convert one so both match.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"object of type '(\w+)' has no len\(\)"),
+        lambda m: (
+            f"`len()` counts the items of a collection, but it got a `{m.group(1)}`.",
+            f"Which value is the `{m.group(1)}`? For a number of digits, use `len(str(n))`.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"can't multiply sequence by non-int of type '(\w+)'"),
+        lambda m: (
+            f"A list or string was multiplied by a `{m.group(1)}`; repeating needs a whole number, and the "
+            "sequence may be text that should have been converted to a number first.",
+            "Is one side of `*` text from `input()`? Convert it with `int()` or `float()`.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"(list|tuple|string) indices must be integers(?: or slices)?, not (\w+)"),
+        lambda m: (
+            f"A {m.group(1)} position must be a whole number, but a `{m.group(2)}` was used"
+            + (
+                ": to look things up by name, use a dictionary."
+                if m.group(2) == "str" and m.group(1) != "string"
+                else "."
+            ),
+            f"Which value inside `[ ]` is a `{m.group(2)}`? Convert it with `int()` or use a dict.",
+        ),
+    ),
+    (
+        "TypeError",
+        re.compile(r"unhashable type: '(\w+)'"),
+        lambda m: (
+            f"A `{m.group(1)}` can change, so it cannot be a dictionary key or a set item.",
+            "Use a tuple instead of a list as the key, or rethink what the key should be.",
+        ),
+    ),
+    (
+        "ValueError",
+        re.compile(r"invalid literal for int\(\) with base 10: (.+)"),
+        lambda m: (
+            f"`int()` was given the text {m.group(1)}, which is not a whole number"
+            + (
+                " (it has a decimal point: use `float()`, or `int(float(...))`)."
+                if "." in m.group(1)
+                else " (an empty text means the input was empty)."
+                if m.group(1) in ("''", '""')
+                else "."
+            ),
+            f"Print the text before converting it. What should happen when the user types {m.group(1)}?",
+        ),
+    ),
+    (
+        "ValueError",
+        re.compile(r"could not convert string to float: (.+)"),
+        lambda m: (
+            f"`float()` was given the text {m.group(1)}, which is not a number.",
+            "Print the text before converting it, and check for commas, units or spaces.",
+        ),
+    ),
+    (
+        "ValueError",
+        re.compile(
+            r"too many values to unpack \(expected (\d+)\)|not enough values to unpack \(expected (\d+), got (\d+)\)"
+        ),
+        lambda m: (
+            f"The left side of `=` names {m.group(1) or m.group(2)} variable(s), but the value on the right has "
+            + ("more items." if m.group(1) else f"only {m.group(3)}."),
+            "Print the value on the right of `=`: how many items does it really have?",
+        ),
+    ),
+    (
+        "ValueError",
+        re.compile(r"(.+) is not in list|list\.remove\(x\): x not in list"),
+        lambda m: (
+            "The list does not contain the value you asked for"
+            + (f" ({m.group(1)})" if m.group(1) else "")
+            + ": `.index()` and `.remove()` need it to be there.",
+            "Check with `if value in my_list:` first, and print the list to compare.",
+        ),
+    ),
+    (
+        "ValueError",
+        re.compile(r"math domain error"),
+        lambda m: (
+            "A math function got a value outside what it accepts, such as `math.sqrt` of a negative number or "
+            "`math.log(0)`.",
+            "Print the value passed to the math function on that line.",
+        ),
+    ),
+    (
+        "AttributeError",
+        re.compile(r"'NoneType' object has no attribute '(\w+)'"),
+        lambda m: (
+            _none_value(f"`.{m.group(1)}`"),
+            "Which variable on that line is `None`? Find where it got its value.",
+        ),
+    ),
+    (
+        "AttributeError",
+        re.compile(r"module '(\w+)' has no attribute '(\w+)'"),
+        lambda m: (
+            f"The module `{m.group(1)}` has nothing called `{m.group(2)}`.",
+            f"List what it offers with `print(dir({m.group(1)}))`, or check the spelling.",
+        ),
+    ),
+    (
+        "FileNotFoundError",
+        re.compile(r"No such file or directory: '([^']+)'"),
+        lambda m: (
+            f"There is no file `{_file(m.group(1))}` where the program looked (the current folder, unless the "
+            "path says otherwise). Opening with `'r'` needs the file to exist.",
+            f"Is `{_file(m.group(1))}` spelled right, and is it in the folder the program runs in?",
+        ),
+    ),
+    (
+        "EOFError",
+        re.compile(r"EOF when reading a line"),
+        lambda m: (
+            "`input()` waited for a line but there was no more input. When a program runs here, its input comes "
+            "from the `stdin` you send; it had fewer lines than the program asks for.",
+            "Count the `input()` calls and the lines of input you give; they must match.",
+        ),
+    ),
+    (
+        "RecursionError",
+        re.compile(r"maximum recursion depth exceeded"),
+        lambda m: (
+            "A function kept calling itself without ever stopping: its base case is missing or never reached.",
+            "Which `if` should stop the recursion, and does each call get closer to it?",
+        ),
+    ),
+    (
+        "ImportError",
+        re.compile(r"cannot import name '(\w+)' from '([\w.]+)'"),
+        lambda m: (
+            f"The module `{m.group(2)}` exists but has nothing called `{m.group(1)}`.",
+            f"Check the spelling, or list the names with `import {m.group(2)}; print(dir({m.group(2)}))`.",
+        ),
+    ),
+    (
+        "AssertionError",
+        re.compile(r"^(.*)$"),
+        lambda m: (
+            "An `assert` checked a condition and it was False"
+            + (f"; its message says: *{m.group(1)}*." if m.group(1) else ".")
+            + " The program stops there on purpose: something is not what the code expects.",
+            "Print the values used in the `assert` condition just before it.",
+        ),
+    ),
+    (
+        "JSONDecodeError",
+        re.compile(r"(Expecting property name enclosed in double quotes|Expecting value).*?\(char (\d+)\)"),
+        lambda m: (
+            f"The text given to `json.loads` is not valid JSON ({m.group(1).lower()}, at character {m.group(2)})."
+            + (
+                " JSON needs double quotes around keys and strings; single quotes are Python, not JSON."
+                if "double quotes" in m.group(1)
+                else " An empty text, a trailing comma or a Python value like `None` or `True` is not JSON."
+            ),
+            f"Print the text and look at character {m.group(2)}.",
+        ),
+    ),
+    (
+        "IsADirectoryError",
+        re.compile(r"Is a directory: '([^']+)'"),
+        lambda m: (
+            "`open()` was given a folder, not a file: the file name is missing from the path.",
+            "Print the path you open; does it end with the file's name?",
+        ),
+    ),
+    (
+        "StopIteration",
+        re.compile(r"^(.*)$"),
+        lambda m: (
+            "`next()` asked an iterator for another item but it had none left.",
+            "Give `next()` a default (`next(it, None)`) or loop with `for` instead.",
+        ),
+    ),
+    (
+        "OverflowError",
+        re.compile(r"(.+)"),
+        lambda m: (
+            "A float calculation produced a number too large to represent (floats top out near 1.8e308).",
+            "Print the values just before that line; is something growing much faster than intended?",
+        ),
+    ),
+    (
+        "UnicodeDecodeError",
+        re.compile(r"'([\w-]+)' codec can't decode"),
+        lambda m: (
+            f"A file was read as `{m.group(1)}` text but contains bytes that are not valid `{m.group(1)}`: it is "
+            "binary or saved in another encoding.",
+            "Open it with the right `encoding=...`, or in binary mode `'rb'` if it is not text.",
+        ),
+    ),
+    (
+        "RuntimeError",
+        re.compile(r"(dictionary|Set|set) changed size during iteration"),
+        lambda m: (
+            f"The {m.group(1).lower()} was changed (items added or removed) while a loop was walking over it.",
+            f"Loop over a copy, e.g. `for k in list(my_{m.group(1).lower()}):`, or collect changes and apply "
+            "them after the loop.",
+        ),
+    ),
+]
 
 
 def _syntax_specifics(kind: str, msg: str) -> str:

@@ -98,6 +98,7 @@ class DebugScore:
     fixed: int = 0
     logic_total: int = 0
     logic_named: int = 0
+    specific: int = 0
     misses: list[str] = field(default_factory=list)
 
 
@@ -119,6 +120,13 @@ async def evaluate_debug(programs: list[BuggyProgram], *, curriculum: Curriculum
         score.fixed += answer.fix_verified
         if program.error_type:
             score.with_exception += 1
+            # Case-specific: a sentence about this very program (names, values, types), beyond the
+            # general text on the error type. IndexError needs the probed index and length.
+            parsed = debug.ParsedError(answer.error_type or "", answer.message or "", answer.line)
+            if program.error_type == "IndexError":
+                score.specific += "valid positions" in answer.explanation or "is empty" in answer.explanation
+            else:
+                score.specific += bool(debug.specifics(parsed, program.code)[0])
         elif program.expected_output is not None and answer.run_status == "passed":
             # A logic bug: does the answer name a cause, from the output's shape or the code's patterns?
             score.logic_total += 1
@@ -175,6 +183,7 @@ def summary_json(
             "debug_programs": score.total,
             "logic_bugs_with_named_cause": round(score.logic_named / max(score.logic_total, 1), 4),
             "logic_bugs": score.logic_total,
+            "debug_case_specific_share": round(score.specific / max(score.with_exception, 1), 4),
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),
         },
