@@ -73,3 +73,30 @@ async def test_every_logic_bug_gets_a_named_cause():
     logic = [p for p in BUGGY if p.error_type is None and p.expected_output is not None]
     score = await evaluation.evaluate_debug(logic, curriculum=get_curriculum(), sandbox=Sandbox())
     assert score.logic_total >= 15 and score.logic_named == score.logic_total, score.misses
+
+
+async def test_logic_bug_fixes_print_the_expected_output():
+    from learnflow.ai import OfflineProvider
+    from learnflow.tutor import compare, debug
+
+    logic = [p for p in BUGGY if p.error_type is None and p.expected_output is not None]
+    fixed = ran = 0
+    for program in logic:
+        answer = await debug.analyze(
+            code=program.code,
+            error_message=None,
+            question="",
+            stdin=program.stdin,
+            curriculum=get_curriculum(),
+            sandbox=Sandbox(),
+            ai=OfflineProvider(),
+            expected_output=program.expected_output,
+        )
+        ran += answer.run_status == "passed"  # hangs are stopped by the sandbox: no output to compare
+        if answer.corrected_code is None:
+            continue
+        assert answer.fix_verified
+        run = await Sandbox().run(answer.corrected_code, stdin=program.stdin)
+        assert run.ok and compare.same_output(run.stdout, program.expected_output or ""), program.id
+        fixed += 1
+    assert ran >= 15 and fixed >= 0.8 * ran

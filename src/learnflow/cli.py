@@ -153,6 +153,10 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         f"logic bugs with a named cause ({debug_score.logic_total})",
         f"{debug_score.logic_named / max(debug_score.logic_total, 1):.1%}",
     )
+    table.add_row(
+        "logic bugs with a fix printing the expected output",
+        f"{debug_score.logic_fixed / max(debug_score.logic_total, 1):.1%}",
+    )
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):

@@ -117,9 +117,13 @@ async def analyze(
     if run is not None and parsed is None and not _stopped(run) and run.exit_code == 0 and expected is not None:
         difference = compare.explain(run.stdout, expected, code=code or "")
         explanation, hints = difference.explanation, difference.hints
+        update: dict[str, object] = {}
         if difference.kind != "same":
             explanation, hints = with_patterns(explanation, hints, code or "")
-        answer = answer.model_copy(update={"explanation": explanation, "hints": hints})
+            fix = await _verified_logic_fix(code or "", difference.kind, expected, stdin=stdin, sandbox=sandbox)
+            if fix is not None:
+                update = {"corrected_code": fix, "fix_verified": True}
+        answer = answer.model_copy(update={"explanation": explanation, "hints": hints, **update})
     if run is not None:
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
@@ -782,6 +786,40 @@ async def _verified_fix(code: str, parsed: ParsedError, *, stdin: str, sandbox: 
             continue
         result = await sandbox.run(candidate, stdin=stdin)
         if result.ok:
+            return candidate
+    return None
+
+
+MAX_LOGIC_CANDIDATES = 6
+
+
+def _logic_candidates(code: str, kind: str) -> Iterator[str]:
+    """Corrected programs to try for a logic bug: one per bug pattern found, then by the output's shape."""
+    for found in patterns.find(code):
+        if found.fixed:
+            yield found.fixed
+    lines = code.splitlines()
+    for n, text in enumerate(lines, 1):
+        if kind in ("range_end", "off_by_one", "stops_early"):
+            for m in re.finditer(r"\brange\(([^()]*?)(-?\d+)\s*\)", text):
+                yield _replace_line(code, n, text[: m.start(2)] + str(int(m.group(2)) + 1) + text[m.end(2) :])
+        if kind == "floor_division" and "//" in text:
+            yield _replace_line(code, n, text.replace("//", "/"))
+        if kind == "joined_text" and "input(" in text and "int(input(" not in text:
+            yield _replace_line(code, n, re.sub(r"\binput\(([^()]*)\)", r"int(input(\1))", text))
+
+
+async def _verified_logic_fix(code: str, kind: str, expected: str, *, stdin: str, sandbox: Sandbox) -> str | None:
+    """The first candidate that runs and prints exactly the expected output, if any."""
+    tried: set[str] = set()
+    for candidate in _logic_candidates(code, kind):
+        if candidate == code or candidate in tried:
+            continue
+        if len(tried) >= MAX_LOGIC_CANDIDATES:
+            break
+        tried.add(candidate)
+        result = await sandbox.run(candidate, stdin=stdin)
+        if result.ok and compare.same_output(result.stdout, expected):
             return candidate
     return None
 

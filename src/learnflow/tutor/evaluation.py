@@ -99,6 +99,7 @@ class DebugScore:
     logic_total: int = 0
     logic_named: int = 0
     specific: int = 0
+    logic_fixed: int = 0
     misses: list[str] = field(default_factory=list)
 
 
@@ -133,6 +134,7 @@ async def evaluate_debug(programs: list[BuggyProgram], *, curriculum: Curriculum
             kind = compare.explain(answer.output or "", program.expected_output, code=program.code).kind
             named = kind not in ("same", "number", "other") or bool(patterns.find(program.code))
             score.logic_named += named
+            score.logic_fixed += answer.fix_verified
             if not named:
                 score.misses.append(f"{program.id}: logic bug without a named cause")
         if answer.error_type != program.error_type or answer.line != program.line:
@@ -183,6 +185,7 @@ def summary_json(
             "debug_programs": score.total,
             "logic_bugs_with_named_cause": round(score.logic_named / max(score.logic_total, 1), 4),
             "logic_bugs": score.logic_total,
+            "logic_bugs_verified_fix_share": round(score.logic_fixed / max(score.logic_total, 1), 4),
             "debug_case_specific_share": round(score.specific / max(score.with_exception, 1), 4),
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),

@@ -22,6 +22,54 @@ class Pattern:
     line: int
     text: str
     hint: str
+    # The whole program with this one mistake corrected; only ever shown after it was run and printed
+    # the expected output (debug verifies it).
+    fixed: str | None = None
+
+
+def _join(lines: list[str], code: str) -> str:
+    return "\n".join(lines) + ("\n" if code.endswith("\n") else "")
+
+
+def _indent(code: str, line: int) -> str:
+    text = code.splitlines()[line - 1]
+    return text[: len(text) - len(text.lstrip())]
+
+
+def _set_lines(code: str, line: int, new: list[str], *, count: int = 1) -> str:
+    """Replace ``count`` lines from ``line`` (1-based) with ``new``."""
+    lines = code.splitlines()
+    lines[line - 1 : line - 1 + count] = new
+    return _join(lines, code)
+
+
+def _replace_node(code: str, node: ast.AST, new: str) -> str | None:
+    """Replace a single-line node's source with ``new``."""
+    start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+    if start is None or start != end:
+        return None
+    lines = code.splitlines()
+    raw = lines[start - 1].encode()
+    col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+    lines[start - 1] = (raw[:col] + new.encode() + raw[end_col:]).decode()
+    return _join(lines, code)
+
+
+def _move_after(code: str, line: int, after: int, indent: str) -> str:
+    """Move line ``line`` to just after line ``after`` (which comes later), re-indented."""
+    lines = code.splitlines()
+    moved = indent + lines[line - 1].lstrip()
+    lines.insert(after, moved)
+    del lines[line - 1]
+    return _join(lines, code)
+
+
+def _move_before(code: str, line: int, before: int, indent: str) -> str:
+    """Move line ``line`` to just before line ``before`` (which comes earlier), re-indented."""
+    lines = code.splitlines()
+    moved = indent + lines.pop(line - 1).lstrip()
+    lines.insert(before - 1, moved)
+    return _join(lines, code)
 
 
 def _name(node: ast.AST) -> str | None:
@@ -61,6 +109,16 @@ def find(code: str) -> list[Pattern]:
         ):
             func = value.func
             if isinstance(func, ast.Attribute) and func.attr in ("sort", "reverse", "append", "extend", "insert"):
+                fixed = None
+                if (
+                    isinstance(node, ast.Assign)
+                    and len(node.targets) == 1
+                    and (target := _name(node.targets[0]))
+                    and (owner := _name(func.value))
+                    and node.lineno == node.end_lineno
+                ):
+                    pad = _indent(code, node.lineno)
+                    fixed = _set_lines(code, node.lineno, [pad + ast.unparse(value), f"{pad}{target} = {owner}"])
                 add(
                     Pattern(
                         "method_returns_none",
@@ -69,6 +127,7 @@ def find(code: str) -> list[Pattern]:
                         "here holds `None`, not the list.",
                         f"Call `.{func.attr}()` on its own line and keep using the list"
                         + (", or use `sorted(...)` which returns a new list." if func.attr == "sort" else "."),
+                        fixed,
                     )
                 )
         if isinstance(node, ast.Call) and _name(node.func) == "print":
@@ -78,12 +137,19 @@ def find(code: str) -> list[Pattern]:
                     and isinstance(arg.func, ast.Attribute)
                     and arg.func.attr in ("sort", "reverse", "append")
                 ):
+                    fixed = None
+                    statement_line = code.splitlines()[node.lineno - 1].strip()
+                    if len(node.args) == 1 and statement_line == ast.unparse(node) and _name(arg.func.value):
+                        pad = _indent(code, node.lineno)
+                        owner = ast.unparse(arg.func.value)
+                        fixed = _set_lines(code, node.lineno, [pad + ast.unparse(arg), f"{pad}print({owner})"])
                     add(
                         Pattern(
                             "method_returns_none",
                             node.lineno,
                             f"`.{arg.func.attr}()` returns `None`, so this prints `None`.",
                             f"Call `.{arg.func.attr}()` first, then print the list.",
+                            fixed,
                         )
                     )
         # s.upper() as a statement: strings never change in place.
@@ -101,6 +167,7 @@ def find(code: str) -> list[Pattern]:
                     f"`{target}.{node.value.func.attr}()` makes a *new* string and the result is thrown away: "
                     f"strings never change in place, so `{target}` is unchanged.",
                     f"Keep the result: `{target} = {target}.{node.value.func.attr}(...)`.",
+                    _replace_node(code, node, f"{target} = {ast.unparse(node.value)}"),
                 )
             )
         # if letter == "a" or "e":  -> always true
@@ -108,6 +175,21 @@ def find(code: str) -> list[Pattern]:
             has_compare = any(isinstance(v, ast.Compare) for v in node.values)
             bare = [v for v in node.values if isinstance(v, ast.Constant) and v.value not in (None, False, 0, "")]
             if has_compare and bare:
+                subject = {
+                    ast.unparse(v.left)
+                    for v in node.values
+                    if isinstance(v, ast.Compare) and len(v.ops) == 1 and isinstance(v.ops[0], ast.Eq)
+                }
+                options = [
+                    ast.unparse(v.comparators[0] if isinstance(v, ast.Compare) else v)
+                    for v in node.values
+                    if isinstance(v, ast.Constant) or (isinstance(v, ast.Compare) and isinstance(v.ops[0], ast.Eq))
+                ]
+                fixed = (
+                    _replace_node(code, node, f"{subject.pop()} in ({', '.join(options)})")
+                    if len(subject) == 1 and len(options) == len(node.values)
+                    else None
+                )
                 add(
                     Pattern(
                         "or_always_true",
@@ -116,6 +198,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(bare[0])}` on its own counts as true.",
                         "Repeat the comparison on each side of `or` (`x == 'a' or x == 'e'`), "
                         "or use `x in ('a', 'e')`.",
+                        fixed,
                     )
                 )
         # age >= "18": text compared by alphabet, not by number.
@@ -134,6 +217,15 @@ def find(code: str) -> list[Pattern]:
                             f"`{ast.unparse(node)}` compares *text*, letter by letter (`'9' > '18'` is True), "
                             "not numbers.",
                             "Convert with `int(...)` or `float(...)` and compare with a number without quotes.",
+                            _replace_node(
+                                code,
+                                node,
+                                f"{'float' if '.' in right.value else 'int'}({ast.unparse(node.left)}) "
+                                f"{ast.unparse(ast.Compare(ast.Name('x'), [op], [ast.Constant(0)])).split()[1]} "
+                                f"{right.value.strip()}",
+                            )
+                            if len(node.ops) == 1
+                            else None,
                         )
                     )
             if (
@@ -152,6 +244,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{name}` is exactly {bound.value!r}, and `{strict}` leaves the boundary out: "
                         f"`{ast.unparse(node)}` is False.",
                         f"Should {bound.value!r} itself count? Then the comparison is `{inclusive}`.",
+                        _replace_node(code, node, f"{name} {inclusive} {ast.unparse(bound)}"),
                     )
                 )
             if any(isinstance(o, ast.Eq | ast.NotEq) for o in node.ops) and any(
@@ -164,12 +257,36 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(node)}` compares floats exactly, but floats are stored approximately "
                         "(`0.1 + 0.2 == 0.3` is False).",
                         "Use `math.isclose(a, b)` or compare `round(a, 2)`.",
+                        _replace_node(
+                            code,
+                            node,
+                            f"abs(({ast.unparse(node.left)}) - ({ast.unparse(node.comparators[0])})) "
+                            f"{'<' if isinstance(node.ops[0], ast.Eq) else '>='} 1e-9",
+                        )
+                        if len(node.ops) == 1
+                        else None,
                     )
                 )
         # def add(item, items=[]):  one shared list for every call
         if isinstance(node, ast.FunctionDef):
-            for default in [*node.args.defaults, *node.args.kw_defaults]:
+            positional = node.args.args[len(node.args.args) - len(node.args.defaults) :]
+            for param, default in zip(positional, node.args.defaults, strict=True):
                 if isinstance(default, ast.List | ast.Dict | ast.Set):
+                    fixed = None
+                    first = node.body[0]
+                    if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
+                        pad = _indent(code, first.lineno)
+                        replaced = _replace_node(code, default, "None")
+                        if replaced is not None:
+                            fixed = _set_lines(
+                                replaced,
+                                first.lineno,
+                                [
+                                    f"{pad}if {param.arg} is None:",
+                                    f"{pad}    {param.arg} = {ast.unparse(default)}",
+                                    replaced.splitlines()[first.lineno - 1],
+                                ],
+                            )
                     add(
                         Pattern(
                             "mutable_default",
@@ -177,6 +294,7 @@ def find(code: str) -> list[Pattern]:
                             f"The default `{ast.unparse(default)}` of `{node.name}` is created once and shared by "
                             "every call, so items from earlier calls are still in it.",
                             "Use `None` as the default and create the list inside: `if items is None: items = []`.",
+                            fixed,
                         )
                     )
         # a = b  then  b = a: the swap loses a value
@@ -199,6 +317,11 @@ def find(code: str) -> list[Pattern]:
                             first.lineno,
                             f"`{a} = {b}` overwrites `{a}` before `{b} = {a}` reads it, so both end up equal.",
                             f"Swap in one step: `{a}, {b} = {b}, {a}`.",
+                            _set_lines(
+                                code, first.lineno, [f"{_indent(code, first.lineno)}{a}, {b} = {b}, {a}"], count=2
+                            )
+                            if second.lineno == first.lineno + 1
+                            else None,
                         )
                     )
             # b = a (a list) then b is changed: both names are one list
@@ -225,6 +348,7 @@ def find(code: str) -> list[Pattern]:
                                         f"`{alias} = {source}` does not copy: both names point to the same "
                                         f"object, so changing `{alias}` also changes `{source}`.",
                                         f"Make a copy: `{alias} = {source}.copy()` (or `list({source})`).",
+                                        _replace_node(code, stmt.value, f"{source}.copy()"),
                                     )
                                 )
                                 break
@@ -243,6 +367,13 @@ def find(code: str) -> list[Pattern]:
                     "This `return` is inside the loop, so the function returns during the first round and the "
                     "loop never gets further.",
                     "Move the `return` out of the loop (dedent it) so it runs after every item is handled.",
+                    _set_lines(
+                        code,
+                        body[-1].lineno,
+                        [_indent(code, loop.lineno) + code.splitlines()[body[-1].lineno - 1].lstrip()],
+                    )
+                    if body[-1].lineno == body[-1].end_lineno
+                    else None,
                 )
             )
         targets = {_name(t) for n in body if isinstance(n, ast.Assign) for t in n.targets} - {None}
@@ -257,6 +388,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(init)}` is inside the loop, so `{name}` starts again on every round and "
                         "only the last round counts.",
                         f"Set `{name}` once, before the loop.",
+                        _move_before(code, init.lineno, loop.lineno, _indent(code, loop.lineno)),
                     )
                 )
         # total = 0 before the loop, then `total = n` inside: replaces instead of adding.
@@ -279,6 +411,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(stmt)}` *replaces* `{name}` on every round, so it ends up with only the "
                         "last value instead of a running total.",
                         f"Add to it: `{name} += ...` (or `{name} = {name} + ...`).",
+                        _replace_node(code, stmt, f"{name} += {ast.unparse(stmt.value)}"),
                     )
                 )
         # product = 0 then product *= n (or product = product * n): stays 0
@@ -301,6 +434,7 @@ def find(code: str) -> list[Pattern]:
                         aug.lineno,
                         f"`{name}` starts at 0 and is multiplied on every round: anything times 0 is 0.",
                         f"Start a product at 1: `{name} = 1`.",
+                        _replace_node(code, init_value, "1"),
                     )
                 )
         # largest = 0 then `if n > largest`: wrong for all-negative data
@@ -319,6 +453,9 @@ def find(code: str) -> list[Pattern]:
                             f"`{name}` starts at 0, so if every value is "
                             f"{'negative' if kind == 'largest' else 'positive'} the {kind} is never found: 0 wins.",
                             f"Start `{name}` with the first value of the data (e.g. `{name} = items[0]`).",
+                            _replace_node(code, init_value, f"{seq}[0]")
+                            if isinstance(loop, ast.For) and (seq := _name(loop.iter))
+                            else None,
                         )
                     )
         # for x in items: items.remove(...)  skips elements
@@ -337,6 +474,7 @@ def find(code: str) -> list[Pattern]:
                             f"`{seq}` is changed while the loop walks over it, so items are skipped (or the loop "
                             "never ends).",
                             f"Loop over a copy (`for x in {seq}[:]`) or build a new list instead.",
+                            _replace_node(code, loop.iter, f"{seq}[:]"),
                         )
                     )
                     break
@@ -357,6 +495,7 @@ def find(code: str) -> list[Pattern]:
                     loop.lineno,
                     f"`{ast.unparse(loop.iter)}` counts down but stops *before* 0, so index 0 is never visited.",
                     "Use -1 as the stop value to include 0: `range(len(s) - 1, -1, -1)`, or `reversed(...)`.",
+                    _replace_node(code, loop.iter.args[1], "-1"),
                 )
             )
         # print(total) inside the loop that builds total: prints every running value, not the result.
@@ -374,6 +513,9 @@ def find(code: str) -> list[Pattern]:
                         "This `print` is inside the loop, so it prints the running value on every round "
                         "instead of the final result once.",
                         "Dedent the `print` so it runs once, after the loop.",
+                        _move_after(code, stmt.lineno, loop.end_lineno or loop.lineno, _indent(code, loop.lineno))
+                        if stmt.lineno == stmt.end_lineno
+                        else None,
                     )
                 )
     unique: dict[tuple[str, int], Pattern] = {}
