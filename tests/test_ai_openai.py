@@ -20,7 +20,7 @@ from learnflow.curriculum import get_curriculum
 from learnflow.sandbox import Sandbox
 from learnflow.services.concepts import service as concepts_service
 from learnflow.services.exercise import service as exercise_service
-from learnflow.tutor import concepts, debug
+from learnflow.tutor import concepts, debug, triage
 from tests.conftest import RuntimeFactory, free_port
 
 
@@ -47,6 +47,8 @@ class FakeOpenAI:
             content = json.dumps(
                 {"explanation": "LLM explanation of loops", "code_example": code, "key_points": ["loops repeat"]}
             )
+        elif name == "LLMRoute":
+            content = json.dumps({"route": "exercise"})
         elif name == "LLMExercise":
             self.exercise_requests += 1
             solution = "def triple(n):\n    return n * 3\n"
@@ -231,3 +233,20 @@ async def test_per_student_budget_and_off_topic_redirect(
     )
     assert off.title == "Let's stick to Python" and "Python tutor" in off.explanation
     assert len(fake.requests) == 3  # an off-topic question never reaches the LLM
+
+
+async def test_unsure_routes_ask_the_llm_and_sure_ones_do_not(fake_openai: tuple[FakeOpenAI, str]):
+    fake, url = fake_openai
+    ai = provider(url)
+    unsure = triage.classify("harder please")
+    assert unsure.confidence < triage.LLM_BELOW
+    refined = await triage.refine(unsure, "harder please", code=None, error_message=None, ai=ai)
+    assert refined.routed_to == "exercise" and refined.decided_by == "llm"
+    assert "harder please" in fake.requests[-1]["body"]["messages"][1]["content"]
+    sure = triage.classify("What is a dictionary in Python?")
+    assert sure.confidence >= triage.LLM_BELOW
+    assert await triage.refine(sure, "What is a dictionary in Python?", code=None, error_message=None, ai=ai) is sure
+    assert len(fake.requests) == 1
+    fake.mode = "error"
+    kept = await triage.refine(unsure, "harder please", code=None, error_message=None, ai=ai)
+    assert kept.routed_to == unsure.routed_to and kept.decided_by == "model"

@@ -40,3 +40,12 @@ EXERCISE_SYSTEM = (
     "(a skeleton with `pass` or a TODO) must fail at least one. Use only the standard library, no input(), "
     "no files, no network. Everything is executed in a sandbox and rejected unless it behaves as described."
 )
+
+
+TRIAGE_SYSTEM = (
+    _COMMON + " Decide which specialist answers the student. `debug`: they have code that fails, prints the "
+    "wrong output or hangs, or show an error message or traceback. `exercise`: they want practice, a "
+    "challenge, a quiz, the next exercise, or their exercise solution checked. `concepts`: they want to "
+    "understand a concept, syntax, a difference or a practice, including 'explain this code' and what an "
+    "error means in general. When unclear, choose `concepts`."
+)

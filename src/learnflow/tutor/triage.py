@@ -8,10 +8,18 @@ checked; **concepts** when they want to understand something (including "explain
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
+
+from pydantic import BaseModel
+
+from learnflow.ai import AIProvider, AIUnavailable
+from learnflow.tutor.prompts import TRIAGE_SYSTEM, fence
+
+log = logging.getLogger(__name__)
 
 Route = Literal["concepts", "debug", "exercise"]
 
@@ -91,6 +99,7 @@ class Decision:
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
     asks_for_help: bool = False
+    decided_by: Literal["model", "rules", "llm"] = "model"
 
 
 def _score(text: str, rules: list[tuple[list[re.Pattern[str]], float]]) -> float:
@@ -147,4 +156,30 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
         confidence=round(confidence, 3),
         scores={k: round(v, 2) for k, v in scores.items()},
         asks_for_help=asks_for_help(text),
+        decided_by="rules",
     )
+
+
+# Below this confidence, and with an LLM configured, the LLM is asked to route the query instead.
+LLM_BELOW = 0.6
+
+
+class LLMRoute(BaseModel):
+    """The LLM's routing decision for a query the offline router was unsure about."""
+
+    route: Route
+
+
+async def refine(
+    decision: Decision, query: str, *, code: str | None, error_message: str | None, ai: AIProvider
+) -> Decision:
+    """Ask the LLM when the offline router is unsure; keep the offline decision when it cannot answer."""
+    if decision.confidence >= LLM_BELOW or not ai.is_llm:
+        return decision
+    user = f"Student query: {fence(query)}\nAttached code: {fence(code)}\nAttached error: {fence(error_message)}"
+    try:
+        answer = await ai.generate(system=TRIAGE_SYSTEM, user=user, schema=LLMRoute)
+    except AIUnavailable as exc:
+        log.info("triage kept the offline route: %s", exc)
+        return decision
+    return replace(decision, routed_to=answer.route, decided_by="llm")

@@ -11,9 +11,10 @@ from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
 from learnflow.events import CloudEvent, LearningQuery, LearningResponse, StruggleDetected, Topic
 from learnflow.runtime import Runtime, derived_id
+from learnflow.services import budget
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
 from learnflow.tutor import queries
-from learnflow.tutor.triage import classify
+from learnflow.tutor.triage import LLM_BELOW, classify, refine
 
 _ACK = {
     "concepts": "Good question! The concepts tutor is preparing an explanation.",
@@ -37,6 +38,9 @@ def read(row: Response) -> ResponseRead:
 async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     """Store, route and publish a query; publish an acknowledgement and any struggle signal."""
     decision = classify(body.query, code=body.code, error_message=body.error_message)
+    if decision.confidence < LLM_BELOW and rt.ai.is_llm:
+        ai = await budget.ai_for(rt, student_id=body.student_id, agent="triage")
+        decision = await refine(decision, body.query, code=body.code, error_message=body.error_message, ai=ai)
     topic = rt.curriculum.best_topic(body.query) if body.query.strip() else None
     query_id = str(uuid.uuid4())
     event = LearningQuery(
@@ -48,7 +52,8 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     ack = LearningResponse(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
         content=_ACK[decision.routed_to],
-        data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic},
+        data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic,
+              "decided_by": decision.decided_by},
     )  # fmt: skip
     async with rt.db.session() as session:
         await queries.ensure_student_session(session, student_id=body.student_id, session_id=body.session_id)
