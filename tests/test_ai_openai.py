@@ -28,6 +28,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.mode = "ok"
         self.exercise_requests = 0
+        self.concept_code: str | None = None
         self.requests: list[dict[str, Any]] = []
         self.app = FastAPI()
         self.app.post("/v1/chat/completions")(self.complete)
@@ -44,6 +45,7 @@ class FakeOpenAI:
             content = "I am not JSON"
         elif name == "LLMConceptText":
             code = "print(undefined_name)\n" if self.mode == "bad_code" else "for i in range(2):\n    print('llm', i)\n"
+            code = self.concept_code or code
             content = json.dumps(
                 {"explanation": "LLM explanation of loops", "code_example": code, "key_points": ["loops repeat"]}
             )
@@ -250,3 +252,19 @@ async def test_unsure_routes_ask_the_llm_and_sure_ones_do_not(fake_openai: tuple
     fake.mode = "error"
     kept = await triage.refine(unsure, "harder please", code=None, error_message=None, ai=ai)
     assert kept.routed_to == unsure.routed_to and kept.decided_by == "model"
+
+
+async def test_an_llm_example_that_solves_the_assigned_exercise_is_never_shown(
+    fake_openai: tuple[FakeOpenAI, str], make_runtime: RuntimeFactory
+):
+    fake, url = fake_openai
+    rt = make_runtime(ai=provider(url))
+    await rt.start()
+    assigned = await exercise_service.generate(rt, student_id="guarded", topic="lists", difficulty="beginner")
+    fake.concept_code = assigned.solution + "\nprint('done')\n"  # runs fine, and solves the exercise
+    question = "how do lists work?"
+    guarded = await concepts_service.explain(rt, question=question, student_id="guarded", level=None)
+    assert guarded.source == "offline-fallback" and assigned.solution.strip() not in guarded.code_example
+    assert "do NOT solve it" in fake.requests[-1]["body"]["messages"][1]["content"]
+    free = await concepts_service.explain(rt, question=question, student_id="no-assignment", level=None)
+    assert free.source == "llm"  # the same example is fine for a student not working on that exercise

@@ -5,11 +5,13 @@ from __future__ import annotations
 import ast
 import logging
 import re
+from dataclasses import dataclass
 from typing import Literal
 
 from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum, Topic
 from learnflow.sandbox import Sandbox
+from learnflow.sandbox.grading import Grader, IOCase
 from learnflow.tutor.prompts import CONCEPTS_SYSTEM, fence
 from learnflow.tutor.schemas import ConceptAnswer, LLMConceptText
 
@@ -80,6 +82,22 @@ def redirect(curriculum: Curriculum, level: Level) -> ConceptAnswer:
     )
 
 
+@dataclass(frozen=True)
+class SolutionGuard:
+    """The student's open exercise: code that passes its tests is its solution and is never shown."""
+
+    description: str
+    tests: str
+    io_tests: list[IOCase]
+    grader: Grader
+
+    async def solved_by(self, code: str) -> bool:
+        if not self.tests.strip() and not self.io_tests:
+            return False
+        report = await self.grader.grade(code=code, tests=self.tests, io_tests=self.io_tests)
+        return report.passed
+
+
 async def explain(
     *,
     question: str,
@@ -88,8 +106,12 @@ async def explain(
     sandbox: Sandbox,
     ai: AIProvider,
     code: str | None = None,
+    guard: SolutionGuard | None = None,
 ) -> ConceptAnswer:
-    """Answer a concept question; with code attached and asked to explain it, explain that code."""
+    """Answer a concept question; with code attached and asked to explain it, explain that code.
+
+    ``guard`` is the student's open exercise: an LLM example that would solve it is not shown.
+    """
     if code and code.strip():
         answer = await explain_code(code=code, question=question, curriculum=curriculum, sandbox=sandbox, level=level)
     else:
@@ -97,7 +119,7 @@ async def explain(
         answer = from_topic(topic, level) if topic else _overview(curriculum, level)
     if not ai.is_llm:
         return answer
-    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai)
+    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai, guard=guard)
 
 
 async def _with_llm(
@@ -107,12 +129,18 @@ async def _with_llm(
     code: str | None,
     sandbox: Sandbox,
     ai: AIProvider,
+    guard: SolutionGuard | None = None,
 ) -> ConceptAnswer:
     grounding = answer.model_dump_json(include={"topic", "title", "explanation", "key_points", "common_mistakes"})
     user = (
         f"Student level: {answer.level}\nStudent question: {fence(question)}\n"
         + (f"Student code: {fence(code)}\n" if code else "")
         + f"Curriculum reference (ground your answer in it): {grounding}"
+        + (
+            f"\nThe student is working on this assigned exercise; do NOT solve it: {fence(guard.description)}"
+            if guard
+            else ""
+        )
     )
     try:
         generated = await ai.generate(system=CONCEPTS_SYSTEM, user=user, schema=LLMConceptText)
@@ -123,6 +151,9 @@ async def _with_llm(
     run = await sandbox.run(generated.code_example)
     if not run.ok:
         log.info("LLM example failed in the sandbox; using the curriculum's")
+        return answer.model_copy(update={"source": "offline-fallback"})
+    if guard is not None and await guard.solved_by(generated.code_example):
+        log.info("LLM example would solve the student's assigned exercise; using the curriculum's")
         return answer.model_copy(update={"source": "offline-fallback"})
     return answer.model_copy(
         update={

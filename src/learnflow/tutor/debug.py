@@ -1053,6 +1053,8 @@ def looks_like_attempt(code: str, *, starter: str, solution: str) -> bool:
     )
 
 
+_LONG_CODE_BLOCK = re.compile(r"```[\w-]*\n(?:[^\n]*\n){3,}?```")
+
 WITHHELD = (
     "This is code for your exercise **{title}**, so I will not write the corrected program for you: that "
     "would be the solution. The hints lead you there step by step; submit when the tests pass."
@@ -1073,6 +1075,10 @@ async def against_exercise(
     """Check a run-clean attempt against the exercise's visible tests, and never hand over a solution."""
     update: dict[str, object] = {"corrected_code": None, "fix_verified": False, "exercise_id": exercise_id}
     explanation = answer.explanation
+    if answer.source == "llm":
+        # An LLM may slip a finished program into its prose; for an exercise, code longer than a
+        # couple of lines stays out of the answer.
+        explanation = _LONG_CODE_BLOCK.sub("*(code left out: this is your exercise)*", explanation)
     if answer.run_status == "passed" and (tests.strip() or io_tests):
         report = await grader.grade(code=code, tests=tests, io_tests=io_tests)
         failing = [t for t in report.tests if not t.passed]

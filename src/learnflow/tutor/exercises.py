@@ -401,3 +401,28 @@ async def propose_with_llm(
             continue
         return data
     return None
+
+
+async def open_assignment(session: AsyncSession, *, student_id: str) -> Exercise | None:
+    """The student's latest assigned exercise, unless they have passed it since it was assigned."""
+    assignment = (
+        await session.execute(
+            select(Assignment)
+            .where(Assignment.student_id == student_id)
+            .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if assignment is None:
+        return None
+    solved = await session.scalar(
+        select(Submission.id)
+        .where(
+            Submission.student_id == student_id,
+            Submission.exercise_id == assignment.exercise_id,
+            Submission.passed.is_(True),
+            Submission.created_at >= assignment.assigned_at,
+        )
+        .limit(1)
+    )
+    return None if solved is not None else await session.get(Exercise, assignment.exercise_id)

@@ -8,7 +8,7 @@ from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
 from learnflow.services import budget
 from learnflow.services.answers import reply
-from learnflow.tutor import concepts, render
+from learnflow.tutor import concepts, exercises, render
 from learnflow.tutor.concepts import Level
 from learnflow.tutor.schemas import ConceptAnswer
 
@@ -33,7 +33,29 @@ async def explain(
         return concepts.redirect(rt.curriculum, chosen)  # no LLM call, nothing charged to the budget
     ai = await budget.ai_for(rt, student_id=student_id, agent="concepts")
     return await concepts.explain(
-        question=question, level=chosen, code=code, curriculum=rt.curriculum, sandbox=rt.sandbox, ai=ai
+        question=question,
+        level=chosen,
+        code=code,
+        curriculum=rt.curriculum,
+        sandbox=rt.sandbox,
+        ai=ai,
+        guard=await _guard(rt, student_id) if ai.is_llm else None,
+    )
+
+
+async def _guard(rt: Runtime, student_id: str | None) -> concepts.SolutionGuard | None:
+    """The student's open exercise, whose solution an LLM example must not be."""
+    if not student_id:
+        return None
+    async with rt.db.session() as session:
+        exercise = await exercises.open_assignment(session, student_id=student_id)
+    if exercise is None:
+        return None
+    return concepts.SolutionGuard(
+        description=exercise.description,
+        tests=exercises.all_tests(exercise),
+        io_tests=exercises.io_cases(exercise),
+        grader=rt.grader,
     )
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from learnflow.bus import Outcome
-from learnflow.db.models import Assignment, Exercise, Submission
+from learnflow.db.models import Exercise
 from learnflow.errors import NotFound
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
@@ -78,29 +76,7 @@ async def _exercise_context(
                 raise NotFound(f"exercise {exercise_id!r} does not exist")
         if not student_id or not code:
             return None
-        assignment = (
-            await session.execute(
-                select(Assignment)
-                .where(Assignment.student_id == student_id)
-                .order_by(Assignment.assigned_at.desc(), Assignment.id.desc())
-                .limit(1)
-            )
-        ).scalar_one_or_none()
-        if assignment is None:
-            return None
-        solved = await session.scalar(
-            select(Submission.id)
-            .where(
-                Submission.student_id == student_id,
-                Submission.exercise_id == assignment.exercise_id,
-                Submission.passed.is_(True),
-                Submission.created_at >= assignment.assigned_at,
-            )
-            .limit(1)
-        )
-        if solved is not None:
-            return None  # solved already: nothing left to give away
-        exercise = await session.get(Exercise, assignment.exercise_id)
+        exercise = await exercises.open_assignment(session, student_id=student_id)
     if exercise is None or not debug.looks_like_attempt(
         code, starter=exercise.starter_code, solution=exercise.solution
     ):
