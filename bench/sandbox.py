@@ -1,6 +1,7 @@
 """Sandbox benchmark: isolation cost against a bare `python -c` subprocess, measured in one run.
 
-For `print(1)` and for grading a three-test exercise, reports median and p95 latency and runs per
+For `print(1)` and for grading a three-test exercise (plus the ruff code-quality analysis each
+submission also gets), reports median and p95 latency and runs per
 second with both cores busy (concurrency = cores), for the sandbox (bubblewrap + limits, grading
 through the two-process tester/agent RPC) and for the bare baseline (a plain subprocess; for grading,
 one plain `python -c` that imports the solution and runs the tests in-process, as a naive grader
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
+from learnflow.tutor import quality
 
 SOLUTION = "def add(a, b):\n    return a + b\n"
 TESTS = (
@@ -97,16 +99,22 @@ async def main() -> None:
         report = await grader.grade(code=SOLUTION, tests=TESTS)
         assert report.passed, report
 
+    async def lint_solution() -> None:
+        report = await quality.analyse(SOLUTION)
+        assert report is not None and report.score == 1.0
+
     base_print = await measure("bare `python -c print(1)`", opts.runs, cores, lambda: bare([python, "-c", "print(1)"]))
     box_print = await measure("sandbox print(1)", opts.runs, cores, sandbox_print)
     base_grade = await measure(
         "bare grading (3 tests, 1 process)", opts.runs, cores, lambda: bare([python, "-c", bare_grade])
     )
     box_grade = await measure("sandbox grading (3 tests, RPC)", opts.runs, cores, sandbox_grade)
+    lint = await measure("ruff quality analysis (added to grading)", opts.runs, cores, lint_solution)
     print(
         f"ratios: print(1) p50 x{box_print['p50'] / base_print['p50']:.2f}, throughput "
         f"x{box_print['rps'] / base_print['rps']:.2f}; grading p50 x{box_grade['p50'] / base_grade['p50']:.2f}, "
-        f"throughput x{box_grade['rps'] / base_grade['rps']:.2f}"
+        f"throughput x{box_grade['rps'] / base_grade['rps']:.2f}; a submission's quality analysis adds "
+        f"x{lint['p50'] / box_grade['p50']:.2f} of grading's p50"
     )
 
 

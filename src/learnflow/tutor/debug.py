@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import itertools
 import keyword
 import logging
 import re
@@ -128,7 +129,7 @@ async def analyze(
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
     if code and parsed:
-        fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox)
+        fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit)
         if fix:
             answer = answer.model_copy(update={"corrected_code": fix, "fix_verified": True})
     if not ai.is_llm or not (code or error_message):
@@ -158,11 +159,14 @@ def _offline_answer(
 ) -> DebugAnswer:
     output = run.stdout if run else None
     if run is not None and _stopped(run):
-        what = (
-            "did not finish within the time limit, so it was stopped"
-            if run.timed_out
-            else "printed far more output than allowed, so it was stopped"
-        )
+        if run.timed_out:
+            what = "did not finish within the time limit, so it was stopped"
+        elif run.output_truncated:
+            what = "printed far more output than allowed, so it was stopped"
+        elif run.memory_exceeded:
+            what = "used more memory than allowed, so it was stopped"
+        else:
+            what = "used more CPU time than allowed, so it was stopped"
         return DebugAnswer(
             error_type=None,
             line=None,
@@ -271,8 +275,13 @@ def with_patterns(explanation: str, hints: list[str], code: str) -> tuple[str, l
 
 
 def _stopped(run: ExecutionResult) -> bool:
-    """The sandbox ended the program: out of time, or flooding its output."""
-    return run.timed_out or (run.output_truncated and run.exit_code != 0)
+    """The sandbox ended the program: out of time, flooding its output, or killed at a resource limit.
+
+    A program killed by a signal without a Python traceback (the CPU-time or memory limit) did not
+    "finish without an error", whatever its output says.
+    """
+    killed = run.exit_code is not None and run.exit_code < 0 and "Traceback (most recent call last)" not in run.stderr
+    return run.timed_out or (run.output_truncated and run.exit_code != 0) or killed
 
 
 def _line(code: str | None, number: int | None) -> str | None:
@@ -779,15 +788,43 @@ def _syntax_specifics(kind: str, msg: str) -> str:
     return f"Python could not read your program ({kind}); nothing ran."
 
 
-async def _verified_fix(code: str, parsed: ParsedError, *, stdin: str, sandbox: Sandbox) -> str | None:
+async def _verified_fix(
+    code: str, parsed: ParsedError, *, stdin: str, sandbox: Sandbox, culprit: dict[str, Any] | None = None
+) -> str | None:
     """Try the candidate fixes for this error; return the first that really runs without failing."""
-    for candidate in _candidates(code, parsed):
-        if candidate == code:
+    tried: set[str] = set()
+    for candidate in itertools.chain(_candidates(code, parsed), _probed_candidates(code, parsed, culprit)):
+        if candidate == code or candidate in tried:
             continue
+        tried.add(candidate)
         result = await sandbox.run(candidate, stdin=stdin)
         if result.ok:
             return candidate
     return None
+
+
+def _probed_candidates(code: str, parsed: ParsedError, culprit: dict[str, Any] | None) -> Iterator[str]:
+    """Fixes that need the failing line's values, or that the logic-bug patterns already know."""
+    text = _line(code, parsed.line)
+    if culprit and text is not None and parsed.line and parsed.error_type == "KeyError":
+        index, expr, container = culprit["index"], culprit["index_expr"], culprit["container"]
+        near = [k for k in culprit.get("keys") or [] if k.lower() == index.lower() and k != index]
+        if near and expr == index:  # a literal key with the wrong capitals
+            yield _replace_line(code, parsed.line, text.replace(f"{container}[{index}]", f"{container}[{near[0]}]"))
+        elif near and index[:1] in "'\"":  # a key typed by the user: match the keys' capitals
+            key = near[0][1:-1]
+            for method in ("lower", "upper", "title", "capitalize"):
+                if getattr(index[1:-1], method)() == key:
+                    yield _replace_line(
+                        code, parsed.line, text.replace(f"{container}[{expr}]", f"{container}[{expr}.{method}()]")
+                    )
+    if parsed.error_type == "TypeError" and "object is not iterable" in parsed.message and text is not None:
+        m = re.match(r"(\s*for\s+\w+\s+in\s+)([A-Za-z_]\w*)(\s*:.*)$", text)
+        if m and parsed.line:
+            yield _replace_line(code, parsed.line, f"{m.group(1)}range({m.group(2)}){m.group(3)}")
+    for found in patterns.find(code):
+        if found.fixed:
+            yield found.fixed
 
 
 MAX_LOGIC_CANDIDATES = 6
