@@ -278,3 +278,23 @@ async def test_five_failed_runs_in_a_row_raise_an_alert(client: httpx.AsyncClien
     ok = await client.post("/api/execute", json={"code": "print('fine')", "student_id": "runs-2"})
     assert ok.json()["exit_code"] == 0
     assert (await client.get("/api/alerts", params={"student_id": "runs-2"})).json() == []
+
+
+async def test_terse_follow_ups_use_the_session_history(client: httpx.AsyncClient):
+    async def ask(query: str) -> dict[str, object]:
+        resp = await client.post(
+            "/api/triage", params={"wait": 5}, json={"student_id": "fu-1", "session_id": "fu", "query": query}
+        )
+        return resp.json()
+
+    first = await ask("Give me an exercise on dictionaries")
+    assert first["routed_to"] == "exercise"
+    harder = await ask("harder please")  # alone, the offline router would send this to concepts
+    assert harder["routed_to"] == "exercise"
+    data = harder["response"]["data"]  # type: ignore[index]
+    assert data["topic"] == "dictionaries" and data["difficulty"] == "intermediate"
+    explained = await ask("what is a tuple?")
+    assert explained["routed_to"] == "concepts"
+    again = await ask("explain that more simply")
+    assert again["routed_to"] == "concepts" and again["topic"] == "tuples"
+    assert again["response"]["data"]["topic"] == "tuples"  # type: ignore[index]

@@ -107,15 +107,18 @@ async def explain(
     ai: AIProvider,
     code: str | None = None,
     guard: SolutionGuard | None = None,
+    topic_hint: str | None = None,
 ) -> ConceptAnswer:
     """Answer a concept question; with code attached and asked to explain it, explain that code.
+
+    ``topic_hint`` is used when the question itself names no topic ("explain that more simply").
 
     ``guard`` is the student's open exercise: an LLM example that would solve it is not shown.
     """
     if code and code.strip():
         answer = await explain_code(code=code, question=question, curriculum=curriculum, sandbox=sandbox, level=level)
     else:
-        topic = curriculum.best_topic(question)
+        topic = curriculum.best_topic(question) or curriculum.topics.get(topic_hint or "")
         answer = from_topic(topic, level) if topic else _overview(curriculum, level)
     if not ai.is_llm:
         return answer

@@ -99,7 +99,7 @@ class Decision:
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
     asks_for_help: bool = False
-    decided_by: Literal["model", "rules", "llm"] = "model"
+    decided_by: Literal["model", "rules", "llm", "history"] = "model"
 
 
 def _score(text: str, rules: list[tuple[list[re.Pattern[str]], float]]) -> float:
@@ -183,3 +183,23 @@ async def refine(
         log.info("triage kept the offline route: %s", exc)
         return decision
     return replace(decision, routed_to=answer.route, decided_by="llm")
+
+
+# Short replies that only make sense after an earlier answer in the same session.
+_FOLLOW_UP = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|thanks?|great|cool|nice)[\s,!.]*)?(?:"
+    r"(?:can you |could you |please |now )?(?:make it |give me )?(?:a |an )?(?:bit )?"
+    r"(?:harder|easier|simpler|tougher|more difficult|more challenging)(?: one| please| version)?|"
+    r"(?:give me |can i have |i want )?(?:another|one more|the next|next|a similar|something similar)"
+    r"(?: one| please| exercise| question| example| like (?:that|this|the last one))?|"
+    r"(?:again|more|same but \w+(?: \w+)?)|"
+    r"(?:can you )?explain (?:that|it|this) (?:again|more simply|differently|in simpler words)|"
+    r"(?:i )?(?:still )?don'?t get (?:it|that)"
+    r")[\s?!.]*$",
+    re.I,
+)
+
+
+def is_follow_up(query: str) -> bool:
+    """A short reply that refers back to the previous answer ("harder please", "another one")."""
+    return len(query) <= 80 and bool(_FOLLOW_UP.match(query.strip()))

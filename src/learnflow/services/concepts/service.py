@@ -13,11 +13,11 @@ from learnflow.tutor.concepts import Level
 from learnflow.tutor.schemas import ConceptAnswer
 
 
-async def level_for(rt: Runtime, *, student_id: str | None, question: str) -> Level:
+async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic_hint: str | None = None) -> Level:
     """Intermediate once the student is past Beginner on the topic asked about."""
     if not student_id:
         return "beginner"
-    topic = rt.curriculum.best_topic(question)
+    topic = rt.curriculum.best_topic(question) or rt.curriculum.topics.get(topic_hint or "")
     if topic is None:
         return "beginner"
     async with rt.db.session() as session:
@@ -26,10 +26,18 @@ async def level_for(rt: Runtime, *, student_id: str | None, question: str) -> Le
 
 
 async def explain(
-    rt: Runtime, *, question: str, student_id: str | None, level: Level | None, code: str | None = None
+    rt: Runtime,
+    *,
+    question: str,
+    student_id: str | None,
+    level: Level | None,
+    code: str | None = None,
+    topic_hint: str | None = None,
 ) -> ConceptAnswer:
-    chosen = level or await level_for(rt, student_id=student_id, question=question)
-    if not (code and code.strip()) and concepts.is_off_topic(question, rt.curriculum):
+    """``topic_hint`` is triage's topic (from the question or, for a follow-up, the session's last one)."""
+    chosen = level or await level_for(rt, student_id=student_id, question=question, topic_hint=topic_hint)
+    hinted = topic_hint in rt.curriculum.topics
+    if not (code and code.strip()) and not hinted and concepts.is_off_topic(question, rt.curriculum):
         return concepts.redirect(rt.curriculum, chosen)  # no LLM call, nothing charged to the budget
     ai = await budget.ai_for(rt, student_id=student_id, agent="concepts")
     return await concepts.explain(
@@ -40,6 +48,7 @@ async def explain(
         sandbox=rt.sandbox,
         ai=ai,
         guard=await _guard(rt, student_id) if ai.is_llm else None,
+        topic_hint=topic_hint if hinted else None,
     )
 
 
@@ -61,7 +70,7 @@ async def _guard(rt: Runtime, student_id: str | None) -> concepts.SolutionGuard 
 
 async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
     q = event.data
-    answer = await explain(rt, question=q.query, student_id=q.student_id, level=None, code=q.code)
+    answer = await explain(rt, question=q.query, student_id=q.student_id, level=None, code=q.code, topic_hint=q.topic)
     return await reply(
         rt,
         event,

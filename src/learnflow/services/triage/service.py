@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from dataclasses import replace
 from typing import Any
+
+from sqlalchemy import select
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
@@ -14,7 +17,7 @@ from learnflow.runtime import Runtime, derived_id
 from learnflow.services import budget
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
 from learnflow.tutor import queries
-from learnflow.tutor.triage import LLM_BELOW, classify, refine
+from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
 
 _ACK = {
     "concepts": "Good question! The concepts tutor is preparing an explanation.",
@@ -35,18 +38,38 @@ def read(row: Response) -> ResponseRead:
     )
 
 
+async def _last_query(rt: Runtime, *, session_id: str, student_id: str) -> Query | None:
+    async with rt.db.session() as session:
+        return (
+            await session.execute(
+                select(Query)
+                .where(Query.session_id == session_id, Query.student_id == student_id)
+                .order_by(Query.created_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+
 async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     """Store, route and publish a query; publish an acknowledgement and any struggle signal."""
     decision = classify(body.query, code=body.code, error_message=body.error_message)
     if decision.confidence < LLM_BELOW and rt.ai.is_llm:
         ai = await budget.ai_for(rt, student_id=body.student_id, agent="triage")
         decision = await refine(decision, body.query, code=body.code, error_message=body.error_message, ai=ai)
-    topic = rt.curriculum.best_topic(body.query) if body.query.strip() else None
+    topic_found = rt.curriculum.best_topic(body.query) if body.query.strip() else None
+    topic = topic_found.id if topic_found else None
+    if is_follow_up(body.query) and not (body.code or "").strip():
+        # "harder please", "another one", "explain that more simply": the session's last query says
+        # which specialist and which topic the student means.
+        previous = await _last_query(rt, session_id=body.session_id, student_id=body.student_id)
+        if previous is not None:
+            decision = replace(decision, routed_to=previous.routed_to, decided_by="history")  # type: ignore[arg-type]
+            topic = topic or previous.topic
     query_id = str(uuid.uuid4())
     event = LearningQuery(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
         code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
-        confidence=decision.confidence, topic=topic.id if topic else None, stdin=body.stdin,
+        confidence=decision.confidence, topic=topic, stdin=body.stdin,
         expected_output=body.expected_output, exercise_id=body.exercise_id,
     )  # fmt: skip
     ack = LearningResponse(
