@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -239,8 +240,10 @@ async def grade_submission(
     """Grade, store the submission and recompute progress (idempotent per submission id); commits."""
     existing = await session.get(Submission, submission_id)
     if existing is None:
-        report = await grader.grade(code=code, tests=all_tests(exercise), io_tests=io_cases(exercise))
-        lint = await quality.analyse(code)
+        # Linting needs no sandbox and overlaps grading, so it adds no latency to a submission.
+        report, lint = await asyncio.gather(
+            grader.grade(code=code, tests=all_tests(exercise), io_tests=io_cases(exercise)), quality.analyse(code)
+        )
         existing = Submission(
             id=submission_id,
             exercise_id=exercise.id,
