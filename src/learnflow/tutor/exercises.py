@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.ai import AIProvider, AIUnavailable
@@ -304,8 +304,17 @@ async def find_stuck(
     Only the latest assignment of an exercise to a student counts, and only one alert is raised per
     assignment (its id is derived from the assignment's).
     """
+    since_assigned = and_(
+        Submission.student_id == Assignment.student_id,
+        Submission.exercise_id == Assignment.exercise_id,
+        Submission.created_at >= Assignment.assigned_at,
+    )
+    # The database narrows the sweep to open assignments with a failed submission and no pass.
     stmt = select(Assignment).where(
-        Assignment.assigned_at <= now - STUCK_AFTER, Assignment.assigned_at >= now - STUCK_LOOKBACK
+        Assignment.assigned_at <= now - STUCK_AFTER,
+        Assignment.assigned_at >= now - STUCK_LOOKBACK,
+        exists().where(since_assigned, Submission.passed.is_(False)),
+        ~exists().where(since_assigned, Submission.passed.is_(True)),
     )
     if student_id is not None:
         stmt = stmt.where(Assignment.student_id == student_id)
@@ -319,21 +328,15 @@ async def find_stuck(
         alert_id = f"stuck-{assignment.id}"
         if await session.get(StruggleAlert, alert_id) is not None:
             continue
-        outcomes = (
-            (
-                await session.execute(
-                    select(Submission.passed).where(
-                        Submission.student_id == student,
-                        Submission.exercise_id == exercise_key,
-                        Submission.created_at >= assignment.assigned_at,
-                    )
-                )
+        failed = await session.scalar(
+            select(func.count())
+            .select_from(Submission)
+            .where(
+                Submission.student_id == student,
+                Submission.exercise_id == exercise_key,
+                Submission.created_at >= assignment.assigned_at,
             )
-            .scalars()
-            .all()
         )
-        if not outcomes or any(outcomes):
-            continue  # not started (not stuck: perhaps away), or solved
         started = (
             assignment.assigned_at if assignment.assigned_at.tzinfo else assignment.assigned_at.replace(tzinfo=UTC)
         )
@@ -343,7 +346,7 @@ async def find_stuck(
                 student_id=student,
                 exercise=await get(session, exercise_id=exercise_key),
                 minutes=int((now - started).total_seconds() // 60),
-                failed=len(outcomes),
+                failed=int(failed or 0),
             )
         )
     return found
