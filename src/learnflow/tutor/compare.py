@@ -223,10 +223,10 @@ def explain(actual: str, expected: str, *, code: str = "") -> Difference:
     elif first < len(got) and first < len(want) and (numbers := _number_diagnosis(got[first], want[first], code)):
         kind = numbers[0]
         cause = f"Line {first + 1}: {numbers[1]}"
-        hints = [
+        hints = [  # gentlest first; the near-fix last
             f"Work out by hand what line {first + 1} should be, and which variables it comes from.",
-            numbers[2],
             "Print the variables involved just before that line to see where the value goes wrong.",
+            numbers[2],
         ]
     else:
         kind = "other"

@@ -32,8 +32,9 @@ def debug(answer: DebugAnswer) -> str:
         "**Hints** (try them one at a time)\n\n" + "\n".join(f"{i}. {h}" for i, h in enumerate(answer.hints, 1))
     )
     if answer.corrected_code and answer.fix_verified:
+        checked = "it no longer fails" if answer.error_type else "it prints what you expected"
         parts.append(
-            "**A corrected version** (I ran it and it no longer fails; try the hints first):\n\n"
+            f"**A corrected version** (I ran it and {checked}; try the hints first):\n\n"
             f"```python\n{answer.corrected_code.rstrip()}\n```"
         )
     return "\n\n".join(parts)
