@@ -273,3 +273,24 @@ async def test_int_is_not_iterable_gets_range_and_sort_result_gets_the_list():
     none = await analyze("names = ['b', 'a']\nordered = names.sort()\nprint(ordered[0])\n")
     assert none.error_type == "TypeError" and none.fix_verified
     assert "names.sort()\nordered = names" in (none.corrected_code or "")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected_fix"),
+    [
+        ('person = {"name": "Ada"}\nprint(person.name)\n', 'person["name"]'),
+        ('s = "Hello"\ns.append(" world")\nprint(s)\n', 's += " world"'),
+        ("import math\nprint(math.squareroot(49))\n", "math.sqrt(49)"),
+        ("from math import squareroot\nprint(squareroot(25))\n", "from math import sqrt"),
+        ('class = "7B"\nprint("My class is", class)\n', 'class_ = "7B"\nprint("My class is", class_)'),
+        ("import json\ntext = \"{'a': 1,}\"\nprint(json.loads(text)['a'])\n", "text = '{\"a\": 1}'"),
+        ('price = "4"\nprint(price - 1)\n', "price = 4"),
+        ("d = {'a': 0, 'b': 1}\nfor k in d:\n    if d[k] == 0:\n        del d[k]\nprint(d)\n", "for k in list(d):"),
+        ("def welcome():\n    print(Welcome)\n\nwelcome()\n", 'print("Welcome")'),
+    ],
+)
+async def test_mechanical_fixes_are_verified(code: str, expected_fix: str):
+    answer = await analyze(code)
+    assert answer.fix_verified, answer
+    assert expected_fix in (answer.corrected_code or ""), answer.corrected_code
+    assert "<function" not in (await Sandbox().run(answer.corrected_code or "")).stdout

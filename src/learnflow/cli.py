@@ -146,6 +146,10 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
     table.add_row("debug verified fix", f"{debug_score.fixed / n:.1%}")
     table.add_row(
+        "verified fixes printing what the reference fix prints",
+        f"{debug_score.fix_matches_reference}/{debug_score.fixed}",
+    )
+    table.add_row(
         f"case-specific explanation ({debug_score.with_exception} with an exception)",
         f"{debug_score.specific / max(debug_score.with_exception, 1):.1%}",
     )

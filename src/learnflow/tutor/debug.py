@@ -5,11 +5,15 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import importlib
+import io
 import itertools
+import json
 import keyword
 import logging
 import re
 import sys
+import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -798,9 +802,14 @@ async def _verified_fix(
             continue
         tried.add(candidate)
         result = await sandbox.run(candidate, stdin=stdin)
-        if result.ok:
+        if result.ok and not _MEANINGLESS.search(result.stdout):
             return candidate
     return None
+
+
+# A "fix" that prints a function or an object's address runs, but is not what the student meant
+# (e.g. Python's suggestion turning print(Welcome) into print(welcome) for a function welcome).
+_MEANINGLESS = re.compile(r"<(?:function|bound method|built-in function|built-in method|class) [^>]*>|object at 0x")
 
 
 def _probed_candidates(code: str, parsed: ParsedError, culprit: dict[str, Any] | None) -> Iterator[str]:
@@ -825,6 +834,101 @@ def _probed_candidates(code: str, parsed: ParsedError, culprit: dict[str, Any] |
     for found in patterns.find(code):
         if found.fixed:
             yield found.fixed
+    yield from _mechanical_candidates(code, parsed)
+
+
+# Standard modules whose names debug may look up to suggest a close function name; importing them in
+# the service has no side effects (unlike, say, `antigravity` or `this`).
+_LOOKUP_MODULES = frozenset(
+    "math random string statistics datetime time json os sys itertools collections functools re".split()
+)
+
+
+def _literal_nodes(code: str) -> list[ast.Constant]:
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def _rename_keyword(code: str, word: str) -> str | None:
+    """Rename a keyword used as a variable (`class = ...`) to `word_`, outside strings and comments.
+
+    Only where it stands as a plain name: not `class Foo:` and not `for`/`if` used as keywords.
+    """
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, IndentationError):
+        return None
+    lines = code.splitlines(keepends=True)
+    edits = []
+    for i, tok in enumerate(tokens):
+        if tok.type != tokenize.NAME or tok.string != word:
+            continue
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        if following is not None and following.type == tokenize.NAME:
+            continue  # `class Foo`: the keyword in its real role
+        edits.append(tok.start)
+    for row, col in reversed(edits):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + word + "_" + line[col + len(word) :]
+    return "".join(lines) if edits else None
+
+
+def _mechanical_candidates(code: str, parsed: ParsedError) -> Iterator[str]:
+    """Fixes that keep the program's intent: each is offered only if it then runs without an error."""
+    kind, msg, n = parsed.error_type, parsed.message, parsed.line
+    text = _line(code, n)
+    if kind == "ValueError" and text is not None and n and "invalid literal for int()" in msg and "." in msg:
+        # '3.5' is a number with a fraction: keep the fraction (float) rather than dropping it.
+        yield _replace_line(code, n, re.sub(r"\bint\(", "float(", text, count=1))
+    if kind == "TypeError" and ("'str'" in msg or '"str"' in msg or "sequence by non-int" in msg):
+        # A number written in quotes ("4", "2.50") used in arithmetic: write it as a number.
+        for node in _literal_nodes(code):
+            if re.fullmatch(r"-?\d+(\.\d+)?", node.value.strip()):
+                fixed = patterns.replace_node(code, node, node.value.strip())
+                if fixed:
+                    yield fixed
+    if kind == "AttributeError" and text is not None and n:
+        m = re.search(r"'str' object has no attribute 'append'", msg)
+        if m:
+            yield _replace_line(code, n, re.sub(r"\b(\w+)\.append\((.*)\)\s*$", r"\1 += \2", text))
+        m = re.search(r"'dict' object has no attribute '(\w+)'", msg)
+        if m:
+            yield _replace_line(code, n, re.sub(rf"\.{m.group(1)}\b(?!\s*\()", f'["{m.group(1)}"]', text))
+    module_attr = re.search(r"module '(\w+)' has no attribute '(\w+)'|cannot import name '(\w+)' from '(\w+)'", msg)
+    if kind in ("AttributeError", "ImportError") and module_attr:
+        name = module_attr.group(2) or module_attr.group(3)
+        module = module_attr.group(1) or module_attr.group(4)
+        if module in _LOOKUP_MODULES:
+            public = [a for a in dir(importlib.import_module(module)) if not a.startswith("_")]
+            aliases = {"squareroot": "sqrt", "square_root": "sqrt", "power": "pow", "absolute": "fabs"}
+            for close in [aliases.get(name, ""), *difflib.get_close_matches(name, public, n=2, cutoff=0.6)]:
+                if close in public:
+                    yield re.sub(rf"\b{re.escape(name)}\b", close, code)
+    if kind == "SyntaxError" and text is not None and n:
+        m = re.match(r"\s*([a-z]+)\s*=[^=]", text)
+        if m and keyword.iskeyword(m.group(1)):
+            renamed = _rename_keyword(code, m.group(1))
+            if renamed:
+                yield renamed
+    if kind == "JSONDecodeError":
+        # JSON text written as a Python literal (single quotes, trailing commas): make it real JSON.
+        for node in _literal_nodes(code):
+            if node.value.lstrip()[:1] in "{[":
+                try:
+                    value = ast.literal_eval(node.value)
+                except (ValueError, SyntaxError):
+                    continue
+                fixed = patterns.replace_node(code, node, repr(json.dumps(value)))
+                if fixed:
+                    yield fixed
+    if kind in ("UnicodeEncodeError", "UnicodeDecodeError"):
+        yield re.sub(r"""\.encode\((['"])ascii\1\)""", '.encode("utf-8")', code)
+        yield re.sub(r"\bopen\(([^()]*?)\)", lambda m: f'open({m.group(1)}, encoding="utf-8")', code)
+    if kind == "FileExistsError":
+        yield re.sub(r"\bos\.mkdir\(([^()]*)\)", r"os.makedirs(\1, exist_ok=True)", code)
 
 
 MAX_LOGIC_CANDIDATES = 6

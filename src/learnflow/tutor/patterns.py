@@ -43,7 +43,7 @@ def _set_lines(code: str, line: int, new: list[str], *, count: int = 1) -> str:
     return _join(lines, code)
 
 
-def _replace_node(code: str, node: ast.AST, new: str) -> str | None:
+def replace_node(code: str, node: ast.AST, new: str) -> str | None:
     """Replace a single-line node's source with ``new``."""
     start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
     if start is None or start != end:
@@ -167,7 +167,7 @@ def find(code: str) -> list[Pattern]:
                     f"`{target}.{node.value.func.attr}()` makes a *new* string and the result is thrown away: "
                     f"strings never change in place, so `{target}` is unchanged.",
                     f"Keep the result: `{target} = {target}.{node.value.func.attr}(...)`.",
-                    _replace_node(code, node, f"{target} = {ast.unparse(node.value)}"),
+                    replace_node(code, node, f"{target} = {ast.unparse(node.value)}"),
                 )
             )
         # if letter == "a" or "e":  -> always true
@@ -186,7 +186,7 @@ def find(code: str) -> list[Pattern]:
                     if isinstance(v, ast.Constant) or (isinstance(v, ast.Compare) and isinstance(v.ops[0], ast.Eq))
                 ]
                 fixed = (
-                    _replace_node(code, node, f"{subject.pop()} in ({', '.join(options)})")
+                    replace_node(code, node, f"{subject.pop()} in ({', '.join(options)})")
                     if len(subject) == 1 and len(options) == len(node.values)
                     else None
                 )
@@ -217,7 +217,7 @@ def find(code: str) -> list[Pattern]:
                             f"`{ast.unparse(node)}` compares *text*, letter by letter (`'9' > '18'` is True), "
                             "not numbers.",
                             "Convert with `int(...)` or `float(...)` and compare with a number without quotes.",
-                            _replace_node(
+                            replace_node(
                                 code,
                                 node,
                                 f"{'float' if '.' in right.value else 'int'}({ast.unparse(node.left)}) "
@@ -244,7 +244,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{name}` is exactly {bound.value!r}, and `{strict}` leaves the boundary out: "
                         f"`{ast.unparse(node)}` is False.",
                         f"Should {bound.value!r} itself count? Then the comparison is `{inclusive}`.",
-                        _replace_node(code, node, f"{name} {inclusive} {ast.unparse(bound)}"),
+                        replace_node(code, node, f"{name} {inclusive} {ast.unparse(bound)}"),
                     )
                 )
             if any(isinstance(o, ast.Eq | ast.NotEq) for o in node.ops) and any(
@@ -257,7 +257,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(node)}` compares floats exactly, but floats are stored approximately "
                         "(`0.1 + 0.2 == 0.3` is False).",
                         "Use `math.isclose(a, b)` or compare `round(a, 2)`.",
-                        _replace_node(
+                        replace_node(
                             code,
                             node,
                             f"abs(({ast.unparse(node.left)}) - ({ast.unparse(node.comparators[0])})) "
@@ -276,7 +276,7 @@ def find(code: str) -> list[Pattern]:
                     first = node.body[0]
                     if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)):
                         pad = _indent(code, first.lineno)
-                        replaced = _replace_node(code, default, "None")
+                        replaced = replace_node(code, default, "None")
                         if replaced is not None:
                             fixed = _set_lines(
                                 replaced,
@@ -348,7 +348,7 @@ def find(code: str) -> list[Pattern]:
                                         f"`{alias} = {source}` does not copy: both names point to the same "
                                         f"object, so changing `{alias}` also changes `{source}`.",
                                         f"Make a copy: `{alias} = {source}.copy()` (or `list({source})`).",
-                                        _replace_node(code, stmt.value, f"{source}.copy()"),
+                                        replace_node(code, stmt.value, f"{source}.copy()"),
                                     )
                                 )
                                 break
@@ -411,7 +411,7 @@ def find(code: str) -> list[Pattern]:
                         f"`{ast.unparse(stmt)}` *replaces* `{name}` on every round, so it ends up with only the "
                         "last value instead of a running total.",
                         f"Add to it: `{name} += ...` (or `{name} = {name} + ...`).",
-                        _replace_node(code, stmt, f"{name} += {ast.unparse(stmt.value)}"),
+                        replace_node(code, stmt, f"{name} += {ast.unparse(stmt.value)}"),
                     )
                 )
         # product = 0 then product *= n (or product = product * n): stays 0
@@ -434,7 +434,7 @@ def find(code: str) -> list[Pattern]:
                         aug.lineno,
                         f"`{name}` starts at 0 and is multiplied on every round: anything times 0 is 0.",
                         f"Start a product at 1: `{name} = 1`.",
-                        _replace_node(code, init_value, "1"),
+                        replace_node(code, init_value, "1"),
                     )
                 )
         # largest = 0 then `if n > largest`: wrong for all-negative data
@@ -453,7 +453,7 @@ def find(code: str) -> list[Pattern]:
                             f"`{name}` starts at 0, so if every value is "
                             f"{'negative' if kind == 'largest' else 'positive'} the {kind} is never found: 0 wins.",
                             f"Start `{name}` with the first value of the data (e.g. `{name} = items[0]`).",
-                            _replace_node(code, init_value, f"{seq}[0]")
+                            replace_node(code, init_value, f"{seq}[0]")
                             if isinstance(loop, ast.For) and (seq := _name(loop.iter))
                             else None,
                         )
@@ -465,7 +465,10 @@ def find(code: str) -> list[Pattern]:
                     isinstance(sub, ast.Call)
                     and isinstance(sub.func, ast.Attribute)
                     and _name(sub.func.value) == seq
-                    and sub.func.attr in ("remove", "pop", "insert", "append")
+                    and sub.func.attr in ("remove", "pop", "insert", "append", "add", "discard")
+                ) or (
+                    isinstance(sub, ast.Delete)
+                    and any(isinstance(t, ast.Subscript) and _name(t.value) == seq for t in sub.targets)
                 ):
                     add(
                         Pattern(
@@ -473,8 +476,8 @@ def find(code: str) -> list[Pattern]:
                             sub.lineno,
                             f"`{seq}` is changed while the loop walks over it, so items are skipped (or the loop "
                             "never ends).",
-                            f"Loop over a copy (`for x in {seq}[:]`) or build a new list instead.",
-                            _replace_node(code, loop.iter, f"{seq}[:]"),
+                            f"Loop over a copy (`for x in list({seq})`) or build a new collection instead.",
+                            replace_node(code, loop.iter, f"list({seq})"),
                         )
                     )
                     break
@@ -495,7 +498,7 @@ def find(code: str) -> list[Pattern]:
                     loop.lineno,
                     f"`{ast.unparse(loop.iter)}` counts down but stops *before* 0, so index 0 is never visited.",
                     "Use -1 as the stop value to include 0: `range(len(s) - 1, -1, -1)`, or `reversed(...)`.",
-                    _replace_node(code, loop.iter.args[1], "-1"),
+                    replace_node(code, loop.iter.args[1], "-1"),
                 )
             )
         # print(total) inside the loop that builds total: prints every running value, not the result.
