@@ -100,3 +100,13 @@ async def test_logic_bug_fixes_print_the_expected_output():
         assert run.ok and compare.same_output(run.stdout, program.expected_output or ""), program.id
         fixed += 1
     assert ran >= 15 and fixed >= 0.8 * ran
+
+
+def test_separately_written_sets_are_valid_and_measured():
+    curriculum = get_curriculum()
+    triage_set, concepts_set = datasets.load_independent()
+    assert len(triage_set) >= 150 and {e.label for e in triage_set} == {"concepts", "debug", "exercise"}
+    assert Counter(r.topic for r in concepts_set).keys() == set(curriculum.topics)
+    triage = evaluation.evaluate_triage_independent(triage_set)
+    assert triage["router"].value >= 0.95 > triage["keyword_baseline"].value
+    assert evaluation.evaluate_concepts(concepts_set, curriculum)["top1"].value >= 0.85

@@ -118,6 +118,11 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     sandbox = Sandbox(get_settings().sandbox)
 
     concepts = evaluation.evaluate_concepts(datasets.load_concepts(), curriculum)
+    triage_set, concepts_set = datasets.load_independent()
+    independent = {
+        "triage": evaluation.evaluate_triage_independent(triage_set),
+        "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
+    }
 
     async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
@@ -127,7 +132,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
 
     triage, debug_score, bank = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank, concepts))
+        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent))
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -136,11 +141,19 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     table.add_row(f"triage accuracy (held-out {router.total})", f"{router.value:.1%}")
     table.add_row("hand-written rules, same split", f"{triage['rules'].value:.1%}")
     table.add_row("keyword router, same split", f"{baseline.value:.1%}")
+    other = independent["triage"]
+    table.add_row(f"triage, separately written set ({other['router'].total})", f"{other['router'].value:.1%}")
+    table.add_row("keyword router, separately written set", f"{other['keyword_baseline'].value:.1%}")
     top1 = concepts["top1"]
     table.add_row(f"concepts topic, top-1 ({top1.total} questions)", f"{top1.value:.1%}")
     table.add_row("concepts topic, top-3", f"{concepts['top3'].value:.1%}")
     table.add_row("concepts keyword scorer alone", f"{concepts['keywords'].value:.1%}")
     table.add_row("concepts title-in-question baseline", f"{concepts['baseline'].value:.1%}")
+    other_concepts = independent["concepts"]
+    table.add_row(
+        f"concepts topic, separately written set ({other_concepts['top1'].total})",
+        f"{other_concepts['top1'].value:.1%}",
+    )
     n = max(debug_score.total, 1)
     table.add_row(f"debug exception type ({debug_score.total} programs)", f"{debug_score.type_correct / n:.1%}")
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")

@@ -41,6 +41,11 @@ def load_concepts(path: Path = DATA / "concepts_dataset.jsonl") -> list[ConceptQ
     return [ConceptQuery.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def load_independent() -> tuple[list[TriageExample], list[ConceptQuery]]:
+    """Evaluation-only sets written separately from the main datasets (never used for training)."""
+    return load_triage(DATA / "triage_independent.jsonl"), load_concepts(DATA / "concepts_independent.jsonl")
+
+
 def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
     return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 

@@ -89,6 +89,16 @@ def evaluate_concepts(rows: list[ConceptQuery], curriculum: Curriculum) -> dict[
     return {"top1": top1, "top3": top3, "keywords": keywords, "baseline": baseline}
 
 
+def evaluate_triage_independent(examples: list[TriageExample]) -> dict[str, Accuracy]:
+    """The router, the rules and the keyword baseline on a separately written set (all of it is test)."""
+    router, rules, baseline = Accuracy(), Accuracy(), Accuracy()
+    for ex in examples:
+        router.add(ex.label, classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to)
+        rules.add(ex.label, rule_classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to)
+        baseline.add(ex.label, keyword_route(ex))
+    return {"router": router, "rules": rules, "keyword_baseline": baseline}
+
+
 @dataclass
 class DebugScore:
     total: int = 0
@@ -174,10 +184,20 @@ async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[
 
 
 def summary_json(
-    triage: dict[str, Accuracy], score: DebugScore, bank: tuple[int, list[str]], concepts: dict[str, Accuracy]
+    triage: dict[str, Accuracy],
+    score: DebugScore,
+    bank: tuple[int, list[str]],
+    concepts: dict[str, Accuracy],
+    independent: dict[str, dict[str, Accuracy]],
 ) -> str:
     return json.dumps(
         {
+            "triage_independent_accuracy": round(independent["triage"]["router"].value, 4),
+            "triage_independent_keyword_baseline": round(independent["triage"]["keyword_baseline"].value, 4),
+            "triage_independent_size": independent["triage"]["router"].total,
+            "concepts_independent_top1": round(independent["concepts"]["top1"].value, 4),
+            "concepts_independent_keyword_scorer": round(independent["concepts"]["keywords"].value, 4),
+            "concepts_independent_size": independent["concepts"]["top1"].total,
             "concepts_topic_top1": round(concepts["top1"].value, 4),
             "concepts_topic_top3": round(concepts["top3"].value, 4),
             "concepts_keyword_scorer": round(concepts["keywords"].value, 4),

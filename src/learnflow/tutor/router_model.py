@@ -14,6 +14,23 @@ from typing import Any
 from learnflow.tutor.datasets import Route, TriageExample, load_triage, split
 
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Error|Exception)\s*:|line \d+", re.I)
+# Signals the words alone carry weakly: a stated wrong output, an exception named in the prose, and a
+# request to have a solution graded. Each becomes a marker word the model can weigh.
+_WRONG_OUTPUT = re.compile(
+    r"\b(should (?:print|be|output|return|give|show)|supposed to|instead of|expected\b.*\b(?:got|get)|"
+    r"but (?:it )?(?:prints|gives|returns|outputs|shows)|(?:prints|returns|gives) (?:none|nothing|the wrong))",
+    re.I,
+)
+_ERROR_NAMED = re.compile(
+    r"\b\w+(?:Error|Exception)\b|not (?:callable|iterable|subscriptable|defined)|traceback|"
+    r"\b(?:crash|crashes|crashed|fails|failed)\b",
+    re.I,
+)
+_GRADE_ME = re.compile(
+    r"\b(grade|mark|score|check|review|test|run) (?:this|it|my|against)|good enough to pass|"
+    r"did i (?:get it|do it) right|is (?:this|it|my \w+) (?:right|correct)|against the tests|my homework",
+    re.I,
+)
 
 
 def features(query: str, code: str | None, error_message: str | None) -> str:
@@ -27,6 +44,12 @@ def features(query: str, code: str | None, error_message: str | None) -> str:
         marks.append("zztraceback")
     if not query.strip():
         marks.append("zzemptyquery")
+    if _WRONG_OUTPUT.search(query):
+        marks.append("zzwrongoutput")
+    if _ERROR_NAMED.search(query):
+        marks.append("zzerrornamed")
+    if _GRADE_ME.search(query):
+        marks.append("zzgrademe")
     return " ".join([query.lower(), *marks])
 
 
