@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -88,6 +88,7 @@ class Curriculum:
                     raise ValueError(f"duplicate quiz question id {question.id!r}")
                 question_ids.add(question.id)
             self.quizzes[quiz.topic] = quiz
+        self._ranked = lru_cache(maxsize=4096)(self._rank)
         self._position = {topic_id: i for i, topic_id in enumerate(self.topics)}
         self._index = self._build_index()
 
@@ -145,17 +146,21 @@ class Curriculum:
         """The topics ``text`` is most likely about, best first: text-model margins plus keyword scores.
 
         Empty when neither is convinced: no keyword evidence of at least ``minimum`` and a model margin
-        under ``MIN_MARGIN`` (greetings, off-topic requests).
+        under ``MIN_MARGIN`` (greetings, off-topic requests). Answers are cached: triage, the
+        specialist and the level look-up all ask about the same question.
         """
+        return list(self._ranked(text, limit, minimum))
+
+    def _rank(self, text: str, limit: int, minimum: float) -> tuple[Topic, ...]:
         if not text.strip():
-            return []
+            return ()
         keyword = {m.topic.id: m.score for m in self.match_topics(text, limit=5)}
         margins = self.topic_model.margins(text)
         combined = {t: m + KEYWORD_WEIGHT * keyword.get(t, 0.0) for t, m in margins.items()}
         ranked = sorted(combined, key=lambda t: (-combined[t], self._position[t]))
         if max(keyword.values(), default=0.0) < minimum and margins[ranked[0]] < MIN_MARGIN:
-            return []
-        return [self.topics[t] for t in ranked[:limit]]
+            return ()
+        return tuple(self.topics[t] for t in ranked[:limit])
 
     def best_topic(self, text: str, *, minimum: float = 1.5) -> Topic | None:
         ranked = self.rank_topics(text, limit=1, minimum=minimum)
