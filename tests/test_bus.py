@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import select
 
 from learnflow.bus import MemoryBus, Outcome, Subscription
+from learnflow.bus.base import RawPayload
 from learnflow.db.models import DeadLetter
 from learnflow.events import CloudEvent, ProgressUpdated, Topic, dlq, new_event
 from learnflow.runtime import Runtime
@@ -149,6 +150,37 @@ async def test_dead_letters_are_kept_in_the_database(make_runtime: RuntimeFactor
     assert len(rows) == 1
     assert rows[0].topic == "progress.updated" and rows[0].consumer == "broken"
     assert "ValueError: cannot" in rows[0].reason
+
+
+async def test_an_invalid_event_is_kept_in_the_dead_letters_too(make_runtime: RuntimeFactory):
+    rt: Runtime = make_runtime(("runner",))
+    handled: list[str] = []
+
+    async def handler(event: CloudEvent[ProgressUpdated]) -> Outcome:
+        handled.append(event.id)
+        return Outcome.DONE
+
+    rt.consume(Topic.PROGRESS_UPDATED, "strict", handler, payload=ProgressUpdated)
+    await rt.start()
+    bad = progress_event().model_dump(mode="json")
+    bad["data"]["mastery"] = 500  # outside 0-100: no consumer may process it
+    await rt.bus.publish(str(Topic.PROGRESS_UPDATED), CloudEvent[RawPayload].model_validate(bad))
+    garbage = {**progress_event().model_dump(mode="json"), "data": "not even an object"}
+    await rt.bus.publish(str(Topic.PROGRESS_UPDATED), CloudEvent[RawPayload].model_validate(garbage))
+
+    async def stored() -> list[DeadLetter]:
+        async with rt.db.session() as session:
+            return list((await session.execute(select(DeadLetter))).scalars())
+
+    for _ in range(200):
+        rows = await stored()
+        if len(rows) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert not handled
+    assert sorted(r.event_id for r in rows) == sorted([bad["id"], garbage["id"]])
+    assert all(r.consumer == "strict" and "invalid payload" in r.reason for r in rows)
+    assert {str(r.event["data"]) for r in rows} >= {"not even an object"}
 
 
 async def test_failed_specialist_turns_query_into_failed_status(make_runtime: RuntimeFactory):

@@ -9,13 +9,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
+from learnflow.bus.base import RawPayload
 from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
@@ -234,6 +235,7 @@ class Runtime:
             consumer = str(extra.get("dlqgroup", "")) or group
             if consumer != group:
                 return Outcome.DONE
+            wire = event.model_dump(mode="json")
             async with self.db.session() as session:
                 session.add(
                     DeadLetter(
@@ -241,13 +243,21 @@ class Runtime:
                         event_id=event.id,
                         consumer=group,
                         reason=str(extra.get("dlqreason", "")) or "dead-lettered by the transport",
-                        event=event.model_dump(mode="json"),
+                        event=wire,
                     )
                 )
                 await session.commit()
+            try:
+                typed = CloudEvent[payload].model_validate(wire)  # type: ignore[valid-type]
+            except ValidationError:
+                # Kept for people to inspect; there is no valid payload to react to.
+                log.warning("%s: dead-lettered event %s has an invalid payload", group, event.id)
+                return Outcome.DONE
             from learnflow.services import registry
 
-            await registry.on_dead_letter(self, topic, event)
+            await registry.on_dead_letter(self, topic, typed)
             return Outcome.DONE
 
-        self.bus.subscribe(Subscription(dlq(topic), f"{group}.dlq", record, payload, match))
+        # The DLQ consumer accepts any payload: an event dead-lettered *because* it was invalid must
+        # still be recorded.
+        self.bus.subscribe(Subscription(dlq(topic), f"{group}.dlq", record, RawPayload, match))

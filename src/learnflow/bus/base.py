@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from learnflow.events.envelope import CloudEvent
 
@@ -41,8 +41,14 @@ class Subscription:
     payload: type[BaseModel]
     match: Mapping[str, str] = field(default_factory=dict)
 
-    def matches(self, data: Mapping[str, Any]) -> bool:
+    def matches(self, data: object) -> bool:
+        if not isinstance(data, Mapping):  # a malformed payload matches only unfiltered subscriptions
+            return not self.match
         return all(str(data.get(k)) == v for k, v in self.match.items())
+
+
+class RawPayload(RootModel[Any]):
+    """Whatever an event carried, valid or not: what a dead-letter consumer must accept."""
 
 
 class EventBus(Protocol):
