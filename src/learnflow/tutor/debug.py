@@ -800,12 +800,16 @@ async def _verified_fix(
     for candidate in itertools.chain(_candidates(code, parsed), _probed_candidates(code, parsed, culprit)):
         if candidate == code or candidate in tried:
             continue
+        if len(tried) >= MAX_FIX_CANDIDATES:
+            break  # each try is a sandbox run; a long program can propose many
         tried.add(candidate)
         result = await sandbox.run(candidate, stdin=stdin)
         if result.ok and not _MEANINGLESS.search(result.stdout):
             return candidate
     return None
 
+
+MAX_FIX_CANDIDATES = 12
 
 # A "fix" that prints a function or an object's address runs, but is not what the student meant
 # (e.g. Python's suggestion turning print(Welcome) into print(welcome) for a function welcome).

@@ -154,13 +154,6 @@ def store(session: AsyncSession, *, data: NewExercise, exercise_id: str, author:
     return exercise
 
 
-async def was_assigned(session: AsyncSession, *, student_id: str, exercise_id: str) -> bool:
-    found = await session.scalar(
-        select(Assignment.id).where(Assignment.student_id == student_id, Assignment.exercise_id == exercise_id).limit(1)
-    )
-    return found is not None
-
-
 async def choose(
     session: AsyncSession,
     *,
@@ -168,8 +161,11 @@ async def choose(
     student_id: str,
     topic: str | None,
     difficulty: str | None,
-) -> Exercise:
-    """Pick the next exercise: the asked topic (else the first not yet mastered), at the student's level."""
+) -> tuple[Exercise, bool]:
+    """Pick the next exercise: the asked topic (else the first not yet mastered), at the student's level.
+
+    Returns the exercise and whether the student already had it (the fitting bank is used up).
+    """
     levels = {
         p.topic: p.level
         for p in (await session.execute(select(Progress).where(Progress.student_id == student_id))).scalars()
@@ -205,7 +201,7 @@ async def choose(
         )
         if difficulty and not any(e.difficulty == difficulty for e in pool):
             raise NotFound(f"no {difficulty} exercise for topic {candidate_topic!r}")
-        return ranked[0]
+        return ranked[0], ranked[0].id in assigned
     raise NotFound("no exercise matches" + (f" topic {topic!r}" if topic else ""))
 
 

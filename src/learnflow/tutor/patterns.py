@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 _MUTATING = {"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update", "add", "discard"}
 _STR_METHODS = {"upper", "lower", "strip", "lstrip", "rstrip", "replace", "title", "capitalize", "swapcase"}
@@ -94,12 +95,14 @@ def _assigned_before(tree: ast.Module, name: str, line: int) -> ast.expr | None:
     return found.value if found else None
 
 
-def find(code: str) -> list[Pattern]:
-    """Every pattern found in ``code``, in line order; [] when it does not parse."""
+@lru_cache(maxsize=256)
+def find(code: str) -> tuple[Pattern, ...]:
+    """Every pattern found in ``code``, in line order; () when it does not parse (cached: debug asks
+    for the explanation, the logic fixes and the crash fixes of the same program)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return []
+        return ()
     found: list[Pattern] = []
     add = found.append
     for node in ast.walk(tree):
@@ -524,4 +527,4 @@ def find(code: str) -> list[Pattern]:
     unique: dict[tuple[str, int], Pattern] = {}
     for p in found:
         unique.setdefault((p.kind, p.line), p)
-    return sorted(unique.values(), key=lambda p: p.line)
+    return tuple(sorted(unique.values(), key=lambda p: p.line))

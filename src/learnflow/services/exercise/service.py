@@ -73,10 +73,9 @@ async def generate(
     """
     await _ensure_student(rt, student_id)
     async with rt.db.session() as session:
-        exercise = await exercises.choose(
+        exercise, repeat = await exercises.choose(
             session, curriculum=rt.curriculum, student_id=student_id, topic=topic, difficulty=difficulty
         )
-        repeat = await exercises.was_assigned(session, student_id=student_id, exercise_id=exercise.id)
         used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
     proposed = None
     if repeat and rt.ai.is_llm:
