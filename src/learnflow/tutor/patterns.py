@@ -81,18 +81,17 @@ def _loops(tree: ast.AST) -> list[ast.For | ast.While]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.For | ast.While)]
 
 
-def _assigned_before(tree: ast.Module, name: str, line: int) -> ast.expr | None:
-    """The value last assigned to ``name`` at module or function level before ``line``."""
-    found = None
+def _assignments(tree: ast.Module) -> dict[str, list[ast.Assign]]:
+    """Every plain `name = value` in the program, by name, in line order (built once per program)."""
+    found: dict[str, list[ast.Assign]] = {}
     for node in ast.walk(tree):
-        if (
-            isinstance(node, ast.Assign)
-            and node.lineno < line
-            and any(_name(t) == name for t in node.targets)
-            and (found is None or node.lineno > found.lineno)
-        ):
-            found = node
-    return found.value if found else None
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append(node)
+    for nodes in found.values():
+        nodes.sort(key=lambda n: n.lineno)
+    return found
 
 
 @lru_cache(maxsize=256)
@@ -105,6 +104,13 @@ def find(code: str) -> tuple[Pattern, ...]:
         return ()
     found: list[Pattern] = []
     add = found.append
+    assignments = _assignments(tree)
+
+    def _assigned_before(_tree: ast.Module, name: str | None, line: int) -> ast.expr | None:
+        """The value last assigned to ``name`` before ``line``."""
+        earlier = [n for n in assignments.get(name or "", ()) if n.lineno < line]
+        return earlier[-1].value if earlier else None
+
     for node in ast.walk(tree):
         # x = items.sort()  /  print(items.sort())
         if isinstance(node, ast.Assign | ast.Call) and isinstance(
