@@ -126,7 +126,9 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
 
     async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
-        debug_score = await evaluation.evaluate_debug(datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox)
+        debug_score = await evaluation.evaluate_debug(
+            datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox, compare_reference=True
+        )
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
         return triage, debug_score, bank
 
