@@ -12,15 +12,23 @@ from learnflow.tutor import debug
 from learnflow.tutor.debug import parse_traceback
 
 
-async def analyze(code: str | None, error: str | None = None, stdin: str = "") -> debug.DebugAnswer:
+async def analyze(
+    code: str | None,
+    error: str | None = None,
+    stdin: str = "",
+    *,
+    question: str = "",
+    expected_output: str | None = None,
+) -> debug.DebugAnswer:
     return await debug.analyze(
         code=code,
         error_message=error,
-        question="",
+        question=question,
         stdin=stdin,
         curriculum=get_curriculum(),
         sandbox=Sandbox(),
         ai=OfflineProvider(),
+        expected_output=expected_output,
     )
 
 
@@ -80,30 +88,13 @@ async def test_program_without_exception_is_a_logic_question():
 
 
 async def test_infinite_loop_is_explained():
-    answer = await debug.analyze(
-        code="i = 0\nwhile i < 3:\n    print(i)\n",
-        error_message=None,
-        question="",
-        stdin="",
-        curriculum=get_curriculum(),
-        sandbox=Sandbox(),
-        ai=OfflineProvider(),
-    )
+    answer = await analyze("i = 0\nwhile i < 3:\n    print(i)\n")
     assert answer.error_type is None
     assert "stopped" in answer.explanation and "loop" in answer.explanation
 
 
 async def test_silent_infinite_loop_hits_the_time_limit():
-    sandbox = Sandbox()
-    answer = await debug.analyze(
-        code="i = 0\nwhile i < 3:\n    pass\n",
-        error_message=None,
-        question="",
-        stdin="",
-        curriculum=get_curriculum(),
-        sandbox=sandbox,
-        ai=OfflineProvider(),
-    )
+    answer = await analyze("i = 0\nwhile i < 3:\n    pass\n")
     assert answer.run_status == "stopped"
     # The wall-clock limit normally stops it; on a starved machine the CPU-time limit may come first.
     assert "time limit" in answer.explanation or "CPU time" in answer.explanation
@@ -184,30 +175,16 @@ async def test_probing_never_calls_functions_on_the_failing_line():
     ],
 )
 async def test_logic_bug_compares_with_the_expected_output(code: str, expected: str, needle: str):
-    answer = await debug.analyze(
-        code=code,
-        error_message=None,
-        question="",
-        stdin="",
-        curriculum=get_curriculum(),
-        sandbox=Sandbox(),
-        ai=OfflineProvider(),
-        expected_output=expected,
-    )
+    answer = await analyze(code, expected_output=expected)
     assert answer.error_type is None and answer.run_status == "passed"
     assert "logic bug" in answer.explanation and needle in answer.explanation, answer.explanation
     assert len(answer.hints) == 3
 
 
 async def test_expected_output_stated_in_the_question_is_used():
-    answer = await debug.analyze(
-        code="total = 0\nfor i in range(1, 5):\n    total += i\nprint(total)\n",
-        error_message=None,
+    answer = await analyze(
+        "total = 0\nfor i in range(1, 5):\n    total += i\nprint(total)\n",
         question="my sum should print 15 but it prints 10, why??",
-        stdin="",
-        curriculum=get_curriculum(),
-        sandbox=Sandbox(),
-        ai=OfflineProvider(),
     )
     assert (
         "You expected:" in answer.explanation and "15" in answer.explanation and "range(..., 5)" in answer.explanation
