@@ -127,6 +127,18 @@ async def test_redelivered_event_is_processed_once(make_runtime: RuntimeFactory)
     assert len(seen) == 2
 
 
+async def stored_dead_letters(rt: Runtime, *, want: int) -> list[DeadLetter]:
+    """The dead_letters rows, once there are ``want`` of them (or after 4 s)."""
+    rows: list[DeadLetter] = []
+    for _ in range(200):
+        async with rt.db.session() as session:
+            rows = list((await session.execute(select(DeadLetter))).scalars())
+        if len(rows) >= want:
+            break
+        await asyncio.sleep(0.02)
+    return rows
+
+
 async def test_dead_letters_are_kept_in_the_database(make_runtime: RuntimeFactory):
     rt: Runtime = make_runtime(("runner",))
 
@@ -138,15 +150,7 @@ async def test_dead_letters_are_kept_in_the_database(make_runtime: RuntimeFactor
     event = progress_event()
     await rt.publish(Topic.PROGRESS_UPDATED, event.data, subject="s")
 
-    async def stored() -> list[DeadLetter]:
-        async with rt.db.session() as session:
-            return list((await session.execute(select(DeadLetter))).scalars())
-
-    for _ in range(200):
-        rows = await stored()
-        if rows:
-            break
-        await asyncio.sleep(0.02)
+    rows = await stored_dead_letters(rt, want=1)
     assert len(rows) == 1
     assert rows[0].topic == "progress.updated" and rows[0].consumer == "broken"
     assert "ValueError: cannot" in rows[0].reason
@@ -168,15 +172,7 @@ async def test_an_invalid_event_is_kept_in_the_dead_letters_too(make_runtime: Ru
     garbage = {**progress_event().model_dump(mode="json"), "data": "not even an object"}
     await rt.bus.publish(str(Topic.PROGRESS_UPDATED), CloudEvent[RawPayload].model_validate(garbage))
 
-    async def stored() -> list[DeadLetter]:
-        async with rt.db.session() as session:
-            return list((await session.execute(select(DeadLetter))).scalars())
-
-    for _ in range(200):
-        rows = await stored()
-        if len(rows) >= 2:
-            break
-        await asyncio.sleep(0.02)
+    rows = await stored_dead_letters(rt, want=2)
     assert not handled
     assert sorted(r.event_id for r in rows) == sorted([bad["id"], garbage["id"]])
     assert all(r.consumer == "strict" and "invalid payload" in r.reason for r in rows)

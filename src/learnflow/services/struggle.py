@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from learnflow.events import StruggleDetected, Topic
 from learnflow.runtime import Runtime
 from learnflow.tutor import progress, queries
+
+
+async def announce(
+    rt: Runtime,
+    *,
+    alert_id: str,
+    student_id: str,
+    topic: str | None,
+    reason: str,
+    details: str,
+    session: AsyncSession | None = None,
+) -> None:
+    """Publish struggle.detected under the alert's own id (a repeat is not sent twice); in ``session``
+    when given, so the alert goes out if and only if what caused it is stored."""
+    alert = StruggleDetected(alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details)  # type: ignore[arg-type]
+    await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
 
 
 async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str | None) -> str | None:
@@ -16,10 +34,15 @@ async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str 
         found = await progress.record_run(session, student_id=student_id, ok=ok, error_type=error_type)
         if found is not None:
             reason, details = found
-            alert_id = str(uuid.uuid4())
-            alert = StruggleDetected(alert_id=alert_id, student_id=student_id, reason=reason, details=details)  # type: ignore[arg-type]
-            # In the same transaction as the run: the alert is sent if and only if the run is stored.
-            await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
+            await announce(
+                rt,
+                alert_id=str(uuid.uuid4()),
+                student_id=student_id,
+                topic=None,
+                reason=reason,
+                details=details,
+                session=session,
+            )
         await session.commit()
     rt.outbox.kick()
     return found[0] if found else None

@@ -24,7 +24,7 @@ from learnflow.events import (
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
-from learnflow.services import budget
+from learnflow.services import budget, struggle
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import (
     CodeQuality,
@@ -157,18 +157,13 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
         event_id=derived_id(sub.id, "progress"),
     )
     if graded.failed_in_a_row == exercises.FAILED_SUBMISSIONS_ALERT:
-        alert_id = derived_id(sub.id, "struggle")
-        await rt.publish(
-            Topic.STRUGGLE_DETECTED,
-            StruggleDetected(
-                alert_id=alert_id,
-                student_id=student_id,
-                topic=exercise.topic,
-                reason="failed_submissions",
-                details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
-            ),
-            subject=student_id,
-            event_id=alert_id,
+        await struggle.announce(
+            rt,
+            alert_id=derived_id(sub.id, "struggle"),
+            student_id=student_id,
+            topic=exercise.topic,
+            reason="failed_submissions",
+            details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
         )
     if not sub.passed:
         await flag_stuck(rt, student_id=student_id, exercise_id=exercise.id)
@@ -208,17 +203,13 @@ async def flag_stuck(
                 reason="stuck_on_exercise",
                 details=details,
             )
-            await rt.publish(
-                Topic.STRUGGLE_DETECTED,
-                StruggleDetected(
-                    alert_id=stuck.alert_id,
-                    student_id=stuck.student_id,
-                    topic=stuck.exercise.topic,
-                    reason="stuck_on_exercise",
-                    details=details,
-                ),
-                subject=stuck.student_id,
-                event_id=stuck.alert_id,
+            await struggle.announce(
+                rt,
+                alert_id=stuck.alert_id,
+                student_id=stuck.student_id,
+                topic=stuck.exercise.topic,
+                reason="stuck_on_exercise",
+                details=details,
                 session=session,
             )
         try:
@@ -367,19 +358,14 @@ async def answer_quiz(
             session=session,
         )
         if low:
-            alert_id = derived_id(attempt.id, "struggle")
-            await rt.publish(
-                Topic.STRUGGLE_DETECTED,
-                StruggleDetected(
-                    alert_id=alert_id,
-                    student_id=student_id,
-                    topic=topic,
-                    reason="low_quiz",
-                    details=f"Quiz on {topic!r}: {graded.correct}/{graded.total} correct "
-                    f"({round(graded.score * 100)}%, under {round(quizzes.LOW_SCORE * 100)}%).",
-                ),
-                subject=student_id,
-                event_id=alert_id,
+            await struggle.announce(
+                rt,
+                alert_id=derived_id(attempt.id, "struggle"),
+                student_id=student_id,
+                topic=topic,
+                reason="low_quiz",
+                details=f"Quiz on {topic!r}: {graded.correct}/{graded.total} correct "
+                f"({round(graded.score * 100)}%, under {round(quizzes.LOW_SCORE * 100)}%).",
                 session=session,
             )
         await session.commit()
