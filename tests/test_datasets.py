@@ -112,3 +112,12 @@ def test_separately_written_sets_are_valid_and_measured():
     triage = evaluation.evaluate_triage_independent(triage_set)
     assert triage["router"].value >= 0.95 > triage["keyword_baseline"].value
     assert evaluation.evaluate_concepts(concepts_set, curriculum)["top1"].value >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [("what does % do in python", "operators"), ("difference between / and //", "operators")],
+)
+def test_operator_symbols_count_as_words(question: str, topic: str):
+    best = get_curriculum().best_topic(question)
+    assert best is not None and best.id == topic

@@ -154,6 +154,7 @@ class Curriculum:
     def _rank(self, text: str, limit: int, minimum: float) -> tuple[Topic, ...]:
         if not text.strip():
             return ()
+        text = _symbols_as_words(text)
         keyword = {m.topic.id: m.score for m in self.match_topics(text, limit=5)}
         margins = self.topic_model.margins(text)
         combined = {t: m + KEYWORD_WEIGHT * keyword.get(t, 0.0) for t, m in margins.items()}
@@ -175,6 +176,29 @@ class Curriculum:
 
     def topics_in_module(self, module_id: str) -> list[Topic]:
         return [t for t in self.topics.values() if self.module_of[t.id].module == module_id]
+
+
+# Operators carry meaning the word tokenizers drop: say them in words ("what does % do").
+_SYMBOLS = [
+    ("**=", " power assignment "),
+    ("//", " floor division operator "),
+    ("**", " power exponent operator "),
+    ("+=", " augmented assignment operator "),
+    ("-=", " augmented assignment operator "),
+    ("*=", " augmented assignment operator "),
+    ("/=", " augmented assignment operator "),
+    ("==", " equality comparison operator "),
+    ("!=", " not equal comparison operator "),
+    ("<=", " comparison operator "),
+    (">=", " comparison operator "),
+    ("%", " modulo remainder operator "),
+]
+
+
+def _symbols_as_words(text: str) -> str:
+    for symbol, words in _SYMBOLS:
+        text = text.replace(symbol, words)
+    return re.sub(r"(?<![\w\s])/(?![\w/])|\s/\s", " division operator ", text)
 
 
 def _stem(word: str) -> str:
