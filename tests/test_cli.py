@@ -33,6 +33,15 @@ def test_ask_with_code_and_error(tmp_path: Path):
     assert '"routed_to": "debug"' in out.stdout and '"error_type": "NameError"' in out.stdout
 
 
+def test_ask_with_input_and_expected_output(tmp_path: Path):
+    (tmp_path / "sum.py").write_text("a = input()\nb = input()\nprint(a + b)\n")
+    out = run(
+        ["ask", "--json", "--code", "sum.py", "--stdin", "2\n3\n", "--expected", "5", "my sum is wrong"], tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"routed_to": "debug"' in out.stdout and "joined as text" in out.stdout
+
+
 def test_ask_rejects_an_empty_question(tmp_path: Path):
     out = run(["ask", ""], tmp_path)
     assert out.returncode == 2 and "query must not be empty" in out.stdout

@@ -59,6 +59,10 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question.")] = "",
     code: Annotated[Path | None, typer.Option("--code", exists=True, dir_okay=False, help="A Python file.")] = None,
     error: Annotated[str | None, typer.Option("--error", help="The error message you got.")] = None,
+    stdin: Annotated[str | None, typer.Option("--stdin", help="Input to feed the code when it is run.")] = None,
+    expected: Annotated[
+        str | None, typer.Option("--expected", help="What the code should print (debug compares).")
+    ] = None,
     student: Annotated[str, typer.Option(help="Student id.")] = "cli-student",
     session: Annotated[str, typer.Option(help="Session id.")] = "cli-session",
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw response as JSON.")] = False,
@@ -68,7 +72,15 @@ def ask(
 
     source = code.read_text(encoding="utf-8") if code else None
     try:
-        body = TriageCreate(student_id=student, session_id=session, query=question, code=source, error_message=error)
+        body = TriageCreate(
+            student_id=student,
+            session_id=session,
+            query=question,
+            code=source,
+            error_message=error,
+            stdin=stdin,
+            expected_output=expected,
+        )
     except ValueError as exc:
         console.print(f"[red]Invalid question:[/red] {exc}")
         raise typer.Exit(2) from exc
