@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -53,52 +54,86 @@ async def test_quality_comes_from_ruff():
     assert report is not None and any(f.code == "C901" for f in report.findings)
 
 
-async def test_quiz_hides_answers_and_grades(client: httpx.AsyncClient, runtime: Runtime):
-    quiz = (await client.get("/api/quizzes/lists")).json()
-    assert quiz["topic"] == "lists" and len(quiz["questions"]) >= 4
-    assert all("answer" not in q and "output" not in q and "explanation" not in q for q in quiz["questions"])
-    source = runtime.curriculum.quizzes["lists"].questions
+async def start_quiz(client: httpx.AsyncClient, topic: str, student_id: str) -> dict[str, Any]:
+    resp = await client.post(f"/api/quizzes/{topic}/attempts", json={"student_id": student_id})
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+def right_answers(runtime: Runtime, topic: str, attempt: dict[str, Any]) -> dict[str, int | str]:
+    """The right answer to each drawn question: choices by index or by text, outputs without the final newline."""
+    pool = {q.id: q for q in runtime.curriculum.quizzes[topic].questions}
     answers: dict[str, int | str] = {}
-    for q in source:
-        # Choice questions answered by index and by text; output ones without the final newline.
-        answers[q.id] = (
-            (q.answer if len(answers) % 2 else q.choices[q.answer or 0])
-            if q.kind == "choice"
-            else ((q.output or "").rstrip("\n"))
-        )
-    resp = await client.post("/api/quizzes/lists/attempts", json={"student_id": "quiz-1", "answers": answers})
+    for drawn in attempt["questions"]:
+        q = pool[drawn["question_id"]]
+        if q.kind == "choice":
+            answers[q.id] = q.answer if len(answers) % 2 else q.choices[q.answer or 0]  # type: ignore[assignment]
+        else:
+            answers[q.id] = (q.output or "").rstrip("\n")
+    return answers
+
+
+async def test_quiz_attempt_draws_questions_without_answers_and_grades_once(
+    client: httpx.AsyncClient, runtime: Runtime
+):
+    info = (await client.get("/api/quizzes/lists")).json()
+    assert info["pool_size"] >= 5 and info["questions_per_attempt"] == 5
+    attempt = await start_quiz(client, "lists", "quiz-1")
+    assert attempt["topic"] == "lists" and len(attempt["questions"]) == 5
+    assert all("answer" not in q and "output" not in q and "explanation" not in q for q in attempt["questions"])
+    answers = right_answers(runtime, "lists", attempt)
+    url = f"/api/quizzes/attempts/{attempt['attempt_id']}/answers"
+    resp = await client.post(url, json={"answers": answers})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["score"] == 1.0 and body["correct"] == body["total"] == len(source)
+    assert body["score"] == 1.0 and body["correct"] == body["total"] == 5
     assert body["struggle_detected"] is False
     # 30 for the quiz + 10 * 1/3 for one success in a row; nothing for exercises yet.
     assert body["mastery"] == 33.33 and body["level"] == "Beginner"
     progress = (await client.get("/api/students/quiz-1/progress")).json()
     row = next(t for t in progress["topics"] if t["topic"] == "lists")
     assert row["quiz"] == 1.0 and row["completion"] == 0 and row["consistency"] == pytest.approx(1 / 3, abs=1e-3)
+    # The same answers again (a retried request) give the same result; other answers are refused.
+    again = await client.post(url, json={"answers": answers})
+    assert again.status_code == 200 and again.json()["score"] == 1.0
+    changed = await client.post(url, json={"answers": {next(iter(answers)): "something else"}})
+    assert changed.status_code == 409
+
+
+async def test_a_retake_draws_the_questions_met_least(client: httpx.AsyncClient, runtime: Runtime):
+    pool = len(runtime.curriculum.quizzes["sets"].questions)
+    first = await start_quiz(client, "sets", "retaker")
+    second = await start_quiz(client, "sets", "retaker")
+    first_ids = {q["question_id"] for q in first["questions"]}
+    second_ids = {q["question_id"] for q in second["questions"]}
+    assert len(first_ids | second_ids) == min(pool, 10)  # no question comes back before the pool is used
+    # An open attempt does not count towards mastery until it is answered.
+    progress = (await client.get("/api/students/retaker/progress")).json()
+    assert all(t["quiz"] == 0 for t in progress["topics"])
 
 
 async def test_quiz_errors(client: httpx.AsyncClient):
     assert (await client.get("/api/quizzes/no-such-topic")).status_code == 404
-    bad = await client.post("/api/quizzes/lists/attempts", json={"student_id": "q", "answers": {"nope-q9": 1}})
+    assert (await client.post("/api/quizzes/nowhere/attempts", json={"student_id": "q"})).status_code == 404
+    attempt = await start_quiz(client, "lists", "q")
+    url = f"/api/quizzes/attempts/{attempt['attempt_id']}/answers"
+    bad = await client.post(url, json={"answers": {"nope-q9": 1}})
     assert bad.status_code == 422 and "nope-q9" in bad.json()["error"]["message"]
-    empty = await client.post("/api/quizzes/lists/attempts", json={"student_id": "q", "answers": {}})
-    assert empty.status_code == 422
-    missing = await client.post("/api/quizzes/nowhere/attempts", json={"student_id": "q", "answers": {"x": 1}})
+    assert (await client.post(url, json={"answers": {}})).status_code == 422
+    missing = await client.post("/api/quizzes/attempts/no-such-attempt/answers", json={"answers": {"x": 1}})
     assert missing.status_code == 404
 
 
 async def test_low_quiz_score_alerts_teachers(client: httpx.AsyncClient, runtime: Runtime):
-    source = runtime.curriculum.quizzes["dictionaries"].questions
-    first = source[0]
+    attempt = await start_quiz(client, "dictionaries", "quiz-low")
+    pool = {q.id: q for q in runtime.curriculum.quizzes["dictionaries"].questions}
+    first = pool[attempt["questions"][0]["question_id"]]
     wrong: int | str = ((first.answer or 0) + 1) % len(first.choices) if first.kind == "choice" else "surely not"
     body = (
-        await client.post(
-            "/api/quizzes/dictionaries/attempts", json={"student_id": "quiz-low", "answers": {first.id: wrong}}
-        )
+        await client.post(f"/api/quizzes/attempts/{attempt['attempt_id']}/answers", json={"answers": {first.id: wrong}})
     ).json()
     assert body["score"] == 0.0 and body["struggle_detected"] is True
-    assert sum(not r["answered"] for r in body["results"]) == len(source) - 1
+    assert sum(not r["answered"] for r in body["results"]) == 4
     alerts = await _alerts(client, "quiz-low", 1)
     assert [a["reason"] for a in alerts] == ["low_quiz"] and alerts[0]["topic"] == "dictionaries"
 
@@ -127,9 +162,9 @@ async def test_full_mastery_from_exercises_quiz_quality_and_streak(client: httpx
         assert base is not None
         if i == 2:
             assert {f["code"] for f in body["quality"]["findings"]} >= {"F401"}
-    quiz = runtime.curriculum.quizzes["for-loops"].questions
-    answers = {q.id: (q.answer if q.kind == "choice" else q.output) for q in quiz}
-    await client.post("/api/quizzes/for-loops/attempts", json={"student_id": student, "answers": answers})
+    attempt = await start_quiz(client, "for-loops", student)
+    answers = right_answers(runtime, "for-loops", attempt)
+    await client.post(f"/api/quizzes/attempts/{attempt['attempt_id']}/answers", json={"answers": answers})
     progress = (await client.get(f"/api/students/{student}/progress")).json()
     row = next(t for t in progress["topics"] if t["topic"] == "for-loops")
     assert row["completion"] == 1.0 and row["quiz"] == 1.0 and row["consistency"] == 1.0
@@ -206,6 +241,6 @@ async def test_asking_for_a_quiz_gets_the_topics_quiz_without_answers(client: ht
     data = resp.json()
     assert data["routed_to"] == "exercise", data
     answer = data["response"]
-    assert answer["data"]["topic"] == "dictionaries" and len(answer["data"]["questions"]) >= 4
-    assert "/api/quizzes/dictionaries/attempts" in answer["content"]
+    assert answer["data"]["topic"] == "dictionaries" and len(answer["data"]["questions"]) == 5
+    assert f"/api/quizzes/attempts/{answer['data']['attempt_id']}/answers" in answer["content"]
     assert all("answer" not in q and "output" not in q for q in answer["data"]["questions"])

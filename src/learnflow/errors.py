@@ -29,6 +29,11 @@ class Unprocessable(LearnFlowError):
     code = "unprocessable"
 
 
+class Conflict(LearnFlowError):
+    status_code = 409
+    code = "conflict"
+
+
 class Unavailable(LearnFlowError):
     status_code = 503
     code = "unavailable"

@@ -125,7 +125,7 @@ class Submission(Base):
 
 
 class QuizAttempt(Base):
-    """One answered topic quiz; mastery takes the best score per topic."""
+    """One quiz attempt on a topic: drawn questions, then the grade; mastery takes the best graded score."""
 
     __tablename__ = "quiz_attempts"
     __table_args__ = (Index("ix_quiz_attempts_student_topic", "student_id", "topic", "created_at"),)
@@ -133,6 +133,10 @@ class QuizAttempt(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     student_id: Mapped[str] = mapped_column(String(128))
     topic: Mapped[str] = mapped_column(String(64))
+    # "open" once its questions are drawn, "graded" once answered; only graded ones count.
+    status: Mapped[str] = mapped_column(String(16), default="graded")
+    question_ids: Mapped[list[Any]] = mapped_column(default=list)
+    graded_at: Mapped[datetime | None] = mapped_column()
     score: Mapped[float] = mapped_column(Float)
     correct: Mapped[int] = mapped_column(Integer)
     total: Mapped[int] = mapped_column(Integer)

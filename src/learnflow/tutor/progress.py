@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.curriculum import Curriculum
@@ -75,15 +75,16 @@ async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[
     quality = sum(latest_quality.values()) / len(latest_quality) if latest_quality else 0.0
     quizzes = (
         await session.execute(
-            select(QuizAttempt.score, QuizAttempt.created_at)
-            .where(QuizAttempt.student_id == student_id, QuizAttempt.topic == topic)
-            .order_by(QuizAttempt.created_at.desc())
+            select(
+                QuizAttempt.score,
+                func.coalesce(QuizAttempt.graded_at, QuizAttempt.created_at, type_=DateTime(timezone=True)).label("at"),
+            ).where(QuizAttempt.student_id == student_id, QuizAttempt.topic == topic, QuizAttempt.status == "graded")
         )
     ).all()
     quiz = max((float(q.score) for q in quizzes), default=0.0)
     # Consistency: the current run of successes, newest first, across submissions and quizzes.
     outcomes = sorted(
-        [(r.created_at, bool(r.passed)) for r in rows] + [(q.created_at, q.score >= QUIZ_PASS) for q in quizzes],
+        [(r.created_at, bool(r.passed)) for r in rows] + [(q.at, q.score >= QUIZ_PASS) for q in quizzes],
         key=lambda o: _aware(o[0]),
         reverse=True,
     )
@@ -104,6 +105,10 @@ async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[
         consistency=min(streak / CONSISTENCY_TARGET, 1.0),
     )
     return result, len(rows), len(passed_exercises), failed_streak
+
+
+# When a quiz attempt was graded (older rows, from before attempts were drawn, only know when created).
+_answered_at = func.coalesce(QuizAttempt.graded_at, QuizAttempt.created_at, type_=DateTime(timezone=True))
 
 
 def _aware(moment: datetime) -> datetime:

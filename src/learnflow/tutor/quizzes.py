@@ -1,10 +1,13 @@
-"""Topic quizzes: questions without answers for the student, grading, and what an attempt changes."""
+"""Topic quizzes: an attempt draws questions from the topic's pool, is answered once, and feeds mastery."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.curriculum import Curriculum, QuizQuestion, TopicQuiz
@@ -14,6 +17,8 @@ from learnflow.tutor import progress
 
 # A quiz under this score raises struggle.detected (the issue's "quiz score under 50%").
 LOW_SCORE = 0.5
+# Questions drawn from the topic's pool for one attempt.
+QUESTIONS_PER_ATTEMPT = 5
 
 Answer = int | str
 
@@ -62,21 +67,34 @@ class QuizGrade:
     results: list[dict[str, Any]]
 
 
-def grade(quiz: TopicQuiz, answers: dict[str, Answer]) -> QuizGrade:
-    """Grade answers keyed by question id; unanswered questions count as wrong, unknown ids are refused."""
-    known = {q.id for q in quiz.questions}
+def draw(quiz: TopicQuiz, *, seen: dict[str, int], rng: random.Random) -> list[QuizQuestion]:
+    """Pick an attempt's questions: those the student has met least often, in random order.
+
+    With a pool larger than an attempt, retaking a quiz brings new questions before old ones come
+    back, so a score cannot be reached by remembering the last attempt's answers.
+    """
+    pool = list(quiz.questions)
+    rng.shuffle(pool)
+    pool.sort(key=lambda q: seen.get(q.id, 0))  # stable: random order among equally seen questions
+    return pool[:QUESTIONS_PER_ATTEMPT]
+
+
+def grade(questions: list[QuizQuestion], answers: dict[str, Answer]) -> QuizGrade:
+    """Grade answers keyed by question id; unanswered questions count as wrong, others are refused."""
+    known = {q.id for q in questions}
     unknown = sorted(set(answers) - known)
     if unknown:
-        raise Unprocessable(f"no such question in the {quiz.topic!r} quiz: {', '.join(unknown)}")
+        raise Unprocessable(f"not a question of this attempt: {', '.join(unknown)}; its questions: {', '.join(known)}")
     if not answers:
         raise Unprocessable("answer at least one question")
     results = []
-    for q in quiz.questions:
+    for q in questions:
         given = answers.get(q.id)
         results.append(
             {
                 "question_id": q.id,
                 "answered": given is not None,
+                "given": given,
                 "correct": is_correct(q, given),
                 "expected": expected(q),
                 "explanation": q.explanation,
@@ -86,21 +104,55 @@ def grade(quiz: TopicQuiz, answers: dict[str, Answer]) -> QuizGrade:
     return QuizGrade(score=round(correct / len(results), 4), correct=correct, total=len(results), results=results)
 
 
-async def record(
-    session: AsyncSession, *, attempt_id: str, student_id: str, topic: str, graded: QuizGrade
-) -> tuple[QuizAttempt, Progress]:
-    """Store the attempt and recompute the topic's mastery (idempotent per attempt id); caller commits."""
-    attempt = await session.get(QuizAttempt, attempt_id)
-    if attempt is None:
-        attempt = QuizAttempt(
-            id=attempt_id,
-            student_id=student_id,
-            topic=topic,
-            score=graded.score,
-            correct=graded.correct,
-            total=graded.total,
-            results=graded.results,
+async def seen_counts(session: AsyncSession, *, student_id: str, topic: str) -> dict[str, int]:
+    """How often the student has been given each question of the topic's quiz."""
+    counts: dict[str, int] = {}
+    rows = await session.execute(
+        select(QuizAttempt.question_ids).where(QuizAttempt.student_id == student_id, QuizAttempt.topic == topic)
+    )
+    for (ids,) in rows:
+        for question_id in ids or []:
+            counts[question_id] = counts.get(question_id, 0) + 1
+    return counts
+
+
+async def start(
+    session: AsyncSession, *, attempt_id: str, student_id: str, topic: str, questions: list[QuizQuestion]
+) -> QuizAttempt:
+    """Record an open attempt with its drawn questions; caller commits."""
+    attempt = QuizAttempt(
+        id=attempt_id,
+        student_id=student_id,
+        topic=topic,
+        status="open",
+        question_ids=[q.id for q in questions],
+        score=0.0,
+        correct=0,
+        total=len(questions),
+        results=[],
+    )
+    session.add(attempt)
+    await session.flush()
+    return attempt
+
+
+def questions_of(quiz: TopicQuiz, attempt: QuizAttempt) -> list[QuizQuestion]:
+    by_id = {q.id: q for q in quiz.questions}
+    missing = [i for i in attempt.question_ids if i not in by_id]
+    if missing:  # the curriculum changed under an open attempt
+        raise Unprocessable(
+            f"this attempt's questions are no longer in the quiz ({', '.join(missing)}); start a new one"
         )
-        session.add(attempt)
-        await session.flush()
-    return attempt, await progress.recompute(session, student_id=student_id, topic=topic)
+    return [by_id[i] for i in attempt.question_ids]
+
+
+async def record(session: AsyncSession, *, attempt: QuizAttempt, graded: QuizGrade) -> Progress:
+    """Close the attempt with its grade and recompute the topic's mastery; caller commits."""
+    attempt.status = "graded"
+    attempt.score = graded.score
+    attempt.correct = graded.correct
+    attempt.total = graded.total
+    attempt.results = graded.results
+    attempt.graded_at = datetime.now(UTC)
+    await session.flush()
+    return await progress.recompute(session, student_id=attempt.student_id, topic=attempt.topic)

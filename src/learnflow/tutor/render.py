@@ -77,7 +77,7 @@ def quiz(q: QuizRead) -> str:
             block.append("Type exactly what it prints.")
         parts.append("\n\n".join(block))
     parts.append(
-        f"Submit with `POST /api/quizzes/{q.topic}/attempts` and "
-        '`{"student_id": ..., "answers": {"<question id>": <choice number or printed text>}}`.'
+        f"Answer once with `POST /api/quizzes/attempts/{q.attempt_id}/answers` and "
+        '`{"answers": {"<question id>": <choice number or printed text>}}`.'
     )
     return "\n\n".join(parts)

@@ -19,9 +19,11 @@ from learnflow.services.exercise.schemas import (
     ExerciseRead,
     GenerateRequest,
     ProgressRead,
-    QuizAttemptCreate,
+    QuizAnswers,
     QuizAttemptRead,
+    QuizInfo,
     QuizRead,
+    QuizStart,
     SubmissionCreate,
     SubmissionRead,
     TopicProgress,
@@ -84,18 +86,22 @@ async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) 
     )
 
 
-@router.get("/quizzes/{topic}", response_model=QuizRead)
-async def get_quiz(topic: str, runtime: RuntimeDep) -> QuizRead:
-    """The topic's quiz, without answers."""
-    return service.quiz(runtime, topic)
+@router.get("/quizzes/{topic}", response_model=QuizInfo)
+async def quiz_info(topic: str, runtime: RuntimeDep) -> QuizInfo:
+    """The topic's quiz: its pool of questions and how many an attempt draws."""
+    return service.quiz_info(runtime, topic)
 
 
-@router.post("/quizzes/{topic}/attempts", response_model=QuizAttemptRead)
-async def answer_quiz(topic: str, body: QuizAttemptCreate, runtime: RuntimeDep) -> QuizAttemptRead:
-    """Grade answers to the topic's quiz; the score counts 30% of the topic's mastery, under 50% alerts teachers."""
-    return await service.answer_quiz(
-        runtime, topic=topic, student_id=body.student_id, answers=body.answers, attempt_id=service.new_id()
-    )
+@router.post("/quizzes/{topic}/attempts", response_model=QuizRead, status_code=201)
+async def start_quiz(topic: str, body: QuizStart, runtime: RuntimeDep) -> QuizRead:
+    """Start an attempt: questions drawn from the pool (those the student has met least), without answers."""
+    return await service.start_quiz(runtime, topic=topic, student_id=body.student_id, attempt_id=service.new_id())
+
+
+@router.post("/quizzes/attempts/{attempt_id}/answers", response_model=QuizAttemptRead)
+async def answer_quiz(attempt_id: str, body: QuizAnswers, runtime: RuntimeDep) -> QuizAttemptRead:
+    """Grade an attempt once: the score counts 30% of the topic's mastery; under 50% alerts teachers."""
+    return await service.answer_quiz(runtime, attempt_id=attempt_id, answers=body.answers)
 
 
 @router.get("/students/{student_id}/progress", response_model=ProgressRead)

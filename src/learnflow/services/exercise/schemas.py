@@ -120,14 +120,27 @@ class QuizQuestionRead(BaseModel):
     choices: list[str]
 
 
+class QuizInfo(BaseModel):
+    topic: str
+    title: str
+    pool_size: int = Field(description="Questions in the topic's pool.")
+    questions_per_attempt: int
+
+
 class QuizRead(BaseModel):
+    """An open attempt: the questions drawn for it, to answer once."""
+
+    attempt_id: str
     topic: str
     title: str
     questions: list[QuizQuestionRead]
 
 
-class QuizAttemptCreate(BaseModel):
+class QuizStart(BaseModel):
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+
+
+class QuizAnswers(BaseModel):
     answers: dict[str, int | str] = Field(
         max_length=50,
         description="Question id -> choice index (or the choice's text), or the predicted output.",
@@ -135,7 +148,7 @@ class QuizAttemptCreate(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _bounded(self) -> QuizAttemptCreate:
+    def _bounded(self) -> QuizAnswers:
         if any(isinstance(v, str) and len(v) > 10_000 for v in self.answers.values()):
             raise ValueError("an answer may be at most 10000 characters")
         return self
@@ -144,6 +157,7 @@ class QuizAttemptCreate(BaseModel):
 class QuizResult(BaseModel):
     question_id: str
     answered: bool
+    given: int | str | None = None
     correct: bool
     expected: str
     explanation: str

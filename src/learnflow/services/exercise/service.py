@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from datetime import UTC, datetime
@@ -10,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from learnflow.bus import Outcome
-from learnflow.db.models import Assignment, Exercise
-from learnflow.errors import NotFound
+from learnflow.db.models import Assignment, Exercise, Progress, QuizAttempt
+from learnflow.errors import Conflict, NotFound
 from learnflow.events import (
     CloudEvent,
     ExerciseAssigned,
@@ -30,6 +31,7 @@ from learnflow.services.exercise.schemas import (
     CodeQuality,
     ExerciseRead,
     QuizAttemptRead,
+    QuizInfo,
     QuizQuestionRead,
     QuizRead,
     SubmissionRead,
@@ -256,7 +258,7 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
         or (last.topic if last else None)
         or await _weakest_topic(rt, q.student_id)
     ):
-        found = quiz(rt, quiz_topic)
+        found = await start_quiz(rt, topic=quiz_topic, student_id=q.student_id, attempt_id=derived_id(event.id, "quiz"))
         content = render.quiz(found)
         data = found.model_dump(mode="json")
     else:
@@ -318,32 +320,63 @@ async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outco
     return Outcome.DONE
 
 
-def quiz(rt: Runtime, topic: str) -> QuizRead:
-    """A topic's quiz without its answers."""
+def quiz_info(rt: Runtime, topic: str) -> QuizInfo:
     found = quizzes.quiz_for(rt.curriculum, topic)
+    return QuizInfo(
+        topic=topic,
+        title=rt.curriculum.topics[topic].title,
+        pool_size=len(found.questions),
+        questions_per_attempt=min(quizzes.QUESTIONS_PER_ATTEMPT, len(found.questions)),
+    )
+
+
+async def start_quiz(rt: Runtime, *, topic: str, student_id: str, attempt_id: str) -> QuizRead:
+    """Open an attempt: draw the questions the student has met least, without their answers."""
+    found = quizzes.quiz_for(rt.curriculum, topic)
+    async with rt.db.session() as session:
+        existing = await session.get(QuizAttempt, attempt_id)
+        if existing is not None:  # the same request again (a redelivered query): the same questions
+            drawn = quizzes.questions_of(found, existing)
+        else:
+            await queries.ensure_student(session, student_id=student_id)
+            seen = await quizzes.seen_counts(session, student_id=student_id, topic=topic)
+            drawn = quizzes.draw(found, seen=seen, rng=random.Random())
+            await quizzes.start(session, attempt_id=attempt_id, student_id=student_id, topic=topic, questions=drawn)
+            await session.commit()
     return QuizRead(
+        attempt_id=attempt_id,
         topic=topic,
         title=rt.curriculum.topics[topic].title,
         questions=[
             QuizQuestionRead(question_id=q.id, kind=q.kind, prompt=q.prompt, code=q.code, choices=q.choices)
-            for q in found.questions
+            for q in drawn
         ],
     )
 
 
-async def answer_quiz(
-    rt: Runtime, *, topic: str, student_id: str, answers: dict[str, int | str], attempt_id: str
-) -> QuizAttemptRead:
-    """Grade a quiz, store it, update mastery, and alert teachers when the score is under 50%."""
-    graded = quizzes.grade(quizzes.quiz_for(rt.curriculum, topic), answers)
-    low = graded.score < quizzes.LOW_SCORE
+async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | str]) -> QuizAttemptRead:
+    """Grade an open attempt once, update mastery, and alert teachers when the score is under 50%.
+
+    Sending the same answers again returns the same result (a retried request); different answers
+    to an attempt already graded are refused.
+    """
     async with rt.db.session() as session:
-        await queries.ensure_student(session, student_id=student_id)
-        attempt, topic_progress = await quizzes.record(
-            session, attempt_id=attempt_id, student_id=student_id, topic=topic, graded=graded
-        )
+        attempt = await session.get(QuizAttempt, attempt_id)
+        if attempt is None:
+            raise NotFound(f"quiz attempt {attempt_id!r} does not exist")
+        if attempt.status == "graded":
+            given = {r["question_id"]: r.get("given") for r in attempt.results if r.get("answered")}
+            if given != answers:
+                raise Conflict(f"quiz attempt {attempt_id!r} was already answered; start a new attempt")
+            topic_progress = await progress.recompute(session, student_id=attempt.student_id, topic=attempt.topic)
+            return _attempt_read(attempt, topic_progress, low=attempt.score < quizzes.LOW_SCORE)
+        found = quizzes.quiz_for(rt.curriculum, attempt.topic)
+        graded = quizzes.grade(quizzes.questions_of(found, attempt), answers)
+        topic_progress = await quizzes.record(session, attempt=attempt, graded=graded)
+        student_id, topic = attempt.student_id, attempt.topic
         overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
-        # One transaction: the attempt is stored if and only if its events are sent.
+        low = graded.score < quizzes.LOW_SCORE
+        # One transaction: the grade is stored if and only if its events are sent.
         await rt.publish(
             Topic.PROGRESS_UPDATED,
             ProgressUpdated(
@@ -370,9 +403,13 @@ async def answer_quiz(
             )
         await session.commit()
     rt.outbox.kick()
+    return _attempt_read(attempt, topic_progress, low=low)
+
+
+def _attempt_read(attempt: QuizAttempt, topic_progress: Progress, *, low: bool) -> QuizAttemptRead:
     return QuizAttemptRead(
         attempt_id=attempt.id,
-        topic=topic,
+        topic=attempt.topic,
         score=attempt.score,
         correct=attempt.correct,
         total=attempt.total,
