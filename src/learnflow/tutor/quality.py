@@ -28,7 +28,6 @@ IGNORED = "PLR2004,PLR1714,SIM109,PLR1730,SIM108,B905"
 LINE_LENGTH = "100"
 MAX_COMPLEXITY = "8"
 PENALTY = 0.1
-MAX_FINDINGS_SHOWN = 10
 _TIMEOUT_S = 10.0
 
 
@@ -46,15 +45,6 @@ class Finding:
 class QualityReport:
     score: float
     findings: list[Finding]
-
-    def summary(self) -> str:
-        if not self.findings:
-            return "Code quality 100/100: ruff found nothing to improve."
-        lines = [f"Code quality {round(self.score * 100)}/100: ruff found {len(self.findings)} thing(s) to improve:"]
-        lines += [f"  line {f.line}: {f.message} ({f.code})" for f in self.findings[:MAX_FINDINGS_SHOWN]]
-        if len(self.findings) > MAX_FINDINGS_SHOWN:
-            lines.append(f"  ... and {len(self.findings) - MAX_FINDINGS_SHOWN} more")
-        return "\n".join(lines)
 
 
 def score_for(findings: int) -> float:
