@@ -20,9 +20,20 @@ async def announce(
     reason: str,
     details: str,
     session: AsyncSession | None = None,
+    store: bool = False,
 ) -> None:
     """Publish struggle.detected under the alert's own id (a repeat is not sent twice); in ``session``
-    when given, so the alert goes out if and only if what caused it is stored."""
+    when given, so the alert goes out if and only if what caused it is stored.
+
+    ``store`` also records the alert in that session, for a caller whose next check must see it at
+    once (the exercise service's own consumer would otherwise store it a moment later).
+    """
+    if store:
+        if session is None:
+            raise ValueError("storing an alert needs the caller's session")
+        await progress.record_alert(
+            session, alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details
+        )
     alert = StruggleDetected(alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details)  # type: ignore[arg-type]
     await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
 

@@ -6,9 +6,9 @@ from learnflow.bus import Outcome
 from learnflow.db.models import Progress
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
-from learnflow.services import budget
+from learnflow.services import budget, render
 from learnflow.services.answers import reply
-from learnflow.tutor import concepts, exercises, render
+from learnflow.tutor import concepts, exercises
 from learnflow.tutor.concepts import Level
 from learnflow.tutor.schemas import ConceptAnswer
 

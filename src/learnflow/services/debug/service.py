@@ -7,10 +7,10 @@ from learnflow.db.models import Exercise
 from learnflow.errors import NotFound
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
-from learnflow.services import budget
+from learnflow.services import budget, render
 from learnflow.services.answers import reply
 from learnflow.services.struggle import record_run
-from learnflow.tutor import debug, exercises, render
+from learnflow.tutor import debug, exercises
 from learnflow.tutor.schemas import DebugAnswer
 
 
@@ -41,7 +41,8 @@ async def analyze(
         stdin=stdin,
         curriculum=rt.curriculum,
         sandbox=rt.sandbox,
-        ai=await budget.ai_for(rt, student_id=student_id, agent="debug"),
+        # Nothing to run or read means no LLM call, so nothing is charged to the budget.
+        ai=await budget.ai_for(rt, student_id=student_id, agent="debug") if (code or error_message) else rt.ai,
         expected_output=expected_output,
     )
     if exercise is not None and code:

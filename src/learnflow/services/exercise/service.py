@@ -25,7 +25,7 @@ from learnflow.events import (
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
-from learnflow.services import budget, struggle
+from learnflow.services import budget, render, struggle
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import (
     CodeQuality,
@@ -36,7 +36,7 @@ from learnflow.services.exercise.schemas import (
     QuizRead,
     SubmissionRead,
 )
-from learnflow.tutor import exercises, progress, queries, quizzes, render
+from learnflow.tutor import exercises, progress, queries, quizzes
 
 _HARDER = re.compile(r"\b(harder|more difficult|tougher|advanced|challenging)\b", re.I)
 _EASIER = re.compile(r"\b(easier|simpler|more basic)\b", re.I)
@@ -196,15 +196,7 @@ async def flag_stuck(
                 f"Still failing exercise {stuck.exercise.id!r} ({stuck.exercise.title}) {stuck.minutes} minutes "
                 f"after it was assigned; {stuck.failed} failed submission(s)."
             )
-            # Stored here, in the transaction that decides it, so the next check sees it at once.
-            await progress.record_alert(
-                session,
-                alert_id=stuck.alert_id,
-                student_id=stuck.student_id,
-                topic=stuck.exercise.topic,
-                reason="stuck_on_exercise",
-                details=details,
-            )
+            # Stored in the transaction that decides it, so the next check sees it at once.
             await struggle.announce(
                 rt,
                 alert_id=stuck.alert_id,
@@ -213,6 +205,7 @@ async def flag_stuck(
                 reason="stuck_on_exercise",
                 details=details,
                 session=session,
+                store=True,
             )
         try:
             await session.commit()
@@ -368,8 +361,11 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
             given = {r["question_id"]: r.get("given") for r in attempt.results if r.get("answered")}
             if given != answers:
                 raise Conflict(f"quiz attempt {attempt_id!r} was already answered; start a new attempt")
-            topic_progress = await progress.recompute(session, student_id=attempt.student_id, topic=attempt.topic)
-            return _attempt_read(attempt, topic_progress, low=attempt.score < quizzes.LOW_SCORE)
+            # Grading the attempt stored the progress; a retried request only reads it.
+            stored = await session.get(Progress, (attempt.student_id, attempt.topic)) or await progress.recompute(
+                session, student_id=attempt.student_id, topic=attempt.topic
+            )
+            return _attempt_read(attempt, stored, low=attempt.score < quizzes.LOW_SCORE)
         found = quizzes.quiz_for(rt.curriculum, attempt.topic)
         graded = quizzes.grade(quizzes.questions_of(found, attempt), answers)
         topic_progress = await quizzes.record(session, attempt=attempt, graded=graded)
