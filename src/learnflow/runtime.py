@@ -128,8 +128,10 @@ class Runtime:
         self.outbox.kick()  # events a previous run committed but could not send
         self._tasks = [asyncio.create_task(self._repeat(*job), name=job[0]) for job in self._periodic]
         self.started = True
-        if self.sandbox.isolation != "bwrap":
-            log.warning("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
+        if self.sandbox.isolation == "rlimits":
+            log.error("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
+        elif not self.sandbox.available:
+            log.error("no code will run: %s", self.sandbox.isolation_reason)
         log.info(
             "%s started: sandbox=%s services=%s bus=%s ai=%s db=%s",
             self.name,
@@ -155,6 +157,7 @@ class Runtime:
         checks: dict[str, str] = {}
         checks["database"] = await self.db.ping() or "ok"
         checks["event_bus"] = await self.bus.ping() or "ok"
+        checks["sandbox"] = "ok" if self.sandbox.available else self.sandbox.isolation_reason
         return checks
 
     async def publish(

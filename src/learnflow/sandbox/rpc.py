@@ -9,6 +9,16 @@ and nothing the student's code does can write the tester's results.
 Messages are JSON lines: requests ``{"q": n, "op": ...}``, answers ``{"a": n, "v": value}`` or
 ``{"a": n, "x": exception}``. While waiting for an answer a side serves the other's requests, so
 callbacks (a test passing a ``lambda`` to student code) work both ways.
+
+The tester's peer is *guarded* (the agent side is hostile, whatever it sends, in any order):
+
+* it acts only on handles it exported itself, i.e. objects its own requests handed to the agent
+  (a capability table); a request on a value that arrived from the agent, such as a string whose
+  ``format`` method would walk attributes, is refused;
+* only public, non-dunder attributes of those objects are served;
+* everything it answers is plain data (built-in values, references to the agent's own objects, or
+  handles it had already exported, and bound methods of those); its exceptions travel as type name,
+  built-in bases and message text, never as live objects, and carry no traceback.
 """
 
 import _json
@@ -91,8 +101,8 @@ class TimedOut(Dead):
 
 
 class Peer:
-    def __init__(self, rfd, wfd, allowed_ops, public_only=False):
-        self.public_only = public_only  # the tester serves only public attributes of its objects
+    def __init__(self, rfd, wfd, allowed_ops, guarded=False):
+        self.guarded = guarded  # the tester's side: see the module docstring
         self.rfd = rfd
         self.wfd = wfd
         self.allowed = set(allowed_ops)
@@ -104,6 +114,7 @@ class Peer:
         self.deadline = None
         self.dead = None
         self.exception_classes = {}
+        self.mirrors = {}
 
     # -- transport ---------------------------------------------------------------------------
     def send(self, msg):
@@ -168,48 +179,70 @@ class Peer:
                 raise PermissionError("operation not allowed: " + str(msg.get("op")))
             result = self.execute(msg)
             if isinstance(result, _WithAfter):
-                reply = {"a": msg["q"], "v": self.encode(result.value), "after": result.after}
+                reply = {"a": msg["q"], "v": self.reply_value(result.value), "after": result.after}
             else:
-                reply = {"a": msg["q"], "v": self.encode(result)}
+                reply = {"a": msg["q"], "v": self.reply_value(result)}
         except Dead:
             raise
         except BaseException as exc:
-            reply = {"a": msg["q"], "x": self.encode_exception(exc)}
+            reply = {"a": msg.get("q"), "x": self.encode_exception(exc)}
         self.send(reply)
+
+    def reply_value(self, value):
+        """What a served request answers: anything on the agent's side, plain data on the tester's."""
+        if not self.guarded:
+            return self.encode(value)
+        return self.encode(value, export=False)
 
     def serve_forever(self):
         while True:
             self.serve(self.recv())
 
     # -- operations on local objects ---------------------------------------------------------
+    def target(self, msg):
+        """The object a request acts on; on the guarded side only a handle this side exported."""
+        ref = msg.get("o")
+        if not self.guarded:
+            return self.decode(ref)
+        if type(ref) is not dict or set(ref) != {"r"} or type(ref["r"]) is not int or ref["r"] not in self.objects:
+            raise PermissionError("requests may only act on objects the tests handed to your code")
+        return self.objects[ref["r"]]
+
     def execute(self, msg):
         op = msg["op"]
         if op == "call":
-            target = self.decode(msg["o"])
+            target = self.target(msg)
             args = [self.decode(a) for a in msg.get("args", [])]
             kwargs = {k: self.decode(v) for k, v in msg.get("kwargs", {}).items()}
             result = target(*args, **kwargs)
             # Arguments are copies on this side: send back what the call did to mutable ones so the
             # caller's list or dict changes as it would have in one process.
-            after = {str(i): self.encode(a) for i, a in enumerate(args) if type(a) in (list, dict, set)}
-            after.update({k: self.encode(v) for k, v in kwargs.items() if type(v) in (list, dict, set)})
+            after = {str(i): self.reply_value(a) for i, a in enumerate(args) if type(a) in (list, dict, set)}
+            after.update({k: self.reply_value(v) for k, v in kwargs.items() if type(v) in (list, dict, set)})
             return _WithAfter(result, after) if after else result
+        name = msg.get("n")
+        if op in ("getattr", "setattr", "delattr", "unary", "binary") and type(name) is not str:
+            raise PermissionError("malformed request")
         if op == "getattr":
-            if self.public_only and str(msg["n"]).startswith("_"):
-                raise AttributeError(msg["n"])
-            return getattr(self.decode(msg["o"]), msg["n"])
+            if self.guarded and name.startswith("_"):
+                raise AttributeError(name)
+            return getattr(self.target(msg), name)
         if op == "setattr":
-            setattr(self.decode(msg["o"]), msg["n"], self.decode(msg["v"]))
+            setattr(self.target(msg), name, self.decode(msg["v"]))
             return None
         if op == "delattr":
-            delattr(self.decode(msg["o"]), msg["n"])
+            delattr(self.target(msg), name)
             return None
         if op == "unary":
-            return _UNARY[msg["n"]](self.decode(msg["o"]))
+            if self.guarded and name not in _GUARDED_UNARY:
+                raise PermissionError("operation not allowed: " + name)
+            return _UNARY[name](self.target(msg))
         if op == "binary":
-            return _BINARY[msg["n"]](self.decode(msg["o"]), self.decode(msg["v"]))
+            if self.guarded and name not in _GUARDED_BINARY:
+                raise PermissionError("operation not allowed: " + name)
+            return _BINARY[name](self.target(msg), self.decode(msg["v"]))
         if op == "setitem":
-            self.decode(msg["o"])[self.decode(msg["k"])] = self.decode(msg["v"])
+            self.target(msg)[self.decode(msg["k"])] = self.decode(msg["v"])
             return None
         if op == "builtin":
             if msg["n"] != "open":
@@ -230,11 +263,18 @@ class Peer:
         self.ids[id(obj)] = oid
         return oid
 
-    def encode(self, value, depth=0, budget=None):
+    def encode(self, value, depth=0, budget=None, export=True):
+        """``value`` as data; an object that is not plain data becomes a handle when ``export``.
+
+        Without ``export`` (the guarded side's answers) only objects already handed out, and their
+        bound methods, may be named; anything else is refused.
+        """
         budget = budget if budget is not None else [MAX_ITEMS]
         budget[0] -= 1
         kind = type(value)
         if budget[0] < 0 or depth > MAX_DEPTH:
+            if not export:
+                raise TypeError("the value is too large or too deep to send")
             return self.handle(value)
         if value is None or kind is bool or kind is str:
             return {"v": value}
@@ -249,17 +289,22 @@ class Peer:
         if kind is range:
             return {"rg": [value.start, value.stop, value.step]}
         if kind in (list, tuple, set, frozenset):
-            items = [self.encode(v, depth + 1, budget) for v in value]
+            items = [self.encode(v, depth + 1, budget, export) for v in value]
             return {{list: "l", tuple: "t", set: "s", frozenset: "fs"}[kind]: items}
         if kind is dict:
             return {
-                "d": [[self.encode(k, depth + 1, budget), self.encode(v, depth + 1, budget)] for k, v in value.items()]
+                "d": [
+                    [self.encode(k, depth + 1, budget, export), self.encode(v, depth + 1, budget, export)]
+                    for k, v in value.items()
+                ]
             }
-        if isinstance(value, Proxy) and object.__getattribute__(value, "_lf_peer") is self:
+        if kind is Proxy and object.__getattribute__(value, "_lf_peer") is self:
             return {"r": object.__getattribute__(value, "_lf_id")}
         if kind is type and value.__module__ == "builtins" and value.__name__ in _BUILTIN_NAMES:
             return {"bt": value.__name__}
-        return self.handle(value)
+        if export or id(value) in self.ids or (kind is _MethodType and id(value.__self__) in self.ids):
+            return self.handle(value)
+        raise TypeError("a " + kind.__name__ + " from the tests cannot be handed to your code")
 
     def handle(self, value):
         kind = "class" if isinstance(value, type) else ("callable" if callable(value) else "object")
@@ -293,6 +338,15 @@ class Peer:
             return Proxy(self, data["h"], data.get("n", "object"), data.get("k", "object"))
         raise ValueError("bad value")
 
+    def mirror(self, name, base):
+        """A local class named like an exception of the guarded side, derived from its built-in base."""
+        if name == base.__name__:
+            return base
+        cls = self.mirrors.get((name, base))
+        if cls is None:
+            cls = self.mirrors[(name, base)] = type(name, (base,), {})
+        return cls
+
     def stand_in(self, remote_class):
         """A local exception class mirroring a remote one and its ancestors.
 
@@ -318,6 +372,15 @@ class Peer:
 
     def encode_exception(self, exc, depth=0):
         bases = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins" and issubclass(c, BaseException)]
+        if self.guarded:
+            # Plain data only: the exception's own object, class and traceback stay here.
+            try:
+                text = str(exc)[:2000]
+            except Exception:
+                text = "<unprintable>"
+            if type(text) is not str:
+                text = "<unprintable>"
+            return {"bases": bases, "name": str(type(exc).__name__)[:200], "own": False, "args": {"l": [{"v": text}]}}
         where = ""
         tb = exc.__traceback__
         while tb is not None:  # the innermost frame in the student's file (no traceback import)
@@ -354,6 +417,8 @@ class Peer:
             args = [str(args)]
         if data.get("own"):
             cls = base
+        elif "type" not in data:
+            cls = self.mirror(str(data.get("name", base.__name__))[:200], base)
         else:
             try:
                 cls = self.stand_in(self.decode(data["type"]))
@@ -407,6 +472,18 @@ def _plain(value):
 def _next(it):
     return next(it)
 
+
+class _Probe:
+    def method(self):
+        return self
+
+
+_MethodType = type(_Probe().method)  # a bound method's type (no `types` import: it slows start-up)
+
+# What the guarded side performs on the objects it exported: reading them as values and iterating,
+# never `type` (a class) or context management.
+_GUARDED_UNARY = {"len", "str", "repr", "bool", "hash", "iter", "next", "int", "float", "index", "abs", "neg", "pos"}
+_GUARDED_BINARY = {"eq", "ne", "lt", "le", "gt", "ge", "contains", "getitem"}
 
 _UNARY = {
     "len": len,

@@ -23,7 +23,7 @@ def report(**record):
     os.write(_out, (_lf_rpc.dumps(record) + "\n").encode())
 
 
-peer = _lf_rpc.Peer(_resp, _req, {"call", "getattr", "unary", "binary", "setitem"}, public_only=True)
+peer = _lf_rpc.Peer(_resp, _req, {"call", "getattr", "unary", "binary", "setitem"}, guarded=True)
 deadline = time.monotonic() + _budget
 peer.deadline = deadline
 try:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from learnflow import __version__
 from learnflow.runtime import SERVICES, Runtime
 from learnflow.services import registry
-from learnflow.services.common import health_router, install_error_handlers
+from learnflow.services.common import BodyLimit, health_router, install_error_handlers
 
 _TITLES = {
     "triage": "LearnFlow triage service",
@@ -42,6 +42,7 @@ def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = 
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
     app.include_router(health_router)
     transport_routes = getattr(rt.bus, "router", None)
     if callable(transport_routes):

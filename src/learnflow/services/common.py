@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learnflow.errors import LearnFlowError
 from learnflow.runtime import Runtime
@@ -51,7 +52,9 @@ class ErrorResponse(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Not found"},
+    413: {"model": ErrorResponse, "description": "The request body is larger than the limit in `details`"},
     422: {"model": ErrorResponse, "description": "Invalid input; `details` says which field and why"},
+    429: {"model": ErrorResponse, "description": "Too many code runs waiting; retry after `Retry-After` seconds"},
     503: {"model": ErrorResponse, "description": "A dependency (database, event bus) is unavailable"},
 }
 
@@ -64,7 +67,9 @@ def _error(status: int, code: str, message: str, details: list[dict[str, Any]] |
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LearnFlowError)
     async def _domain(_: Request, exc: LearnFlowError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.message, exc.details)
+        response = _error(exc.status_code, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -142,3 +147,49 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
             },
         )
     return JSONResponse(content={"status": "ready", "service": runtime.name, "checks": checks, "details": details})
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes with a 413 before the app reads any of it.
+
+    A declared ``Content-Length`` over the limit is answered at once; a body streamed without one is
+    counted as it arrives and refused at the limit, so no oversized body is ever held in memory.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(send)
+            return
+        # Read the body here, up to the limit, then hand it to the app as it arrived.
+        chunks: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await self._refuse(send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send) -> None:
+        message = f"the request body is larger than {self.limit} bytes"
+        details = [{"field": "body", "message": message, "limit": self.limit}]
+        response = _error(413, "payload_too_large", message, details)
+        await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+        await send({"type": "http.response.body", "body": response.body})
