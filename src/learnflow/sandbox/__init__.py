@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import random
@@ -35,10 +36,11 @@ import sys
 import tempfile
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -91,6 +93,8 @@ _lf_boot()
 """
 
 _OWNER: ContextVar[str] = ContextVar("sandbox_owner", default="-")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 @contextlib.contextmanager
@@ -101,6 +105,18 @@ def owner_scope(owner: str | None) -> Iterator[None]:
         yield
     finally:
         _OWNER.reset(token)
+
+
+def queued_as_student(fn: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """Runs started by ``fn`` queue as its ``student_id`` keyword argument's."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        owner = kwargs.get("student_id")
+        with owner_scope(owner if isinstance(owner, str) else None):
+            return await fn(*args, **kwargs)
+
+    return wrapper
 
 
 class SandboxUnavailable(Unavailable):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import logging
 import os
 import subprocess
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from learnflow.curriculum.models import IOTest as IOCase
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox import Program, Sandbox
 
+log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 RPC = (_HERE / "rpc.py").read_text(encoding="utf-8")
 AGENT = (_HERE / "agent.py").read_text(encoding="utf-8")
@@ -98,6 +100,48 @@ class GradeReport(BaseModel):
     score: float
     tests: list[TestOutcome]
     feedback: str
+    grader_error: bool = False
+
+
+class GraderError(RuntimeError):
+    """The tester's output was not what the tester writes: the verdict cannot be trusted."""
+
+
+_HIDDEN_FAILED = "This hidden test failed. Hidden tests check more cases of what the description asks for."
+_MAX_RECORD = 4000
+
+
+def read_tester_output(stdout: str, names: list[str]) -> tuple[dict[str, TestOutcome], str | None]:
+    """The tester's JSON lines as outcomes and an import error; any other line is a ``GraderError``.
+
+    Only the tester writes there, but its output is still parsed as data with limits: a line that is
+    not one of its records means something is wrong, and no verdict is better than a wrong one.
+    """
+    done: dict[str, TestOutcome] = {}
+    import_error: str | None = None
+    known = set(names)
+    for number, line in enumerate(stdout.splitlines(), 1):
+        try:
+            rec = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise GraderError(f"tester line {number} is not JSON: {line[:120]!r}") from exc
+        if not isinstance(rec, dict) or not isinstance(rec.get("event"), str):
+            raise GraderError(f"tester line {number} is not a record: {line[:120]!r}")
+        event = rec["event"]
+        if event == "import_error" and isinstance(rec.get("message"), str):
+            import_error = rec["message"][:_MAX_RECORD]
+        elif event == "result":
+            name, passed, message = rec.get("name"), rec.get("passed"), rec.get("message", "")
+            well_formed = isinstance(name, str) and isinstance(passed, bool) and isinstance(message, str)
+            if not well_formed or name in done:
+                raise GraderError(f"tester line {number} is a malformed result: {line[:120]!r}")
+            if name in known:  # a test_ name the tests imported rather than defined is not graded
+                done[name] = TestOutcome(name=name, passed=passed, message=message[:_MAX_RECORD])
+        elif (event == "tests" and isinstance(rec.get("names"), list)) or event == "end":
+            continue
+        else:
+            raise GraderError(f"tester line {number} is an unknown record: {line[:120]!r}")
+    return done, import_error
 
 
 _COMPILE = """
@@ -144,16 +188,36 @@ class Grader:
             )
         return self._harness
 
-    async def grade(self, *, code: str, tests: str = "", io_tests: list[IOCase] | None = None) -> GradeReport:
-        """Run every unit test and stdin/stdout case against ``code``."""
+    async def grade(
+        self, *, code: str, tests: str = "", hidden_tests: str = "", io_tests: list[IOCase] | None = None
+    ) -> GradeReport:
+        """Run every unit test (visible and hidden) and stdin/stdout case against ``code``.
+
+        A failing hidden test is reported by name only: its assertion, expected value and error stay
+        hidden, or a student could read the answers from the feedback.
+        """
         io_tests = io_tests or []
-        names = test_names(tests) if tests.strip() else []
+        visible = test_names(tests) if tests.strip() else []
+        hidden = [n for n in test_names(hidden_tests) if n not in visible] if hidden_tests.strip() else []
+        names = visible + hidden
+        source = tests + "\n\n" + hidden_tests if hidden_tests.strip() else tests
         syntax = check_syntax(code)
         if syntax:
             outcomes = [TestOutcome(name=n, passed=False, message=syntax) for n in names]
             outcomes += [TestOutcome(name=c.name, passed=False, message=syntax) for c in io_tests]
             return _report(outcomes, syntax_error=syntax)
-        outcomes = await self._unit_tests(code, tests, names) if names else []
+        try:
+            outcomes = await self._unit_tests(code, source, names) if names else []
+        except GraderError as exc:
+            log.error("grader error: %s", exc)
+            message = "Grader error: the grading harness failed, not your code. It has been logged; please try again."
+            failed = [TestOutcome(name=n, passed=False, message=message) for n in names]
+            failed += [TestOutcome(name=c.name, passed=False, message=message) for c in io_tests]
+            return GradeReport(passed=False, score=0.0, tests=failed, feedback=message, grader_error=True)
+        hidden_set = set(hidden)
+        for i, outcome in enumerate(outcomes):
+            if outcome.name in hidden_set and not outcome.passed:
+                outcomes[i] = TestOutcome(name=outcome.name, passed=False, message=_HIDDEN_FAILED)
         for case in io_tests:
             outcomes.append(await self._io_test(code, case))
         return _report(outcomes)
@@ -186,19 +250,7 @@ class Grader:
         _, result = await self.sandbox.run_many(
             [agent, tester], timeout_s=self.timeout_s, close_after_start=(req_r, req_w, resp_r, resp_w)
         )
-        done: dict[str, TestOutcome] = {}
-        import_error: str | None = None
-        for line in result.stdout.splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if rec.get("event") == "import_error":
-                import_error = str(rec.get("message", "import failed"))
-            elif rec.get("event") == "result" and rec.get("name") in names:
-                done[rec["name"]] = TestOutcome(
-                    name=rec["name"], passed=rec.get("passed") is True, message=str(rec.get("message", ""))
-                )
+        done, import_error = read_tester_output(result.stdout, names)
         if result.timed_out:
             cut = f"Stopped after {self.timeout_s:g} s: is there an infinite loop?"
         else:

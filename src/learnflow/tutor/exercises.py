@@ -238,7 +238,13 @@ async def grade_submission(
     if existing is None:
         # Linting needs no sandbox and overlaps grading, so it adds no latency to a submission.
         report, lint = await asyncio.gather(
-            grader.grade(code=code, tests=all_tests(exercise), io_tests=io_cases(exercise)), quality.analyse(code)
+            grader.grade(
+                code=code,
+                tests=exercise.visible_tests or "",
+                hidden_tests=exercise.hidden_tests or "",
+                io_tests=io_cases(exercise),
+            ),
+            quality.analyse(code),
         )
         existing = Submission(
             id=submission_id,

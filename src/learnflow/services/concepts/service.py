@@ -6,6 +6,7 @@ from learnflow.bus import Outcome
 from learnflow.db.models import Progress
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
+from learnflow.sandbox import queued_as_student
 from learnflow.services import budget, render
 from learnflow.services.answers import reply
 from learnflow.tutor import concepts, exercises
@@ -25,6 +26,7 @@ async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic
     return "intermediate" if progress is not None and progress.mastery > 40 else "beginner"
 
 
+@queued_as_student
 async def explain(
     rt: Runtime,
     *,

@@ -7,6 +7,7 @@ from learnflow.db.models import Exercise
 from learnflow.errors import NotFound
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
+from learnflow.sandbox import queued_as_student
 from learnflow.services import budget, render
 from learnflow.services.answers import reply
 from learnflow.services.struggle import record_run
@@ -14,6 +15,7 @@ from learnflow.tutor import debug, exercises
 from learnflow.tutor.schemas import DebugAnswer
 
 
+@queued_as_student
 async def analyze(
     rt: Runtime,
     *,

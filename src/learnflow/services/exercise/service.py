@@ -25,6 +25,7 @@ from learnflow.events import (
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
+from learnflow.sandbox import queued_as_student
 from learnflow.services import budget, render, struggle
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import (
@@ -64,6 +65,7 @@ async def _ensure_student(rt: Runtime, student_id: str) -> None:
         await session.commit()
 
 
+@queued_as_student
 async def generate(
     rt: Runtime, *, student_id: str, topic: str | None, difficulty: str | None, cause_id: str | None = None
 ) -> Exercise:
@@ -114,6 +116,7 @@ async def generate(
     return exercise
 
 
+@queued_as_student
 async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, submission_id: str) -> SubmissionRead:
     """Grade a submission and publish the grade, the progress and any struggle it shows."""
     await _ensure_student(rt, student_id)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from learnflow.bus import Outcome
 from learnflow.events import CloudEvent, CodeExecutionRequest, CodeExecutionResult, Topic
 from learnflow.runtime import Runtime, derived_id
-from learnflow.sandbox import ExecutionResult
+from learnflow.sandbox import ExecutionResult, owner_scope
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_STDIN_CHARS
 from learnflow.services.struggle import record_run
@@ -35,9 +35,14 @@ class ExecuteRequest(BaseModel):
 
 
 @router.post("/execute", response_model=ExecutionResult)
-async def execute(body: ExecuteRequest, runtime: RuntimeDep) -> ExecutionResult:
+async def execute(body: ExecuteRequest, runtime: RuntimeDep, request: Request) -> ExecutionResult:
     """Run a program in the sandbox and return what it printed and how it ended."""
-    result = await runtime.sandbox.run(body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb)
+    # Without a student id, runs queue by the client's address: one client cannot crowd out others.
+    owner = body.student_id or (f"client:{request.client.host}" if request.client else None)
+    with owner_scope(owner):
+        result = await runtime.sandbox.run(
+            body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb
+        )
     if body.student_id:
         await record(runtime, body.student_id, result)
     return result
@@ -51,7 +56,8 @@ async def record(rt: Runtime, student_id: str, result: ExecutionResult) -> None:
 
 async def on_request(rt: Runtime, event: CloudEvent[CodeExecutionRequest]) -> Outcome:
     req = event.data
-    result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
+    with owner_scope(req.student_id):
+        result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
     if req.student_id:
         await record(rt, req.student_id, result)
     payload = CodeExecutionResult(request_id=req.request_id, student_id=req.student_id, **result.model_dump())
