@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -100,6 +101,7 @@ def listener() -> Iterator[_Listener]:
 
 async def test_no_network_not_even_loopback(sandbox: Sandbox, listener: _Listener):
     code = f"""
+import shutil
 import socket
 for port in ({listener.port}, 5432, 6379):
     try:
@@ -325,3 +327,13 @@ async def test_breach_over_http_is_a_clear_result_not_a_500(client):  # type: ig
     body = resp.json()
     assert body["timed_out"] or body["exit_code"] != 0
     assert (await client.get("/ready")).status_code == 200
+
+
+def test_the_chosen_bwrap_is_the_one_asked_for(sandbox: Sandbox):
+    from learnflow.sandbox import bundled_bwrap
+
+    if os.environ.get("SANDBOX_BWRAP") == "bundled":
+        assert sandbox.bwrap == bundled_bwrap() and sandbox.bwrap is not None
+    elif os.environ.get("SANDBOX_BWRAP", "auto") == "auto" and shutil.which("bwrap"):
+        assert sandbox.bwrap == shutil.which("bwrap")
+    assert "namespaces through" in sandbox.isolation_reason

@@ -485,19 +485,18 @@ class Sandbox:
         ``close_after_start`` are the parent's copies of descriptors handed to the programs; closing
         them once every program holds its own lets a reader see end-of-file when its peer dies.
         """
+        to_close = list(close_after_start)  # emptied once closed: a descriptor is closed exactly once
         try:
             if not self.available:
                 raise SandboxUnavailable(f"code cannot be run safely here: {self.isolation_reason}")
             limit_s = self.clamp_timeout(timeout_s)
             async with self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s))):
-                return await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), close_after_start)
+                return await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), to_close)
         finally:
-            for fd in close_after_start:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            _close_all(to_close)
 
     async def _run_now(
-        self, programs: Sequence[Program], limit_s: float, memory: int, close_after_start: Sequence[int]
+        self, programs: Sequence[Program], limit_s: float, memory: int, to_close: list[int]
     ) -> list[ExecutionResult]:
         uids: list[int | None] = []
         running: list[_Running] = []
@@ -505,9 +504,7 @@ class Sandbox:
             for program in programs:
                 uids.append(self._uids.take() if self._uids else None)
                 running.append(await self._start(program, uids[-1], limit_s, memory))
-            for fd in close_after_start:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            _close_all(to_close)
             return list(await asyncio.gather(*(self._collect(r, limit_s) for r in running)))
         finally:
             for r in running:
@@ -733,6 +730,12 @@ class Sandbox:
         # leave its process group (setsid), and the uid, reserved for this run alone, finds it.
         if self.bwrap is None and running.uid is not None:
             _kill_uid(running.uid)
+
+
+def _close_all(fds: list[int]) -> None:
+    while fds:
+        with contextlib.suppress(OSError):
+            os.close(fds.pop())
 
 
 _MEMORY_TEXT = re.compile(r"^MemoryError\b|Cannot allocate memory|[Oo]ut of memory", re.M)
