@@ -169,6 +169,18 @@ class SandboxSettings(BaseSettings):
     )
 
 
+class RunnerSettings(BaseSettings):
+    model_config = _ENV
+
+    url: str | None = Field(
+        default=None,
+        alias="RUNNER_URL",
+        description="Where code runs when this process must not run it: the runner service, e.g. through Dapr "
+        "http://localhost:3500/v1.0/invoke/runner-service/method. Unset: in this process's sandbox.",
+    )
+    timeout_s: float = Field(default=30.0, gt=0, le=600, alias="RUNNER_TIMEOUT_S")
+
+
 @dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
@@ -176,6 +188,7 @@ class Settings:
     bus: BusSettings = field(default_factory=BusSettings)
     ai: AISettings = field(default_factory=AISettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    runner: RunnerSettings = field(default_factory=RunnerSettings)
 
     @property
     def database_url(self) -> str:

@@ -23,8 +23,9 @@ from learnflow.db import Database
 from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.outbox import Outbox
-from learnflow.sandbox import Sandbox
-from learnflow.sandbox.grading import Grader
+from learnflow.sandbox import CodeRunner, Sandbox
+from learnflow.sandbox.grading import Grader, GradesCode
+from learnflow.sandbox.remote import RemoteRunner
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,17 @@ class Runtime:
         self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
         self.bus = bus or create_bus(self.settings.bus)
         self.ai = ai or create_provider(self.settings.ai)
-        self.sandbox = sandbox or Sandbox(self.settings.sandbox)
-        self.grader = Grader(self.sandbox, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
+        self.sandbox: CodeRunner
+        self.grader: GradesCode
+        self.remote: RemoteRunner | None = None
+        if sandbox is None and self.settings.runner.url and "runner" not in self.services:
+            # This process holds secrets: its code runs in the runner service, never here.
+            self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s)
+            self.sandbox = self.grader = self.remote
+        else:
+            local = sandbox or Sandbox(self.settings.sandbox)
+            self.sandbox = local
+            self.grader = Grader(local, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
         self.outbox = Outbox(self.db, self.bus)
@@ -150,6 +160,8 @@ class Runtime:
         await self.outbox.stop()
         await self.bus.stop()
         await self.db.dispose()
+        if self.remote is not None:
+            await self.remote.close()
         self.started = False
 
     async def ready(self) -> dict[str, str]:
@@ -157,7 +169,7 @@ class Runtime:
         checks: dict[str, str] = {}
         checks["database"] = await self.db.ping() or "ok"
         checks["event_bus"] = await self.bus.ping() or "ok"
-        checks["sandbox"] = "ok" if self.sandbox.available else self.sandbox.isolation_reason
+        checks["sandbox"] = await self.sandbox.ping() or "ok"
         return checks
 
     async def publish(

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -97,6 +97,11 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
 
+def current_owner() -> str:
+    """Whose queue the runs started now join."""
+    return _OWNER.get()
+
+
 @contextlib.contextmanager
 def owner_scope(owner: str | None) -> Iterator[None]:
     """Runs started inside this block queue as ``owner``'s (a student id, or a client address)."""
@@ -150,6 +155,30 @@ class ExecutionResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out and not self.memory_exceeded
+
+
+class CodeRunner(Protocol):
+    """What the tutor needs to run code: the local :class:`Sandbox`, or the runner service."""
+
+    isolation: str
+    isolation_reason: str
+
+    @property
+    def available(self) -> bool: ...
+
+    async def ping(self) -> str | None:
+        """None when code can be run now, else why not."""
+        ...
+
+    async def run(
+        self,
+        code: str,
+        *,
+        stdin: str = "",
+        timeout_s: float | None = None,
+        files: Mapping[str, str] | None = None,
+        memory_mb: int | None = None,
+    ) -> ExecutionResult: ...
 
 
 @dataclass
@@ -303,6 +332,7 @@ class FairGate:
             )
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiting.setdefault(owner, deque()).append(future)
+        self._grant()  # a free slot that the owners ahead may not take (their cap) is this one's
         try:
             await future
         except BaseException:
@@ -353,6 +383,7 @@ class Sandbox:
             else None
         )
         self._gate: FairGate | None = None
+        self._last_ok = -1e9
         self._prefix, self._hidden = "/usr", []
         self.bwrap: str | None = None
         self.isolation, self.isolation_reason = self._choose_isolation()
@@ -367,6 +398,22 @@ class Sandbox:
     @property
     def available(self) -> bool:
         return self.isolation != "none"
+
+    async def ping(self) -> str | None:
+        """A real sandboxed run (at most every 30 s): None when it worked, else why not."""
+        if not self.available:
+            return self.isolation_reason
+        if time.monotonic() - self._last_ok < 30:
+            return None
+        try:
+            with owner_scope("readiness"):
+                result = await self.run("print(6 * 7)")
+        except SandboxBusy:
+            return None  # it runs code, it is only busy
+        if result.exit_code != 0 or result.stdout.strip() != "42":
+            return f"a sandboxed run failed: exit {result.exit_code}, {(result.stderr or result.stdout)[-200:]!r}"
+        self._last_ok = time.monotonic()
+        return None
 
     # -- choosing the isolation --------------------------------------------------------------
     def _candidates(self) -> list[tuple[str, str | None]]:

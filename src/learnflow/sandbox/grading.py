@@ -17,6 +17,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel
 
@@ -166,6 +167,14 @@ def compile_for(python: str, sources: dict[str, str]) -> dict[str, bytes]:
     if proc.returncode != 0:
         raise RuntimeError(f"cannot compile the grading harness: {proc.stderr[-500:]}")
     return {name: bytes.fromhex(data) for name, data in json.loads(proc.stdout).items()}
+
+
+class GradesCode(Protocol):
+    """What the tutor needs to grade: the local :class:`Grader`, or the runner service."""
+
+    async def grade(
+        self, *, code: str, tests: str = "", hidden_tests: str = "", io_tests: list[IOCase] | None = None
+    ) -> GradeReport: ...
 
 
 @dataclass

@@ -10,8 +10,8 @@ from typing import Literal
 
 from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum, Topic
-from learnflow.sandbox import Sandbox
-from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.sandbox import CodeRunner
+from learnflow.sandbox.grading import GradesCode, IOCase
 from learnflow.tutor.prompts import CONCEPTS_SYSTEM, fence
 from learnflow.tutor.schemas import ConceptAnswer, LLMConceptText
 
@@ -89,7 +89,7 @@ class SolutionGuard:
     description: str
     tests: str
     io_tests: list[IOCase]
-    grader: Grader
+    grader: GradesCode
 
     async def solved_by(self, code: str) -> bool:
         if not self.tests.strip() and not self.io_tests:
@@ -103,7 +103,7 @@ async def explain(
     question: str,
     level: Level,
     curriculum: Curriculum,
-    sandbox: Sandbox,
+    sandbox: CodeRunner,
     ai: AIProvider,
     code: str | None = None,
     guard: SolutionGuard | None = None,
@@ -130,7 +130,7 @@ async def _with_llm(
     *,
     question: str,
     code: str | None,
-    sandbox: Sandbox,
+    sandbox: CodeRunner,
     ai: AIProvider,
     guard: SolutionGuard | None = None,
 ) -> ConceptAnswer:
@@ -170,7 +170,7 @@ async def _with_llm(
 
 
 async def explain_code(
-    *, code: str, question: str, curriculum: Curriculum, sandbox: Sandbox, level: Level
+    *, code: str, question: str, curriculum: Curriculum, sandbox: CodeRunner, level: Level
 ) -> ConceptAnswer:
     """Walk through ``code`` statement by statement and show what it really prints."""
     run = await sandbox.run(code)

@@ -20,8 +20,8 @@ from typing import Any
 
 from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
-from learnflow.sandbox import ExecutionResult, Sandbox
-from learnflow.sandbox.grading import Grader, IOCase
+from learnflow.sandbox import CodeRunner, ExecutionResult
+from learnflow.sandbox.grading import GradesCode, IOCase
 from learnflow.tutor import compare, patterns, probe
 from learnflow.tutor.prompts import DEBUG_SYSTEM, fence
 from learnflow.tutor.schemas import DebugAnswer, LLMDebugText
@@ -94,7 +94,7 @@ async def analyze(
     question: str,
     stdin: str,
     curriculum: Curriculum,
-    sandbox: Sandbox,
+    sandbox: CodeRunner,
     ai: AIProvider,
     expected_output: str | None = None,
 ) -> DebugAnswer:
@@ -793,7 +793,7 @@ def _syntax_specifics(kind: str, msg: str) -> str:
 
 
 async def _verified_fix(
-    code: str, parsed: ParsedError, *, stdin: str, sandbox: Sandbox, culprit: dict[str, Any] | None = None
+    code: str, parsed: ParsedError, *, stdin: str, sandbox: CodeRunner, culprit: dict[str, Any] | None = None
 ) -> str | None:
     """Try the candidate fixes for this error; return the first that really runs without failing."""
     tried: set[str] = set()
@@ -954,7 +954,7 @@ def _logic_candidates(code: str, kind: str) -> Iterator[str]:
             yield _replace_line(code, n, re.sub(r"\binput\(([^()]*)\)", r"int(input(\1))", text))
 
 
-async def _verified_logic_fix(code: str, kind: str, expected: str, *, stdin: str, sandbox: Sandbox) -> str | None:
+async def _verified_logic_fix(code: str, kind: str, expected: str, *, stdin: str, sandbox: CodeRunner) -> str | None:
     """The first candidate that runs and prints exactly the expected output, if any."""
     tried: set[str] = set()
     for candidate in _logic_candidates(code, kind):
@@ -1145,7 +1145,7 @@ async def _with_llm(
     error_message: str | None,
     question: str,
     stdin: str,
-    sandbox: Sandbox,
+    sandbox: CodeRunner,
     ai: AIProvider,
     expected: str | None = None,
     reference: str | None = None,
@@ -1215,7 +1215,7 @@ async def against_exercise(
     tests: str,
     io_tests: list[IOCase],
     hints: list[str],
-    grader: Grader,
+    grader: GradesCode,
 ) -> DebugAnswer:
     """Check a run-clean attempt against the exercise's visible tests, and never hand over a solution."""
     update: dict[str, object] = {"corrected_code": None, "fix_verified": False, "exercise_id": exercise_id}

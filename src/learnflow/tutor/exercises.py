@@ -15,7 +15,7 @@ from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.db.models import Assignment, Exercise, Progress, StruggleAlert, Submission
 from learnflow.errors import NotFound, Unprocessable
-from learnflow.sandbox.grading import Grader, GradeReport, IOCase, test_names
+from learnflow.sandbox.grading import GradeReport, GradesCode, IOCase, test_names
 from learnflow.tutor import progress as progress_service
 from learnflow.tutor import quality
 from learnflow.tutor.prompts import EXERCISE_SYSTEM, fence
@@ -103,7 +103,7 @@ class NewExercise:
     hints: list[str]
 
 
-async def validate(grader: Grader, data: NewExercise) -> GradeReport:
+async def validate(grader: GradesCode, data: NewExercise) -> GradeReport:
     """Check an exercise: its tests parse, its solution passes all of them and its starter does not."""
     if not data.tests.strip() and not data.io_tests:
         raise Unprocessable("an exercise needs `tests` or `io_tests`")
@@ -126,7 +126,7 @@ async def validate(grader: Grader, data: NewExercise) -> GradeReport:
     return report
 
 
-async def create(session: AsyncSession, *, grader: Grader, data: NewExercise, exercise_id: str) -> Exercise:
+async def create(session: AsyncSession, *, grader: GradesCode, data: NewExercise, exercise_id: str) -> Exercise:
     """Validate and store a teacher-authored exercise."""
     await validate(grader, data)
     exercise = store(session, data=data, exercise_id=exercise_id, author="teacher")
@@ -227,7 +227,7 @@ class Graded:
 async def grade_submission(
     session: AsyncSession,
     *,
-    grader: Grader,
+    grader: GradesCode,
     exercise: Exercise,
     submission_id: str,
     student_id: str,
@@ -360,7 +360,7 @@ MAX_LLM_ATTEMPTS = 2
 async def propose_with_llm(
     ai: AIProvider,
     *,
-    grader: Grader,
+    grader: GradesCode,
     curriculum: Curriculum,
     topic: str,
     difficulty: str,

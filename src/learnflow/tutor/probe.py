@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from learnflow.sandbox import Sandbox
+from learnflow.sandbox import CodeRunner
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ except BaseException as exc:
 """
 
 
-async def inspect_failure(sandbox: Sandbox, code: str, *, stdin: str = "") -> dict[str, Any] | None:
+async def inspect_failure(sandbox: CodeRunner, code: str, *, stdin: str = "") -> dict[str, Any] | None:
     """Re-run ``code`` and return what was on its failing line, or None when that cannot be told."""
     wrapper = _WRAPPER % {"marker": _MARKER, "program": PROGRAM_FILE}
     result = await sandbox.run(wrapper, stdin=stdin, files={PROGRAM_FILE: code})

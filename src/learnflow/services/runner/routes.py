@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from learnflow.bus import Outcome
+from learnflow.curriculum.models import IOTest
+from learnflow.errors import Unprocessable
 from learnflow.events import CloudEvent, CodeExecutionRequest, CodeExecutionResult, Topic
 from learnflow.runtime import Runtime, derived_id
-from learnflow.sandbox import ExecutionResult, owner_scope
+from learnflow.sandbox import MAIN, ExecutionResult, owner_scope
+from learnflow.sandbox.grading import GradeReport
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
-from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_STDIN_CHARS
+from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_STDIN_CHARS, MAX_TESTS_CHARS
 from learnflow.services.struggle import record_run
 from learnflow.tutor.debug import parse_traceback
 
 router = APIRouter(prefix="/api", tags=["execution"], responses=ERROR_RESPONSES)
+FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+MAX_FILES = 8
+FileName = Annotated[str, StringConstraints(pattern=FILE_NAME)]
+FileText = Annotated[str, Field(max_length=MAX_CODE_CHARS)]
 
 
 class ExecuteRequest(BaseModel):
@@ -32,20 +41,51 @@ class ExecuteRequest(BaseModel):
     memory_mb: int | None = Field(
         default=None, ge=16, le=4096, description="Memory for the program in MB; the server caps it at its maximum."
     )
+    files: dict[FileName, FileText] = Field(
+        default_factory=dict, max_length=MAX_FILES, description="Files beside main.py, by name."
+    )
+    queue_as: str | None = Field(
+        default=None,
+        max_length=MAX_ID_CHARS,
+        pattern=ID_PATTERN,
+        description="Whose queue the run joins (the student a service runs code for); no struggle counting.",
+    )
+
+
+class GradeRequest(BaseModel):
+    code: str = Field(max_length=MAX_CODE_CHARS)
+    tests: str = Field(default="", max_length=MAX_TESTS_CHARS)
+    hidden_tests: str = Field(default="", max_length=MAX_TESTS_CHARS)
+    io_tests: list[IOTest] = Field(default_factory=list, max_length=100)
+    queue_as: str | None = Field(default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+
+
+def _owner(request: Request, *ids: str | None) -> str | None:
+    # Without a student id, runs queue by the client's address: one client cannot crowd out others.
+    return next((i for i in ids if i), None) or (f"client:{request.client.host}" if request.client else None)
 
 
 @router.post("/execute", response_model=ExecutionResult)
 async def execute(body: ExecuteRequest, runtime: RuntimeDep, request: Request) -> ExecutionResult:
     """Run a program in the sandbox and return what it printed and how it ended."""
-    # Without a student id, runs queue by the client's address: one client cannot crowd out others.
-    owner = body.student_id or (f"client:{request.client.host}" if request.client else None)
-    with owner_scope(owner):
+    if MAIN in body.files:
+        raise Unprocessable("files: main.py is the program itself", details=[{"field": "files", "message": MAIN}])
+    with owner_scope(_owner(request, body.queue_as, body.student_id)):
         result = await runtime.sandbox.run(
-            body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb
+            body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb, files=body.files
         )
     if body.student_id:
         await record(runtime, body.student_id, result)
     return result
+
+
+@router.post("/grade", response_model=GradeReport)
+async def grade(body: GradeRequest, runtime: RuntimeDep, request: Request) -> GradeReport:
+    """Grade a submission against tests (for the services that must not run code themselves)."""
+    with owner_scope(_owner(request, body.queue_as)):
+        return await runtime.grader.grade(
+            code=body.code, tests=body.tests, hidden_tests=body.hidden_tests, io_tests=body.io_tests
+        )
 
 
 async def record(rt: Runtime, student_id: str, result: ExecutionResult) -> None:
