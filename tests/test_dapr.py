@@ -413,7 +413,9 @@ async def test_a_parked_event_that_keeps_failing_is_dead_lettered_by_the_app(tmp
 # -- dead letters are recorded and reacted to once ------------------------------------------------
 async def test_a_redelivered_dead_letter_is_recorded_and_reacted_to_once(tmp_path: Path, database_url: str):
     async with dapr_world(tmp_path, database_url) as world:
-        query = LearningQuery(query_id="q-dead", student_id="d", session_id="ds", query="loops?", routed_to="concepts")
+        query = LearningQuery(
+            query_id="q-dead", student_id="d", session_id="ds", query="loops?", routed_to="concepts", confidence=0.9
+        )
         wire = new_event(Topic.LEARNING_QUERY, query, source="/t", subject="d").model_dump(mode="json")
         for _ in range(2):  # daprd delivers at least once: the same dead letter twice
             await world.publish_raw(dlq(Topic.LEARNING_QUERY), wire, key="d")

@@ -244,14 +244,8 @@ class DaprBus:
             if outcome is Outcome.DROP:
                 await self._dead_letter(sub, wire, "dropped by handler")
             elif outcome is not Outcome.DONE:
-                attempts = self._max_attempts - 1 if first is not None else self._max_attempts
-                if attempts > 0:
-                    if first is not None:
-                        await asyncio.sleep(self._backoff_s)
-                    await deliver(sub, wire, max_attempts=attempts, backoff_s=self._backoff_s,
-                                  dead_letter=self._dead_letter)  # fmt: skip
-                else:
-                    await self._dead_letter(sub, wire, f"gave up after {self._max_attempts} attempts")
+                await deliver(sub, wire, max_attempts=self._max_attempts, backoff_s=self._backoff_s,
+                              dead_letter=self._dead_letter, failed_attempts=0 if first is None else 1)  # fmt: skip
             await self._inbox.release(consumer=sub.group, event_id=str(wire["id"]))
         except Exception:  # the row stays: its lease runs out and it is taken up again
             log.exception("%s: could not finish parked event %s", sub.group, wire.get("id"))
