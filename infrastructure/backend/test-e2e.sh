@@ -15,6 +15,7 @@ max_seconds="${MAX_SECONDS:-5}"
 url="${LEARNFLOW_URL:-}"
 pf_pid=""
 
+[[ "$max_seconds" =~ ^[1-9][0-9]*$ ]] || { echo "test-e2e: MAX_SECONDS must be whole seconds" >&2; exit 2; }
 for tool in curl python3; do
   command -v "$tool" >/dev/null || { echo "test-e2e: $tool not found" >&2; exit 2; }
 done
