@@ -5,8 +5,9 @@ Usage: python scripts/dapr_subscriptions.py [--check]
 The apps' programmatic subscriptions are the one source of truth: each service is built with
 ``EVENT_BUS=dapr`` (SQLite in a temporary folder, the offline tutor) and asked, and every answer
 becomes one declarative ``Subscription`` scoped to that app. CEL selecting a missing field is an
-error in daprd (the event is dead-lettered), so every rule is written guarded:
-``has(event.data.<field>) && <the app's rule>``, unless the app already guards it.
+error in daprd (the event is dead-lettered), so every rule is written guarded, as
+``learnflow.bus.dapr.cel`` guards its own rules: ``has(event.data) && type(event.data) == map &&
+has(event.data.<field>) && <the app's rule>``, unless the app's rule is already guarded.
 ``tests/test_deploy.py`` compares the file with the apps; ``--check`` does the same here.
 """
 
@@ -63,7 +64,7 @@ def guard(rule: str) -> str:
     if rule.lstrip().startswith("has("):
         return rule
     fields = list(dict.fromkeys(_FIELD.findall(rule)))
-    return " && ".join([*(f"has(event.data.{f})" for f in fields), rule])
+    return " && ".join(["has(event.data)", "type(event.data) == map", *(f"has(event.data.{f})" for f in fields), rule])
 
 
 def declarative(app_id: str, sub: dict[str, Any]) -> dict[str, Any]:
