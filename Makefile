@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format docs bench eval clean install install-dev
+.PHONY: run test lint format docs bench eval clean install install-dev lock check-deploy
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LearnFlow needs Python 3.11 or newer (set PYTHON=...)")'
@@ -48,5 +48,18 @@ bench: install-dev
 eval: install
 	$(BIN)/learnflow eval
 
+# The image installs requirements.lock; tests/test_deploy.py checks it against pyproject.toml.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install -q 'pip-tools>=7.4,<8'
+	.venv-lock/bin/pip-compile -q --strip-extras --no-emit-find-links --no-emit-index-url --no-emit-trusted-host \
+		--output-file requirements.lock pyproject.toml
+
+# checkov on the manifests and Dockerfiles, in its own venv (it is large and pins its own libraries).
+# Skipped checks are justified in .checkov.yaml.
+check-deploy:
+	@test -x .venv-deploy/bin/checkov || { $(PYTHON) -m venv .venv-deploy && .venv-deploy/bin/pip install -q 'checkov>=3.2,<4'; }
+	.venv-deploy/bin/checkov --config-file .checkov.yaml
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache data
+	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache data

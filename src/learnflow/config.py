@@ -91,6 +91,9 @@ class BusSettings(BaseSettings):
     )
     kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000, alias="KAFKA_SESSION_TIMEOUT_MS")
     dapr_http_port: int = Field(default=3500, ge=1, le=65535, alias="DAPR_HTTP_PORT")
+    dapr_grpc_port: int = Field(
+        default=50001, ge=1, le=65535, alias="DAPR_GRPC_PORT", description="The sidecar's gRPC API (Dapr SDKs)."
+    )
     dapr_pubsub_name: str = Field(default="kafka-pubsub", alias="DAPR_PUBSUB_NAME")
     dapr_handler_deadline_s: float = Field(
         default=5.0,
