@@ -46,6 +46,9 @@ SCHEMAS = INFRA / "schemas"
 BIN = Path(sys.executable).parent
 APP_IDS = [f"{s}-service" for s in SERVICES]
 AI_SERVICES = {"triage-service", "concepts-service", "debug-service", "exercise-service"}
+# The services that run code, through the runner (RUNNER_URL); the runner runs it itself.
+RUNNER_CALLERS = {"concepts-service", "debug-service", "exercise-service"}
+RUNNER_URL = "http://localhost:3500/v1.0/invoke/runner-service/method"
 NAMESPACE = "learnflow"
 OVERLAYS = sorted(p.parent for p in (INFRA / "overlays").glob("*/kustomization.yaml"))
 CUSTOM = {
@@ -632,7 +635,7 @@ def test_app_ids_scopes_and_access_control_agree() -> None:
         assert set(sub["scopes"]) <= deployed
     runner_acl = one("Configuration", "runner-config")["spec"]["accessControl"]
     assert runner_acl["defaultAction"] == "deny"
-    assert {p["appId"] for p in runner_acl["policies"]} == {"debug-service", "exercise-service"}
+    assert {p["appId"] for p in runner_acl["policies"]} == RUNNER_CALLERS
     for policy in runner_acl["policies"]:
         assert (
             policy["namespace"]
@@ -640,7 +643,8 @@ def test_app_ids_scopes_and_access_control_agree() -> None:
             == load(INFRA / "base" / "learnflow" / "kustomization.yaml")[0]["namespace"]
         )
         assert policy["defaultAction"] == "deny"
-        assert all(op["action"] == "allow" and op["name"] == "/api/execute" for op in policy["operations"])
+        allowed = {(op["name"], tuple(op["httpVerb"])) for op in policy["operations"] if op["action"] == "allow"}
+        assert allowed == {("/api/execute", ("POST",)), ("/api/grade", ("POST",)), ("/ready", ("GET",))}
     assert one("Configuration", "learnflow-config")["spec"]["accessControl"]["defaultAction"] == "deny"
     configs = {d["metadata"]["name"] for d in docs("Configuration")}
     for app_id in APP_IDS:
@@ -766,7 +770,7 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
             # Its sidecar's needs only: DNS, the control plane, Kafka, the trace collector.
             assert ports <= {53, 50001, 6500, 50005, 50006, 9092, 4317}, ports
             assert reached <= {"kube-system", "dapr-system", "kafka", "observability"}
-        if app_id in ("debug-service", "exercise-service"):
+        if app_id in RUNNER_CALLERS:
             assert 50002 in ports, "sidecar-to-sidecar invocation of the runner"
     ingress = {
         app_id: [r for p in _policies(app_id, "Ingress").values() for r in p["spec"].get("ingress", [])]
@@ -780,7 +784,7 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         for app_id in APP_IDS
         if any(_selects(peer["podSelector"], _pod_labels(app_id)) for peer in runner_invoke["from"])
     }
-    assert callers == {"debug-service", "exercise-service"}
+    assert callers == RUNNER_CALLERS
 
 
 # -- the end-to-end script against a real server ------------------------------------------------
@@ -826,3 +830,28 @@ def test_e2e_script_passes_against_a_local_server(tmp_path: Path) -> None:
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_only_the_runner_runs_code() -> None:
+    """Every service that runs code sends it to the runner; the runner runs it itself, failing closed."""
+    for app_id in APP_IDS:
+        env = {
+            e["name"]: e.get("value")
+            for c in deployment(app_id)["spec"]["template"]["spec"]["containers"]
+            for e in c.get("env", [])
+        }
+        if app_id in RUNNER_CALLERS:
+            assert env.get("RUNNER_URL") == RUNNER_URL, app_id
+        else:
+            assert "RUNNER_URL" not in env, app_id
+    runner_env = {
+        e["name"]: e.get("value")
+        for c in deployment("runner-service")["spec"]["template"]["spec"]["containers"]
+        for e in c.get("env", [])
+    }
+    assert runner_env.get("SANDBOX_ISOLATION") == "bwrap"
+    # The paths the callers use exist on the runner.
+    from learnflow.services.runner.routes import router
+
+    paths = {getattr(r, "path", "") for r in router.routes}
+    assert {"/api/execute", "/api/grade"} <= paths
