@@ -92,6 +92,13 @@ class BusSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=10000, ge=1000, le=300000, alias="KAFKA_SESSION_TIMEOUT_MS")
     dapr_http_port: int = Field(default=3500, ge=1, le=65535, alias="DAPR_HTTP_PORT")
     dapr_pubsub_name: str = Field(default="kafka-pubsub", alias="DAPR_PUBSUB_NAME")
+    dapr_handler_deadline_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        alias="DAPR_HANDLER_DEADLINE_S",
+        description="How long one delivery may hold up its partition before it is finished in the background.",
+    )
     max_attempts: int = Field(default=4, ge=1, le=20, alias="EVENT_MAX_ATTEMPTS")
     retry_backoff_s: float = Field(default=0.2, ge=0, le=60, alias="EVENT_RETRY_BACKOFF_S")
 

@@ -22,6 +22,7 @@ from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
 from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
+from learnflow.inbox import Inbox
 from learnflow.outbox import Outbox
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
@@ -101,6 +102,10 @@ class Runtime:
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
         self.outbox = Outbox(self.db, self.bus)
+        from learnflow.bus.dapr import DaprBus
+
+        if isinstance(self.bus, DaprBus):
+            self.bus.use_inbox(Inbox(self.db))
         self.started = False
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -239,7 +244,23 @@ class Runtime:
             if consumer != group:
                 return Outcome.DONE
             wire = event.model_dump(mode="json")
+            try:
+                typed: CloudEvent[Any] | None = CloudEvent[payload].model_validate(wire)  # type: ignore[valid-type]
+            except ValidationError:
+                # Kept for people to inspect; there is no valid payload to react to.
+                log.warning("%s: dead-lettered event %s has an invalid payload", group, event.id)
+                typed = None
+            from learnflow.services import registry
+
+            # The row and the reaction's events commit together, and the row is unique per consumer and
+            # event: a redelivered dead letter is recognised here and neither recorded nor reacted to again.
             async with self.db.session() as session:
+                recorded = await session.scalar(
+                    select(DeadLetter.id).where(DeadLetter.consumer == group, DeadLetter.event_id == event.id)
+                )
+                if recorded is not None:
+                    log.info("%s: dead letter %s already recorded", group, event.id)
+                    return Outcome.DONE
                 session.add(
                     DeadLetter(
                         topic=topic,
@@ -249,16 +270,14 @@ class Runtime:
                         event=wire,
                     )
                 )
-                await session.commit()
-            try:
-                typed = CloudEvent[payload].model_validate(wire)  # type: ignore[valid-type]
-            except ValidationError:
-                # Kept for people to inspect; there is no valid payload to react to.
-                log.warning("%s: dead-lettered event %s has an invalid payload", group, event.id)
-                return Outcome.DONE
-            from learnflow.services import registry
-
-            await registry.on_dead_letter(self, topic, typed)
+                if typed is not None:
+                    await registry.on_dead_letter(self, topic, typed, session=session)
+                try:
+                    await session.commit()
+                except IntegrityError:
+                    await session.rollback()  # a concurrent redelivery recorded it first
+                    return Outcome.DONE
+            self.outbox.kick()
             return Outcome.DONE
 
         # The DLQ consumer accepts any payload: an event dead-lettered *because* it was invalid must

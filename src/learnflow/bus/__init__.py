@@ -22,7 +22,13 @@ def create_bus(settings: BusSettings) -> EventBus:
         )
     from learnflow.bus.dapr import DaprBus
 
-    return DaprBus(http_port=settings.dapr_http_port, pubsub=settings.dapr_pubsub_name)
+    return DaprBus(
+        http_port=settings.dapr_http_port,
+        pubsub=settings.dapr_pubsub_name,
+        handler_deadline_s=settings.dapr_handler_deadline_s,
+        max_attempts=settings.max_attempts,
+        backoff_s=settings.retry_backoff_s,
+    )
 
 
 __all__ = ["EventBus", "Handler", "MemoryBus", "Outcome", "Subscription", "create_bus"]

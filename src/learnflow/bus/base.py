@@ -77,21 +77,30 @@ DeadLetter = Callable[[Subscription, dict[str, Any], str], Awaitable[None]]
 
 
 async def deliver(
-    sub: Subscription, wire: dict[str, Any], *, max_attempts: int, backoff_s: float, dead_letter: DeadLetter
+    sub: Subscription,
+    wire: dict[str, Any],
+    *,
+    max_attempts: int,
+    backoff_s: float,
+    dead_letter: DeadLetter,
+    failed_attempts: int = 0,
 ) -> Outcome:
     """Give one event to a subscription's handler: retry with exponential backoff, then dead-letter.
 
     The same policy for every transport: a handler that raises or answers RETRY is tried again up to
     ``max_attempts`` times; DROP, an invalid payload, or the last failed attempt sends the event to
-    ``<topic>.dlq`` with the reason. The returned outcome says what happened.
+    ``<topic>.dlq`` with the reason. The returned outcome says what happened. ``failed_attempts`` are
+    attempts already made elsewhere (a Dapr delivery finished in the background); they count.
     """
     try:
         event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]
     except ValidationError as exc:
         await dead_letter(sub, wire, f"invalid payload: {exc.errors()[:3]}")
         return Outcome.DROP
-    reason = ""
-    for attempt in range(1, max_attempts + 1):
+    reason = "handler asked to retry" if failed_attempts else ""
+    if failed_attempts:
+        await asyncio.sleep(backoff_s * 2 ** (failed_attempts - 1))
+    for attempt in range(failed_attempts + 1, max_attempts + 1):
         try:
             outcome = await sub.handler(event)
         except Exception as exc:

@@ -5,16 +5,26 @@
 * Subscribe: the app answers ``GET /dapr/subscribe`` with one programmatic subscription per topic,
   whose routing rules (``event.data.routed_to == "debug"``) send each specialist only the queries
   routed to it, and whose ``deadLetterTopic`` is ``<topic>.dlq``.
-* Deliveries are answered ``{"status": "SUCCESS" | "RETRY" | "DROP"}``: Dapr retries RETRY with its
-  resiliency policy and moves what still fails, and what is dropped, to the dead-letter topic.
+* Deliveries are answered ``{"status": "SUCCESS" | "RETRY" | "DROP"}``. daprd tries a delivery once
+  unless an inbound pub/sub Resiliency policy says otherwise; what still fails, and what is dropped, goes
+  to the dead-letter topic (the original event, whose ``topic`` attribute stays the original topic).
+* daprd gives one message per partition at a time and waits for the answer without a timeout, so a
+  delivery that outlives ``handler_deadline_s`` is stored in the inbox and answered SUCCESS; the handler
+  goes on in the background (retried, then dead-lettered by the app itself if it fails), and an inbox
+  row whose process died is taken up again. One slow answer holds up its partition for the deadline,
+  not for as long as the LLM takes.
 * Readiness waits for the sidecar (``GET /v1.0/healthz/outbound``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 from collections import defaultdict
-from typing import Any
+from collections.abc import Awaitable, Collection
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -22,7 +32,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from learnflow.bus.base import Outcome, Subscription
+from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
 
@@ -32,26 +42,85 @@ ROUTE_PREFIX = "/dapr/events"
 
 
 def cel(match: dict[str, str]) -> str:
-    """A Dapr routing rule (CEL) selecting events whose payload fields equal ``match``."""
-    return " && ".join(f'event.data.{key} == "{value}"' for key, value in sorted(match.items()))
+    """A Dapr routing rule (CEL) selecting events whose payload fields equal ``match``.
+
+    Every selection is guarded by ``has()``: in CEL selecting a missing field is an error, and daprd
+    dead-letters an event whose rule fails (or, on a topic without a dead-letter topic such as a DLQ,
+    returns the error to the Kafka component, which retries that record forever). CEL's ``&&`` is
+    ``false`` as soon as one side is, errors or not, so an event without ``data``, with ``data`` that is
+    not an object, or without the field simply matches no rule.
+    """
+    clauses = ["has(event.data)", "type(event.data) == map"]
+    for key, value in sorted(match.items()):
+        clauses += [f"has(event.data.{key})", f"event.data.{key} == {json.dumps(value)}"]
+    return " && ".join(clauses)
+
+
+class Parking(Protocol):
+    """Durable storage for events taken over from daprd before they are finished (the inbox)."""
+
+    async def park(self, *, topic: str, consumer: str, wire: dict[str, Any]) -> bool: ...
+
+    async def release(self, *, consumer: str, event_id: str) -> None: ...
+
+    async def unclaim(self, *, consumer: str, event_id: str) -> None: ...
+
+    async def claim_expired(
+        self, *, consumers: Collection[str], limit: int = 20
+    ) -> list[tuple[str, str, dict[str, Any]]]: ...
 
 
 class DaprBus:
     name = "dapr"
 
-    def __init__(self, *, http_port: int = 3500, pubsub: str = "kafka-pubsub", host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        http_port: int = 3500,
+        pubsub: str = "kafka-pubsub",
+        host: str = "127.0.0.1",
+        handler_deadline_s: float = 5.0,
+        max_attempts: int = 4,
+        backoff_s: float = 0.2,
+        resume_every_s: float = 30.0,
+    ) -> None:
         self.base_url = f"http://{host}:{http_port}"
         self.pubsub = pubsub
+        self.handler_deadline_s = handler_deadline_s
+        self._max_attempts = max_attempts
+        self._backoff_s = backoff_s
+        self._resume_every_s = resume_every_s
         self._subs: dict[str, list[Subscription]] = defaultdict(list)  # topic -> subscriptions
         self._client: httpx.AsyncClient | None = None
+        self._inbox: Parking | None = None
+        self._background: dict[tuple[str, str], asyncio.Task[None]] = {}  # (group, event id) -> its finish
+        self._resumer: asyncio.Task[None] | None = None
 
     def subscribe(self, subscription: Subscription) -> None:
         self._subs[subscription.topic].append(subscription)
 
+    def use_inbox(self, inbox: Parking) -> None:
+        """Let deliveries that outlive the handler deadline finish in the background, stored in ``inbox``."""
+        self._inbox = inbox
+
     async def start(self) -> None:
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=10)
+        if self._inbox is not None:
+            self._resumer = asyncio.create_task(self._resume_loop(), name="dapr-inbox")
 
     async def stop(self) -> None:
+        if self._resumer is not None:
+            self._resumer.cancel()
+            await asyncio.gather(self._resumer, return_exceptions=True)
+            self._resumer = None
+        unfinished = list(self._background.items())
+        for _, task in unfinished:
+            task.cancel()
+        await asyncio.gather(*(t for _, t in unfinished), return_exceptions=True)
+        if self._inbox is not None:
+            for (group, event_id), _ in unfinished:
+                with contextlib.suppress(Exception):  # else its lease runs out and it is taken up then
+                    await self._inbox.unclaim(consumer=group, event_id=event_id)
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -125,16 +194,90 @@ class DaprBus:
             except ValidationError as exc:
                 log.error("dapr delivery on %s has an invalid payload: %s", topic, exc.errors()[:3])
                 return Outcome.DROP
-            try:
-                result = await sub.handler(event)
-            except Exception as exc:
-                log.warning("handler %s failed on %s: %r", sub.group, event.id, exc)
-                result = Outcome.RETRY
+            result = await self._within_deadline(sub, event, wire)
             if result is Outcome.DROP:
                 return Outcome.DROP
             if result is Outcome.RETRY:
                 outcome = Outcome.RETRY
         return outcome
+
+    async def _call(self, sub: Subscription, event: CloudEvent[Any]) -> Outcome:
+        try:
+            return await sub.handler(event)
+        except Exception as exc:
+            log.warning("handler %s failed on %s: %r", sub.group, event.id, exc)
+            return Outcome.RETRY
+
+    async def _within_deadline(self, sub: Subscription, event: CloudEvent[Any], wire: dict[str, Any]) -> Outcome:
+        """Run the handler; past the deadline, store the event and let daprd move on to the next."""
+        if (sub.group, event.id) in self._background:
+            return Outcome.DONE  # a redelivery of an event this process is finishing in the background
+        task = asyncio.ensure_future(self._call(sub, event))
+        if self._inbox is None:
+            return await task
+        done, _ = await asyncio.wait({task}, timeout=self.handler_deadline_s)
+        if done:
+            return task.result()
+        try:
+            parked = await self._inbox.park(topic=sub.topic, consumer=sub.group, wire=wire)
+        except Exception as exc:  # cannot store it: keep holding the partition rather than risk losing it
+            log.warning("could not park slow event %s for %s (%r); waiting for it", event.id, sub.group, exc)
+            return await task
+        if not parked:
+            log.info("%s: event %s is already in the inbox", sub.group, event.id)
+        log.info("%s: event %s outlived %.1fs; finishing it in the background", sub.group, event.id,
+                 self.handler_deadline_s)  # fmt: skip
+        self._finish_later(sub, wire, task)
+        return Outcome.DONE
+
+    def _finish_later(self, sub: Subscription, wire: dict[str, Any], first: Awaitable[Outcome] | None) -> None:
+        key = (sub.group, str(wire["id"]))
+        task = asyncio.create_task(self._finish(sub, wire, first), name=f"dapr-finish:{sub.group}:{key[1]}")
+        self._background[key] = task
+        task.add_done_callback(lambda _: self._background.pop(key, None))
+
+    async def _finish(self, sub: Subscription, wire: dict[str, Any], first: Awaitable[Outcome] | None) -> None:
+        """Finish a parked event as daprd would have: retries with backoff, then the dead-letter topic."""
+        assert self._inbox is not None
+        outcome = await first if first is not None else None
+        try:
+            if outcome is Outcome.DROP:
+                await self._dead_letter(sub, wire, "dropped by handler")
+            elif outcome is not Outcome.DONE:
+                await deliver(sub, wire, max_attempts=self._max_attempts, backoff_s=self._backoff_s,
+                              dead_letter=self._dead_letter, failed_attempts=0 if first is None else 1)  # fmt: skip
+            await self._inbox.release(consumer=sub.group, event_id=str(wire["id"]))
+        except Exception:  # the row stays: its lease runs out and it is taken up again
+            log.exception("%s: could not finish parked event %s", sub.group, wire.get("id"))
+
+    async def _dead_letter(self, sub: Subscription, wire: dict[str, Any], reason: str) -> None:
+        if sub.topic.endswith(DLQ_SUFFIX):
+            log.error("dropping event %s from %s: %s", wire.get("id"), sub.topic, reason)
+            return
+        log.error("dead-lettering event %s from %s for %s: %s", wire.get("id"), sub.topic, sub.group, reason)
+        await self.publish_wire(dlq(sub.topic), {**wire, "dlqreason": reason[:1000], "dlqgroup": sub.group})
+
+    async def resume(self) -> int:
+        """Take up parked events whose process died (their lease ran out); return how many."""
+        if self._inbox is None:
+            return 0
+        taken = 0
+        groups = {s.group for subs in self._subs.values() for s in subs}
+        for topic, group, wire in await self._inbox.claim_expired(consumers=groups):
+            sub = next((s for s in self._subs.get(topic, []) if s.group == group), None)
+            if sub is None or (group, str(wire.get("id"))) in self._background:
+                continue  # another service's event (a shared database), or being finished here
+            self._finish_later(sub, wire, None)
+            taken += 1
+        return taken
+
+    async def _resume_loop(self) -> None:
+        while True:
+            try:
+                await self.resume()
+            except Exception as exc:  # the database may be down: the next round tries again
+                log.warning("dapr inbox: could not resume parked events (%r)", exc)
+            await asyncio.sleep(self._resume_every_s)
 
     def router(self) -> APIRouter:
         router = APIRouter(include_in_schema=False)

@@ -188,9 +188,13 @@ class ProcessedEvent(Base):
 
 
 class DeadLetter(Base):
-    """Events that failed every retry, kept for people to inspect and replay."""
+    """Events that failed every retry, kept for people to inspect and replay.
+
+    One row per consumer and event: a redelivered dead letter is recognised, not recorded again.
+    """
 
     __tablename__ = "dead_letters"
+    __table_args__ = (UniqueConstraint("consumer", "event_id", name="uq_dead_letters_consumer_event"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     topic: Mapped[str] = mapped_column(String(64))
@@ -198,6 +202,26 @@ class DeadLetter(Base):
     consumer: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     event: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxEvent(Base):
+    """An event a consumer took over from its transport before finishing it (a slow Dapr delivery).
+
+    Stored before the transport is told the event is done, deleted once the consumer finished it, so
+    it is neither lost nor handled twice; ``claimed_until`` is the lease of the process handling it.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("consumer", "event_id", name="uq_inbox_consumer_event"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    topic: Mapped[str] = mapped_column(String(64))
+    event: Mapped[dict[str, Any]] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.events import (
     CloudEvent,
@@ -103,9 +104,9 @@ def routers(service: str) -> list[APIRouter]:
     return [router]
 
 
-async def on_dead_letter(rt: Runtime, topic: str, event: CloudEvent[Any]) -> None:
-    """React to an event a consumer in this process gave up on."""
+async def on_dead_letter(rt: Runtime, topic: str, event: CloudEvent[Any], *, session: AsyncSession) -> None:
+    """React to an event a consumer in this process gave up on, staging what it publishes in ``session``."""
     if topic == Topic.LEARNING_QUERY:
         from learnflow.services.triage import service as triage
 
-        await triage.on_query_dead(rt, event)
+        await triage.on_query_dead(rt, event, session=session)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
@@ -129,8 +130,8 @@ async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outco
     return Outcome.DONE
 
 
-async def on_query_dead(rt: Runtime, event: CloudEvent[Any]) -> None:
-    """A query no specialist could answer: tell the student instead of leaving it pending."""
+async def on_query_dead(rt: Runtime, event: CloudEvent[Any], *, session: AsyncSession) -> None:
+    """A query no specialist could answer: tell the student instead of leaving it pending (staged in ``session``)."""
     data: LearningQuery = event.data
     failure = LearningResponse(
         query_id=data.query_id,
@@ -141,4 +142,5 @@ async def on_query_dead(rt: Runtime, event: CloudEvent[Any]) -> None:
         content="Sorry, the tutor could not answer this question right now. Please try again.",
         data={"reason": str((event.model_extra or {}).get("dlqreason", ""))[:500]},
     )
-    await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=derived_id(event.id, "dead"))
+    dead_id = derived_id(event.id, "dead")
+    await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=dead_id, session=session)
