@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learnflow import observability
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
@@ -97,7 +98,8 @@ class Runtime:
         self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
         self.bus = bus or create_bus(self.settings.bus)
         self.ai = ai or create_provider(self.settings.ai)
-        self.sandbox = sandbox or Sandbox(self.settings.sandbox)
+        # Metered here rather than in the sandbox module: every run, grading's included, goes through it.
+        self.sandbox = observability.instrument_sandbox(sandbox or Sandbox(self.settings.sandbox))
         self.grader = Grader(self.sandbox, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
@@ -106,6 +108,7 @@ class Runtime:
 
         if isinstance(self.bus, DaprBus):
             self.bus.use_inbox(Inbox(self.db))
+        observability.setup_tracing(self.name)
         self.started = False
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -184,6 +187,12 @@ class Runtime:
         event = new_event(topic, payload, source=self.source, subject=subject)
         if event_id:
             event.id = event_id
+        # The request's or the delivery's span: whoever handles this event continues its trace.
+        trace_context = observability.current_trace_context()
+        if "traceparent" in trace_context:
+            event.traceparent = event.traceid = trace_context["traceparent"]
+            event.tracestate = trace_context.get("tracestate") or None
+        observability.record_published(topic=str(topic))
         wire = event.model_dump(mode="json", exclude_none=True)
         if session is not None:
             staged = await session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
@@ -277,6 +286,8 @@ class Runtime:
                 except IntegrityError:
                     await session.rollback()  # a concurrent redelivery recorded it first
                     return Outcome.DONE
+            # Counted here, once per consumer and event, whoever dead-lettered it (our retries or daprd's).
+            observability.record_dead_letter(topic=topic, service=group)
             self.outbox.kick()
             return Outcome.DONE
 
