@@ -39,7 +39,14 @@ _PATTERNS = re.compile(
     r"|(?P<bearer>(?<=Bearer )[A-Za-z0-9._~+/=-]{8,})"
     r"|(?P<url>(?<=://)[^/\s:@]+:[^/\s@]+(?=@))"
 )
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "context", "ids", "taskName"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "context",
+    "ids",
+    "taskName",
+    "color_message",
+}
 
 _context: ContextVar[Mapping[str, str]] = ContextVar("learnflow_log_context", default=MappingProxyType({}))
 
