@@ -423,3 +423,48 @@ async def test_an_event_handlers_log_lines_carry_the_event_topic_query_and_trace
         assert line["event_id"] in seen and line["query_id"] == query_id
         assert line["trace_id"] == TRACE_ID and line["span_id"] != PARENT_SPAN
         assert "request_id" not in line  # a delivery is not the request, though it continues its trace
+
+
+async def test_through_dapr_the_query_and_its_answer_share_the_callers_trace(tmp_path: Path, database_url: str):
+    from tests.test_dapr import dapr_world
+
+    async with dapr_world(tmp_path, database_url) as world, httpx.AsyncClient(timeout=30) as client:
+        resp = await client.post(
+            world.app_url + "/api/triage",
+            params={"wait": 10},
+            json=ask("How do for loops work?"),
+            headers={"traceparent": f"00-{TRACE_ID}-{PARENT_SPAN}-01"},
+        )
+        assert resp.json()["status"] == "answered", resp.text
+        query_id = resp.json()["query_id"]
+        sent = [(t, e) for t, e in world.emulator.published if e.get("data", {}).get("query_id") == query_id]
+        delivered = {t for t, _ in sent}
+        assert {"learning.query", "learning.response"} <= delivered
+        # The emulator, like daprd's FromCloudEvent, replaces traceparent unless traceid is set.
+        assert {trace_of(e["traceparent"])[0] for _, e in sent} == {TRACE_ID}
+        async with httpx.AsyncClient(base_url=world.app_url) as app_client:
+            samples = await scrape(app_client)
+        labels = {"topic": "learning.query", "service": "concepts", "outcome": "done"}
+        assert value(samples, "learnflow_events_handled_total", **labels) >= 1
+
+
+def test_spans_are_exported_only_when_an_otlp_endpoint_is_set():
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "from opentelemetry import trace\n"
+        "from learnflow.observability import setup_tracing\n"
+        "setup_tracing('triage-service')\n"
+        "p = trace.get_tracer_provider()\n"
+        "procs = p._active_span_processor._span_processors\n"
+        "print(type(p).__name__, p.resource.attributes['service.name'],"
+        " [type(s.span_exporter).__name__ for s in procs])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    off = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert off.stdout.split() == ["TracerProvider", "triage-service", "[]"], off.stderr
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9"  # never reached: no span is ended
+    on = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert on.stdout.split() == ["TracerProvider", "triage-service", "['OTLPSpanExporter']"], on.stderr
