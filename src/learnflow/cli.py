@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -28,12 +27,10 @@ console = Console()
 DOCS_DIR = Path("docs")
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=get_settings().app.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+def _logging(level: int | None = None, *, service: str = "learnflow") -> None:
+    from learnflow.observability import configure_logging
+
+    configure_logging(get_settings(), level=level, service=service)
 
 
 @app.command()
@@ -49,9 +46,11 @@ def serve(
 
     if service is not None and service not in SERVICES:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
-    _logging()
+    _logging(service=f"{service}-service" if service else "learnflow")
     application = create_app([service] if service else SERVICES)
-    uvicorn.run(application, host=host, port=port, log_level=get_settings().app.log_level.lower())
+    # Logging is ours (configured above): uvicorn's loggers reach the root handler, and its access log
+    # gives way to the middleware's line, which carries the request id.
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()
@@ -84,7 +83,7 @@ def ask(
     except ValueError as exc:
         console.print(f"[red]Invalid question:[/red] {exc}")
         raise typer.Exit(2) from exc
-    logging.basicConfig(level=logging.WARNING)
+    _logging(logging.WARNING)
     asyncio.run(_ask(body, as_json=as_json))
 
 
@@ -125,7 +124,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     from learnflow.sandbox.grading import Grader
     from learnflow.tutor import datasets, evaluation
 
-    logging.basicConfig(level=logging.WARNING)
+    _logging(logging.WARNING)
     curriculum = get_curriculum()
     sandbox = Sandbox(get_settings().sandbox)
 

@@ -25,6 +25,11 @@ class AppSettings(BaseSettings):
         default="development", alias="ENVIRONMENT"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(default="INFO", alias="LOG_LEVEL")
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        alias="LOG_FORMAT",
+        description="json (one object a line) or text; unset: json in staging and production, else text.",
+    )
     data_dir: Path = Field(default=Path("data"), alias="LEARNFLOW_DATA_DIR")
     max_request_bytes: int = Field(
         default=1_048_576,
@@ -38,6 +43,20 @@ class AppSettings(BaseSettings):
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @property
+    def resolved_log_format(self) -> Literal["json", "text"]:
+        """JSON lines where a log collector reads them (the cluster), readable text on a laptop."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.environment in ("staging", "production") else "text"
 
 
 class DatabaseSettings(BaseSettings):

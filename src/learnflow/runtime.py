@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learnflow import observability
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
@@ -116,6 +117,7 @@ class Runtime:
 
         if isinstance(self.bus, DaprBus):
             self.bus.use_inbox(Inbox(self.db))
+        observability.setup_tracing(self.name)
         self.started = False
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -196,6 +198,12 @@ class Runtime:
         event = new_event(topic, payload, source=self.source, subject=subject)
         if event_id:
             event.id = event_id
+        # The request's or the delivery's span: whoever handles this event continues its trace.
+        trace_context = observability.current_trace_context()
+        if "traceparent" in trace_context:
+            event.traceparent = event.traceid = trace_context["traceparent"]
+            event.tracestate = trace_context.get("tracestate") or None
+        observability.record_published(topic=str(topic))
         wire = event.model_dump(mode="json", exclude_none=True)
         if session is not None:
             staged = await session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
@@ -289,6 +297,8 @@ class Runtime:
                 except IntegrityError:
                     await session.rollback()  # a concurrent redelivery recorded it first
                     return Outcome.DONE
+            # Counted here, once per consumer and event, whoever dead-lettered it (our retries or daprd's).
+            observability.record_dead_letter(topic=topic, service=group)
             self.outbox.kick()
             return Outcome.DONE
 

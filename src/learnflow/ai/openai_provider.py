@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import openai
 from pydantic import ValidationError
 
+from learnflow import observability
 from learnflow.ai.base import AIUnavailable, T
 from learnflow.config import AISettings
 
@@ -35,6 +37,21 @@ class OpenAIProvider:
 
     async def generate(self, *, system: str, user: str, schema: type[T]) -> T:
         """Ask for JSON matching ``schema`` (structured outputs) and validate it."""
+        started, outcome = time.perf_counter(), "error"
+        try:
+            answer = await self._generate(system=system, user=user, schema=schema)
+            outcome = "ok"
+            return answer
+        except AIUnavailable as exc:
+            if isinstance(exc.__cause__, ValidationError | json.JSONDecodeError) or "no choices" in str(exc):
+                outcome = "invalid_output"
+            raise
+        finally:
+            observability.record_llm_call(
+                provider=self.name, schema=schema.__name__, outcome=outcome, seconds=time.perf_counter() - started
+            )
+
+    async def _generate(self, *, system: str, user: str, schema: type[T]) -> T:
         try:
             # The SDK's own timeout covers each HTTP attempt; this bounds retries as a whole.
             async with asyncio.timeout(self.settings.openai_timeout_s * (self.settings.openai_max_retries + 1)):

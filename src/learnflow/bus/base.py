@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, RootModel, ValidationError
 
+from learnflow import observability
 from learnflow.events.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,14 @@ async def deliver(
     if failed_attempts:
         await asyncio.sleep(backoff_s * 2 ** (failed_attempts - 1))
     for attempt in range(failed_attempts + 1, max_attempts + 1):
-        try:
-            outcome = await sub.handler(event)
-        except Exception as exc:
-            log.warning("handler %s failed on %s (attempt %d): %r", sub.group, event.id, attempt, exc)
-            outcome, reason = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
+        with observability.handling(sub.topic, sub.group, event) as handled:
+            try:
+                outcome = await sub.handler(event)
+            except Exception as exc:
+                log.warning("handler %s failed on %s (attempt %d): %r", sub.group, event.id, attempt, exc)
+                outcome, reason = Outcome.RETRY, f"{type(exc).__name__}: {exc}"
+            else:
+                handled.outcome = outcome
         if outcome is Outcome.DONE:
             return outcome
         if outcome is Outcome.DROP:
@@ -113,6 +117,7 @@ async def deliver(
             return outcome
         reason = reason or "handler asked to retry"
         if attempt < max_attempts:
+            observability.record_retry(topic=sub.topic, service=sub.group)
             await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
     await dead_letter(sub, wire, f"gave up after {max_attempts} attempts: {reason}")
     return Outcome.RETRY

@@ -32,6 +32,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from learnflow import observability
 from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
@@ -141,11 +142,14 @@ class DaprBus:
         if self._client is None:
             raise RuntimeError("the Dapr bus is not started")
         params = {"metadata.partitionKey": str(wire["subject"])} if wire.get("subject") else {}
+        headers = {"content-type": "application/cloudevents+json"}
+        if wire.get("traceparent"):  # daprd's own publish span joins the event's trace
+            headers["traceparent"] = str(wire["traceparent"])
         resp = await self._client.post(
             f"/v1.0/publish/{quote(self.pubsub, safe='')}/{quote(topic, safe='')}",
             json=wire,
             params=params,
-            headers={"content-type": "application/cloudevents+json"},
+            headers=headers,
         )
         if resp.status_code != 204 and not resp.is_success:
             # Raising keeps the event in the outbox, to be sent again once the sidecar accepts it.
@@ -198,15 +202,18 @@ class DaprBus:
             if result is Outcome.DROP:
                 return Outcome.DROP
             if result is Outcome.RETRY:
+                observability.record_retry(topic=sub.topic, service=sub.group)  # daprd retries, or dead-letters
                 outcome = Outcome.RETRY
         return outcome
 
     async def _call(self, sub: Subscription, event: CloudEvent[Any]) -> Outcome:
-        try:
-            return await sub.handler(event)
-        except Exception as exc:
-            log.warning("handler %s failed on %s: %r", sub.group, event.id, exc)
-            return Outcome.RETRY
+        with observability.handling(sub.topic, sub.group, event) as handled:
+            try:
+                handled.outcome = await sub.handler(event)
+            except Exception as exc:
+                log.warning("handler %s failed on %s: %r", sub.group, event.id, exc)
+                return Outcome.RETRY
+            return handled.outcome
 
     async def _within_deadline(self, sub: Subscription, event: CloudEvent[Any], wire: dict[str, Any]) -> Outcome:
         """Run the handler; past the deadline, store the event and let daprd move on to the next."""

@@ -19,7 +19,7 @@ class CloudEvent(BaseModel, Generic[T]):
     """A CloudEvent whose ``data`` is one of the payload models.
 
     Extension attributes (lower-case, as the spec requires) are allowed so that transports can add
-    their own, such as Dapr's ``traceparent`` or our ``dlqreason``.
+    their own, such as Dapr's ``pubsubname`` or our ``dlqreason``.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -31,6 +31,18 @@ class CloudEvent(BaseModel, Generic[T]):
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     datacontenttype: Literal["application/json"] = "application/json"
     subject: str | None = Field(default=None, description="The student id: transports use it as the partition key.")
+    # W3C trace context (the CloudEvents distributed-tracing extension), so one question is one trace.
+    # Free text on purpose: a malformed value starts a new trace, it never makes the event invalid.
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C traceparent of the span that published the event.",
+        examples=["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"],
+    )
+    tracestate: str | None = Field(default=None, description="W3C tracestate that goes with traceparent.")
+    traceid: str | None = Field(
+        default=None,
+        description="The traceparent again: Dapr keeps an event's own traceparent only when traceid is set.",
+    )
     data: T
 
     @property

@@ -46,6 +46,7 @@ from pydantic import BaseModel, Field
 
 from learnflow.config import SandboxSettings
 from learnflow.errors import LearnFlowError, Unavailable
+from learnflow.observability import metrics
 
 log = logging.getLogger(__name__)
 
@@ -384,6 +385,7 @@ class Sandbox:
         )
         self._gate: FairGate | None = None
         self._last_ok = -1e9
+        metrics.sandbox_gauges(self)  # runs in progress and queue depth, read when scraped
         self._prefix, self._hidden = "/usr", []
         self.bwrap: str | None = None
         self.isolation, self.isolation_reason = self._choose_isolation()
@@ -535,10 +537,22 @@ class Sandbox:
         to_close = list(close_after_start)  # emptied once closed: a descriptor is closed exactly once
         try:
             if not self.available:
+                metrics.record_sandbox_refused("refused", len(programs))
                 raise SandboxUnavailable(f"code cannot be run safely here: {self.isolation_reason}")
             limit_s = self.clamp_timeout(timeout_s)
-            async with self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s))):
-                return await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), to_close)
+            try:
+                slot = self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s)))
+                await slot.__aenter__()
+            except SandboxBusy:
+                metrics.record_sandbox_refused("busy", len(programs))
+                raise
+            try:
+                results = await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), to_close)
+            finally:
+                await slot.__aexit__(None, None, None)
+            for result in results:
+                metrics.record_sandbox_run(result, result.duration_ms / 1000)
+            return results
         finally:
             _close_all(to_close)
 

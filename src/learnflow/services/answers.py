@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from learnflow import observability
 from learnflow.bus import Outcome
 from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
 from learnflow.events.payloads import Source
@@ -33,4 +34,5 @@ async def reply(
     )
     # The id derives from the query event's: a redelivered query re-publishes the same answer event.
     await rt.publish(Topic.LEARNING_RESPONSE, response, subject=query.student_id, event_id=derived_id(event.id, agent))
+    observability.record_answer(agent=agent, source=source)
     return Outcome.DONE

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from learnflow import __version__
+from learnflow.observability import Observe
 from learnflow.runtime import SERVICES, Runtime
 from learnflow.services import registry
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers
@@ -43,6 +44,7 @@ def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = 
     app.state.runtime = rt
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
+    app.add_middleware(Observe)  # outermost: even a refused body has a request id, a trace and a latency
     app.include_router(health_router)
     transport_routes = getattr(rt.bus, "router", None)
     if callable(transport_routes):

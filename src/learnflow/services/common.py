@@ -1,4 +1,4 @@
-"""What every service app shares: dependencies, the error shape, health and readiness."""
+"""What every service app shares: dependencies, the error shape, health, readiness and metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from learnflow.errors import LearnFlowError
+from learnflow.observability import metrics as observability_metrics
 from learnflow.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -147,6 +148,13 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
             },
         )
     return JSONResponse(content={"status": "ready", "service": runtime.name, "checks": checks, "details": details})
+
+
+@health_router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus metrics of this process (every service it runs shares one registry)."""
+    body, content_type = observability_metrics.render()
+    return Response(content=body, media_type=content_type)
 
 
 class BodyLimit:

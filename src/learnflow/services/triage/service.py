@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learnflow import observability
 from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
 from learnflow.events import CloudEvent, LearningQuery, LearningResponse, StruggleDetected, Topic
@@ -67,6 +68,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
             decision = replace(decision, routed_to=previous.routed_to, decided_by="history")  # type: ignore[arg-type]
             topic = topic or previous.topic
     query_id = str(uuid.uuid4())
+    observability.bind(query_id=query_id)  # the rest of this request's log lines name the query
     event = LearningQuery(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
         code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
