@@ -65,8 +65,11 @@ _UTIL_LINUX = bool(shutil.which("prlimit") and shutil.which("setpriv"))
 BOOT = """\
 def _lf_boot():
     import os, sys
-    fd, path = int(sys.argv[1]), sys.argv[2]
-    sys.argv = sys.argv[2:]
+    fd, init, path = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
+    sys.argv = sys.argv[3:]
+    if init:  # the namespace's init: the kernel drops SIGXCPU unless it is handled
+        import _signal
+        _signal.signal(_signal.SIGXCPU, lambda *_: os._exit(128 + _signal.SIGXCPU))
     os.write(fd, b"s")
     os.close(fd)
     import __main__
@@ -359,14 +362,20 @@ class FairGate:
         # Round-robin: the first owner in line that may run gets a slot and goes to the back.
         while self.in_use < self.slots:
             for owner in list(self.waiting):
-                if self.running.get(owner, 0) < self.per_owner:
-                    queue = self.waiting.pop(owner)
-                    future = queue.popleft()
-                    if queue:
-                        self.waiting[owner] = queue
-                    self.running[owner] = self.running.get(owner, 0) + 1
-                    future.set_result(None)
-                    break
+                queue = self.waiting.pop(owner)
+                while queue and queue[0].done():
+                    queue.popleft()  # cancelled while waiting; its task has not run to leave yet
+                if not queue:
+                    continue
+                if self.running.get(owner, 0) >= self.per_owner:
+                    self.waiting[owner] = queue  # back in line, behind the others
+                    continue
+                future = queue.popleft()
+                if queue:
+                    self.waiting[owner] = queue
+                self.running[owner] = self.running.get(owner, 0) + 1
+                future.set_result(None)
+                break
             else:
                 return
 
@@ -616,7 +625,8 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONHASHSEED": "0",
         }
-        python = [self.python, "-I", "-S", "-B", "-X", "utf8", "-c", BOOT, str(start_fd)]
+        init = "1" if bwrap is not None else "0"
+        python = [self.python, "-I", "-S", "-B", "-X", "utf8", "-c", BOOT, str(start_fd), init]
         limits = _Limits(
             # The interpreter itself (code pages, stdlib) counts against RLIMIT_AS: add a baseline.
             as_bytes=(memory_mb + self.settings.baseline_memory_mb) * 2**20,
@@ -659,8 +669,10 @@ class Sandbox:
 
     def _bwrap_argv(self, bwrap: str, env: Mapping[str, str]) -> list[str]:
         # --as-pid-1 makes the program the namespace's init: when it ends the kernel ends all it
-        # started, and no reaper is orphaned to a host init that may not collect zombies; killing
-        # bwrap (the run's process group) ends it through --die-with-parent.
+        # started, and no bwrap reaper is orphaned to a host init that may not collect zombies (a
+        # zombie would also keep its uid out of the pool); killing bwrap (the run's process group)
+        # ends it through --die-with-parent. An init only receives signals it handles, so BOOT
+        # handles the CPU limit's SIGXCPU itself.
         argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--as-pid-1"]
         for key, value in {**env, "HOME": WORKDIR}.items():
             argv += ["--setenv", key, value]
@@ -805,12 +817,11 @@ _MEMORY_TEXT = re.compile(r"^MemoryError\b|Cannot allocate memory|[Oo]ut of memo
 def _memory_breach(code: int | None, stderr: str) -> bool:
     """Whether the program ran into its memory limit (the caller rules out the sandbox's own kills).
 
-    Under RLIMIT_AS an allocation fails: Python raises MemoryError, or C code that cannot recover
-    says so and aborts; a SIGKILL that the sandbox did not send is the kernel's out-of-memory killer.
+    The limit is RLIMIT_AS: an allocation fails, and Python raises MemoryError, or C code that cannot
+    recover says so and aborts. Nothing is killed for memory, so an exit code alone proves nothing
+    (under bwrap a program's own ``sys.exit(137)`` reads like a SIGKILL).
     """
-    if code == 0:
-        return False
-    return code == -signal.SIGKILL or bool(_MEMORY_TEXT.search(stderr))
+    return code != 0 and bool(_MEMORY_TEXT.search(stderr))
 
 
 @dataclass
