@@ -571,9 +571,17 @@ class Sandbox:
         uids: list[int | None] = []
         running: list[_Running] = []
         try:
-            for program in programs:
+            for _ in programs:
                 uids.append(self._uids.take() if self._uids else None)
-                running.append(await self._start(program, uids[-1], limit_s, memory))
+            # Launched together: a grading run's two interpreters start up side by side.
+            started = await asyncio.gather(
+                *(self._start(p, uid, limit_s, memory) for p, uid in zip(programs, uids, strict=True)),
+                return_exceptions=True,
+            )
+            running = [r for r in started if isinstance(r, _Running)]
+            for failure in started:
+                if isinstance(failure, BaseException):
+                    raise failure
             _close_all(to_close)
             return list(await asyncio.gather(*(self._collect(r, limit_s) for r in running)))
         finally:
