@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format docs bench eval clean install install-dev lock check-deploy
+.PHONY: run test lint format docs bench eval clean install install-dev lock check-deploy smoke-image
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LearnFlow needs Python 3.11 or newer (set PYTHON=...)")'
@@ -60,6 +60,11 @@ lock:
 check-deploy:
 	@test -x .venv-deploy/bin/checkov || { $(PYTHON) -m venv .venv-deploy && .venv-deploy/bin/pip install -q 'checkov>=3.2,<4'; }
 	.venv-deploy/bin/checkov --config-file .checkov.yaml
+
+# The images built with podman and the manifests played with `podman kube play` (tests/test_image_smoke.py);
+# as root it installs podman, buildah, mmdebstrap and runc with apt-get when they are missing.
+smoke-image: install-dev
+	scripts/image_smoke.sh
 
 clean:
 	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache data
