@@ -124,3 +124,14 @@ async def test_the_runner_refuses_files_named_like_the_program(runner: Runtime) 
             "/api/execute", json={"code": "print(open('data.txt').read())", "files": {"data.txt": "hello"}}
         )
         assert ok.json()["stdout"] == "hello\n"
+
+
+async def test_triage_alone_runs_no_code_and_is_ready_without_a_sandbox(make_runtime: RuntimeFactory) -> None:
+    from learnflow.sandbox import NoCode, SandboxUnavailable
+
+    rt = make_runtime(("triage",))
+    assert isinstance(rt.sandbox, NoCode)
+    await rt.start()
+    assert (await rt.ready())["sandbox"] == "ok"
+    with pytest.raises(SandboxUnavailable):
+        await rt.sandbox.run("print(1)")

@@ -25,13 +25,15 @@ from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.inbox import Inbox
 from learnflow.outbox import Outbox
-from learnflow.sandbox import CodeRunner, Sandbox
+from learnflow.sandbox import CodeRunner, NoCode, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.sandbox.remote import RemoteRunner
 
 log = logging.getLogger(__name__)
 
 SERVICES = ("triage", "concepts", "debug", "exercise", "runner")
+# The services that run code (examples, reproductions, grading, or the runner itself).
+CODE_SERVICES = {"concepts", "debug", "exercise", "runner"}
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -102,7 +104,10 @@ class Runtime:
         self.sandbox: CodeRunner
         self.grader: GradesCode
         self.remote: RemoteRunner | None = None
-        if sandbox is None and self.settings.runner.url and "runner" not in self.services:
+        if sandbox is None and not CODE_SERVICES & set(self.services):
+            # Triage alone runs no code: no sandbox to probe, and none that could make it unready.
+            self.sandbox = self.grader = NoCode(self.name)
+        elif sandbox is None and self.settings.runner.url and "runner" not in self.services:
             # This process holds secrets: its code runs in the runner service, never here.
             self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s)
             self.sandbox = self.grader = self.remote
@@ -147,7 +152,7 @@ class Runtime:
         self.started = True
         if self.sandbox.isolation == "rlimits":
             log.error("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
-        elif not self.sandbox.available:
+        elif isinstance(self.sandbox, Sandbox) and not self.sandbox.available:
             log.error("no code will run: %s", self.sandbox.isolation_reason)
         log.info(
             "%s started: sandbox=%s services=%s bus=%s ai=%s db=%s",

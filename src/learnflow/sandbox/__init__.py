@@ -185,6 +185,28 @@ class CodeRunner(Protocol):
     ) -> ExecutionResult: ...
 
 
+class NoCode:
+    """The code runner of a process whose services run no code (triage): it refuses, and is never unready."""
+
+    isolation = "none"
+
+    def __init__(self, service: str) -> None:
+        self.isolation_reason = f"{service} runs no code"
+
+    @property
+    def available(self) -> bool:
+        return False
+
+    async def ping(self) -> str | None:
+        return None
+
+    async def run(self, code: str, **_: object) -> ExecutionResult:
+        raise SandboxUnavailable(f"code cannot be run here: {self.isolation_reason}")
+
+    async def grade(self, **_: object) -> object:
+        raise SandboxUnavailable(f"code cannot be graded here: {self.isolation_reason}")
+
+
 @dataclass
 class Program:
     """One program to run: its files, which of them to run, and what it may inherit."""
