@@ -313,3 +313,54 @@ def test_generated_messages_never_make_the_tester_evaluate_anything() -> None:
             assert message["o"] in ({"r": oid} for oid in harness.peer.objects), message
     harness.close()
     assert refused > 1000 and served > 10 and ended < 100, (served, refused, ended)
+
+
+class _TestError(ValueError):
+    """A test-defined exception class."""
+
+
+class _BadStr(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError(SECRET)
+
+
+class _NotAStr(Exception):
+    def __str__(self) -> Any:
+        return self.args  # not a str: str() itself raises TypeError
+
+
+def _chained() -> None:
+    try:
+        raise KeyError(SECRET)
+    except KeyError as exc:
+        raise _TestError("wrapped") from exc
+
+
+RAISERS: dict[str, Any] = {
+    "key error": lambda: {}["missing"],
+    "test-defined subclass": lambda: (_ for _ in ()).throw(_TestError("bad value")),
+    "str that raises": lambda: (_ for _ in ()).throw(_BadStr()),
+    "str that is not a str": lambda: (_ for _ in ()).throw(_NotAStr(1, 2)),
+    "system exit": lambda: (_ for _ in ()).throw(SystemExit(3)),
+    "keyboard interrupt": lambda: (_ for _ in ()).throw(KeyboardInterrupt()),
+    "generator exit": lambda: (_ for _ in ()).throw(GeneratorExit()),
+    "chained with a secret cause": _chained,
+    "huge message": lambda: (_ for _ in ()).throw(ValueError("x" * 1_000_000)),
+    "recursion": lambda: RAISERS["recursion"](),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RAISERS))
+def test_every_kind_of_tester_exception_travels_as_bounded_plain_data(harness: Harness, name: str) -> None:
+    oid = harness.peer.encode(RAISERS[name])["h"]
+    before = dict(harness.peer.objects)
+    raw = json.dumps({"q": 1, "op": "call", "o": ref(oid)}).encode()
+    answer = harness.exchange(raw, Watch())
+    assert answer is not None and "x" in answer, (name, answer)
+    error = answer["x"]
+    assert set(error) == {"bases", "name", "own", "args"}, error
+    assert error["own"] is False and "cause" not in error
+    assert len(json.dumps(error)) < 5000 and SECRET not in json.dumps(error), error
+    assert not handles_in(answer) and harness.peer.objects == before
+    # The tester keeps serving afterwards.
+    assert harness.exchange(json.dumps({"q": 2, "op": "call", "o": ref(harness.exported["fn"])}).encode(), Watch())
