@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Smoke test of the real images and manifests with podman: tests/test_image_smoke.py, which builds every
-# backend image on a Debian root file system from mmdebstrap and plays each deployment.yaml.
+# Smoke test of the real image and manifests with podman: tests/test_image_smoke.py, which builds the one
+# backend image (backend/Dockerfile, learnflow:<version>) on a Debian root file system from mmdebstrap and
+# plays each deployment.yaml with it.
 # As root, installs what it needs when it is missing (podman, buildah, mmdebstrap; runc, since crun
 # refuses hosts with hybrid cgroups) and gives podman's automatic user namespaces (the runner's
 # hostUsers: false) a range of subordinate ids. The test skips, printing why, when podman still cannot

