@@ -30,4 +30,7 @@ if [ "$(id -u)" = 0 ]; then
   done
 fi
 
-LEARNFLOW_IMAGE_SMOKE=1 exec .venv/bin/python -m pytest -q -rsx -p no:cacheprovider tests/test_image_smoke.py "$@"
+# Pod, container and volume names are global to podman on this machine: two runs at once (two
+# checkouts) take turns instead of tearing down each other's pods.
+LEARNFLOW_IMAGE_SMOKE=1 exec flock /run/learnflow-image-smoke.lock \
+  .venv/bin/python -m pytest -q -rsx -p no:cacheprovider tests/test_image_smoke.py "$@"

@@ -406,9 +406,11 @@ def _play(podman: Podman, app: str, docs: list[dict[str, Any]], config: Path, ru
     if _deployment(docs)["spec"]["template"]["spec"].get("hostUsers") is False:
         args += ["--userns", "auto:size=65536"]
         notes.append("hostUsers: false -> --userns auto:size=65536")
-    podman.run(*args, str(path), timeout=300, log=podman.workdir / f"play-{app}.log")
     deployment = _deployment(docs)
     name = deployment["metadata"]["name"]
+    # A run that was killed leaves its pod behind, and pod names are global: clear it first.
+    podman.run("pod", "rm", "-f", f"{name}-pod-0", check=False, timeout=120)
+    podman.run(*args, str(path), timeout=300, log=podman.workdir / f"play-{app}.log")
     container = f"{name}-pod-0-{deployment['spec']['template']['spec']['containers'][0]['name']}"
     infra = podman.run("pod", "inspect", "--format", "{{.InfraContainerID}}", f"{name}-pod-0").stdout.strip()
     network = podman.run("inspect", "--format", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}", infra)
