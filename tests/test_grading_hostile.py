@@ -212,3 +212,141 @@ async def test_a_garbled_tester_fails_the_submission_with_a_grader_error(caplog:
     assert not report.passed and report.grader_error and report.score == 0.0
     assert report.feedback.startswith("Grader error")
     assert any("grader error" in r.getMessage() for r in caplog.records)
+
+
+ALWAYS_EQUAL = textwrap.dedent(
+    """
+    class Eq:
+        seen = []
+
+        def __eq__(self, other):
+            return True
+
+        def __ne__(self, other):
+            return False
+
+        def __lt__(self, other):
+            return True
+
+        __le__ = __gt__ = __ge__ = __lt__
+
+        def __sub__(self, other):
+            Eq.seen.append(other)
+            return 0
+
+        __rsub__ = __add__ = __radd__ = __sub__
+
+        def __abs__(self):
+            return 0
+
+        def __hash__(self):
+            return 2
+
+        def __bool__(self):
+            return True
+
+
+    def f(*args):
+        return Eq()
+    """
+)
+
+# Test forms beyond `assert a == b` that an always-equal object used to pass.
+COMPARISON_FORMS = {
+    "and": "assert f(1) == 2 and f(2) == 4",
+    "generator": "assert all(f(x) == 2 * x for x in range(3))",
+    "in a tuple": "assert f(3) in (6, 7)",
+    "not equal": "assert f(1) != 99",
+    "in a variable": "ok = f(1) == 2\n    assert ok",
+    "not not-equal": "assert not (f(1) != 2)",
+    "is True": "assert (f(1) == 2) is True",
+    "list.index": "assert [2, 4].index(f(1)) == 0",
+    "list.count": "assert [2, 2].count(f(1)) == 2",
+    "dict lookup": 'assert {2: "ok"}.get(f(1)) == "ok"',
+    "chained": "assert 2 <= f(1) <= 2",
+    "float closeness": "assert abs(f(1) - 2.5) < 1e-9",
+    "reversed closeness": "assert abs(2.5 - f(1)) < 1e-9",
+    "if-fail": "if f(1) != 2:\n        pytest.fail('wrong')",
+}
+
+
+@pytest.mark.parametrize("form", sorted(COMPARISON_FORMS))
+async def test_an_always_equal_object_passes_no_comparison_form(grader: Grader, form: str) -> None:
+    tests = f"import pytest\nfrom solution import f\n\n\ndef test_form():\n    {COMPARISON_FORMS[form]}\n"
+    report = await grader.grade(code=ALWAYS_EQUAL, tests=tests)
+    assert not report.passed, (form, report)
+    honest = "def f(x):\n    return 2 if x == 1 else (4 if x == 2 else 2 * x)\n"
+    if form not in ("float closeness", "reversed closeness", "in a tuple", "not equal", "if-fail"):
+        assert (await grader.grade(code=honest, tests=tests)).passed, form  # the test is passable
+
+
+async def test_student_objects_still_compare_with_each_other_and_with_plain_values_honestly(grader: Grader) -> None:
+    code = textwrap.dedent(
+        """
+        class V:
+            def __init__(self, x):
+                self.x = x
+
+            def __eq__(self, other):
+                return isinstance(other, V) and other.x == self.x
+
+            def __mul__(self, k):
+                return V(self.x * k)
+
+
+        def make(x):
+            return V(x)
+        """
+    )
+    tests = (
+        "from solution import make, V\n\n\ndef test_v():\n"
+        "    assert make(2) * 3 == V(6)\n    assert (make(1) == (1,)) is False\n    assert make(1) != make(2)\n"
+        "    assert make(4).x == 4\n"
+    )
+    report = await grader.grade(code=code, tests=tests)
+    assert report.passed, report
+
+
+async def test_a_hidden_expected_value_is_not_handed_to_the_students_arithmetic(grader: Grader) -> None:
+    leak = ALWAYS_EQUAL.replace("Eq.seen.append(other)", "Eq.seen.append(other)\n            print(other)")
+    hidden = f"from solution import f\n\n\ndef test_hidden():\n    assert abs(f(1) - {SECRET}) < 1e-9\n"
+    report = await grader.grade(code=leak, tests="", hidden_tests=hidden)
+    assert not report.passed and str(SECRET) not in report.model_dump_json()
+
+
+async def test_text_from_the_student_cannot_break_the_report(grader: Grader) -> None:
+    code = 'class R:\n    def __repr__(self):\n        return "evil\\ud800\\x00x"\n\n\ndef f(*a):\n    return R()\n'
+    report = await grader.grade(code=code, tests="from solution import f\n\n\ndef test_f():\n    assert f(1) == 2\n")
+    text = report.model_dump_json()  # no lone surrogate, so it serialises (and stores)
+    assert not report.passed and "\\u0000" not in text
+
+
+async def test_a_huge_where_from_the_agent_is_no_grader_error(grader: Grader) -> None:
+    code = textwrap.dedent(
+        """
+        import sys
+        peer = sys.modules["__main__"].peer
+
+
+        def enc(exc, depth=0):
+            return {"bases": ["ValueError"], "name": "ValueError", "own": True, "args": {"l": [{"v": "x"}]},
+                    "where": "W" * 1_100_000}
+
+
+        peer.encode_exception = enc
+
+
+        def f(*a):
+            raise ValueError("x")
+        """
+    )
+    report = await grader.grade(code=code, tests="from solution import f\n\n\ndef test_f():\n    assert f(1) == 2\n")
+    assert not report.passed and not report.grader_error, report
+    assert len(report.tests[0].message) < 1000
+
+
+async def test_a_hidden_test_named_like_a_visible_one_stays_hidden(grader: Grader) -> None:
+    visible = "from solution import f\n\n\ndef test_a():\n    assert f(1) == 0\n"
+    hidden = f"from solution import f\n\n\ndef test_a():\n    assert f(2) == {SECRET}\n"
+    report = await grader.grade(code="def f(x):\n    return 0\n", tests=visible, hidden_tests=hidden)
+    assert not report.passed and str(SECRET) not in report.model_dump_json()

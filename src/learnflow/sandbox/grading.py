@@ -33,8 +33,17 @@ TESTER = (_HERE / "tester.py").read_text(encoding="utf-8")
 PYTEST_SHIM = (_HERE / "pytest_shim.py").read_text(encoding="utf-8")
 TEST_HELPERS = (_HERE / "test_helpers.py").read_text(encoding="utf-8")
 
-HELPERS_IMPORT = "from _lf_helpers import _lf_assert_compare, _lf_except, _lf_isinstance, _lf_issubclass, _lf_type\n\n"
+HELPERS_IMPORT = (
+    "from _lf_helpers import _lf_assert_compare, _lf_chain, _lf_except, _lf_isinstance, _lf_issubclass, _lf_type\n\n"
+)
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
+_CHAIN_OPS = {
+    **_OPS,
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 
 
 class _RewriteAsserts(ast.NodeTransformer):
@@ -59,24 +68,37 @@ class _RewriteAsserts(ast.NodeTransformer):
             node.type = ast.copy_location(call, node.type)
         return node
 
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        # Every comparison, wherever it stands (inside `and`, a generator, a variable, a chain), is
+        # strict: an object the student's code made is never equal to, ordered against or found in a
+        # plain value, whatever its own methods say.
+        self.generic_visit(node)
+        call = ast.Call(
+            func=ast.Name("_lf_chain", ast.Load()),
+            args=[
+                ast.Tuple([ast.Constant(_CHAIN_OPS[type(op)]) for op in node.ops], ast.Load()),
+                node.left,
+                *node.comparators,
+            ],
+            keywords=[],
+        )
+        return ast.copy_location(call, node)
+
     def visit_Assert(self, node: ast.Assert) -> ast.AST:
         text = ast.get_source_segment(self.source, node.test) or "assertion"
         text = " ".join(text.split())[:200]
-        self.generic_visit(node)
         test = node.test
         if isinstance(test, ast.Compare) and len(test.ops) == 1 and type(test.ops[0]) in _OPS:
+            # The top-level comparison gets a message with both values; its operands are rewritten too.
+            left, right = self.visit(test.left), self.visit(test.comparators[0])
+            message = self.visit(node.msg) if node.msg is not None else ast.Constant(None)
             call = ast.Call(
                 func=ast.Name("_lf_assert_compare", ast.Load()),
-                args=[
-                    ast.Constant(_OPS[type(test.ops[0])]),
-                    test.left,
-                    test.comparators[0],
-                    ast.Constant(text),
-                    node.msg or ast.Constant(None),
-                ],
+                args=[ast.Constant(_OPS[type(test.ops[0])]), left, right, ast.Constant(text), message],
                 keywords=[],
             )
             return ast.copy_location(ast.Expr(call), node)
+        self.generic_visit(node)
         if node.msg is None:
             node.msg = ast.Constant(f"{text} was not true")
         return node
@@ -112,6 +134,11 @@ _HIDDEN_FAILED = "This hidden test failed. Hidden tests check more cases of what
 _MAX_RECORD = 4000
 
 
+def _clean(text: str) -> str:
+    """Text a student's values went into, safe to store and send: no lone surrogates, no NUL, bounded."""
+    return text[:_MAX_RECORD].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\N{REPLACEMENT CHARACTER}")
+
+
 def read_tester_output(stdout: str, names: list[str]) -> tuple[dict[str, TestOutcome], str | None]:
     """The tester's JSON lines as outcomes and an import error; any other line is a ``GraderError``.
 
@@ -130,14 +157,14 @@ def read_tester_output(stdout: str, names: list[str]) -> tuple[dict[str, TestOut
             raise GraderError(f"tester line {number} is not a record: {line[:120]!r}")
         event = rec["event"]
         if event == "import_error" and isinstance(rec.get("message"), str):
-            import_error = rec["message"][:_MAX_RECORD]
+            import_error = _clean(rec["message"])
         elif event == "result":
             name, passed, message = rec.get("name"), rec.get("passed"), rec.get("message", "")
             well_formed = isinstance(name, str) and isinstance(passed, bool) and isinstance(message, str)
             if not well_formed or name in done:
                 raise GraderError(f"tester line {number} is a malformed result: {line[:120]!r}")
             if name in known:  # a test_ name the tests imported rather than defined is not graded
-                done[name] = TestOutcome(name=name, passed=passed, message=message[:_MAX_RECORD])
+                done[name] = TestOutcome(name=name, passed=passed, message=_clean(message))
         elif (event == "tests" and isinstance(rec.get("names"), list)) or event == "end":
             continue
         else:
@@ -207,7 +234,8 @@ class Grader:
         """
         io_tests = io_tests or []
         visible = test_names(tests) if tests.strip() else []
-        hidden = [n for n in test_names(hidden_tests) if n not in visible] if hidden_tests.strip() else []
+        hidden_all = test_names(hidden_tests) if hidden_tests.strip() else []
+        hidden = [n for n in hidden_all if n not in visible]
         names = visible + hidden
         source = tests + "\n\n" + hidden_tests if hidden_tests.strip() else tests
         syntax = check_syntax(code)
@@ -223,7 +251,8 @@ class Grader:
             failed = [TestOutcome(name=n, passed=False, message=message) for n in names]
             failed += [TestOutcome(name=c.name, passed=False, message=message) for c in io_tests]
             return GradeReport(passed=False, score=0.0, tests=failed, feedback=message, grader_error=True)
-        hidden_set = set(hidden)
+        # A hidden test named like a visible one replaces it when the two are run together: it is hidden.
+        hidden_set = set(hidden_all)
         for i, outcome in enumerate(outcomes):
             if outcome.name in hidden_set and not outcome.passed:
                 outcomes[i] = TestOutcome(name=outcome.name, passed=False, message=_HIDDEN_FAILED)

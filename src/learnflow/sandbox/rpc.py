@@ -529,6 +529,11 @@ _BINARY = {
 }
 
 
+_PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset, range)
+_COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
+_ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "radd", "rsub", "rmul"}
+
+
 class Proxy:
     """Stands for an object living on the other side."""
 
@@ -572,7 +577,20 @@ class Proxy:
         return self._lf("unary", n=name)
 
     def _lf_bin(self, name, other):
-        return self._lf("binary", n=name, v=self._lf_enc(other))
+        strict = object.__getattribute__(self, "_lf_peer").guarded and type(other) in _PLAIN_TYPES
+        if strict and name in _COMPARISONS:
+            # On the tester's side an object of the student's is never equal to a plain value and
+            # cannot be ordered against one, whatever its own methods would say (list.index, `in`,
+            # sorting would otherwise ask it and believe it).
+            if name in ("eq", "ne"):
+                return name == "ne"
+            raise TypeError("an object your code made cannot be ordered against a plain value")
+        result = self._lf("binary", n=name, v=self._lf_enc(other))
+        if strict and name in _ARITHMETIC and type(result) in _PLAIN_TYPES:
+            # `abs(answer - 2.5) < 1e-9` must not be answered by the student's own __sub__;
+            # `Vector(1, 2) * 3` still works, since it gives a Vector.
+            raise TypeError("arithmetic between an object your code made and a plain value gave a plain value")
+        return result
 
     def __repr__(self):
         try:

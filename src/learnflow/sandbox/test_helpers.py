@@ -1,9 +1,10 @@
 """Helpers the tests in the tester sandbox import (read as text, never imported by the service).
 
-Every ``assert a == b`` becomes ``_lf_assert_compare("==", a, b, ...)``: a value from the student's
-process that is not a plain built-in (a proxy) is never equal to a plain value, whatever its
-``__eq__`` says. ``isinstance``, ``issubclass`` and ``type`` are routed through helpers that can see
-through proxies.
+Every ``assert a == b`` becomes ``_lf_assert_compare("==", a, b, ...)`` and every other comparison
+``_lf_chain(...)``: a value from the student's process that is not a plain built-in (a proxy) is
+never equal to a plain value, whatever its ``__eq__`` says, cannot be ordered against one, and is not
+found in a plain container; an assertion that compares the two either way fails. ``isinstance``,
+``issubclass`` and ``type`` are routed through helpers that can see through proxies.
 """
 
 import operator as _lf_operator
@@ -73,8 +74,66 @@ def _lf_except(kind):
     return kind
 
 
-def _lf_assert_compare(op, left, right, source, message):
+def _lf_student(value, depth=0):
+    """Whether ``value`` is, or holds, an object that lives in the student's process."""
+    if isinstance(value, _lf_Proxy):
+        return True
+    kind = type(value)
+    if depth > 50 or kind not in (list, tuple, set, frozenset, dict):
+        return False
+    items = [*value.keys(), *value.values()] if kind is dict else value
+    return any(_lf_student(item, depth + 1) for item in items)
+
+
+def _lf_mixed(left, right):
+    return AssertionError(
+        f"{_lf_show(left)} was compared with {_lf_show(right)}: one is an object your code made, the other a "
+        "plain value (a number, a string, a list …); return the plain value itself"
+    )
+
+
+_LF_ORDER = {"lt": _lf_operator.lt, "le": _lf_operator.le, "gt": _lf_operator.gt, "ge": _lf_operator.ge}
+
+
+def _lf_cmp(op, left, right):
+    """One comparison of a test, strict about the student's objects (see the module docstring)."""
+    if op == "is":
+        return left is right
+    if op == "is not":
+        return left is not right
+    if op in ("in", "not in"):
+        if isinstance(right, _lf_Proxy):
+            found = right.__contains__(left)  # the student's own container answers for itself
+        elif _lf_student(left) and not _lf_student(right):
+            found = False  # a plain container holds plain values only
+        else:
+            found = left in right
+        return found if op == "in" else not found
+    if type(left) is _lf_pytest.approx or type(right) is _lf_pytest.approx:
+        equal = _lf_eq(left, right)
+        return equal if op == "==" else (not equal if op == "!=" else False)
+    student = _lf_student(left), _lf_student(right)
+    if student[0] != student[1]:
+        # Never equal, and not ordered: as Python says of unrelated types.
+        if op in ("==", "!="):
+            return op == "!="
+        raise _lf_mixed(left, right)
     if op == "==":
+        return _lf_eq(left, right)
+    if op == "!=":
+        return not _lf_eq(left, right)
+    return _LF_ORDER[op](left, right) is True
+
+
+def _lf_chain(ops, *operands):
+    """``a < b <= c`` as one strict comparison after another (every operand is evaluated once)."""
+    return all(_lf_cmp(op, operands[i], operands[i + 1]) for i, op in enumerate(ops))
+
+
+def _lf_assert_compare(op, left, right, source, message):
+    if _lf_student(left) != _lf_student(right) and type(left) is not _lf_pytest.approx:
+        ok = False  # a plain value against an object the student made proves nothing, either way
+    elif op == "==":
         ok = _lf_eq(left, right)
     elif op == "!=":
         ok = not _lf_eq(left, right)
