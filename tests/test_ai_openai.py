@@ -173,7 +173,20 @@ async def test_debug_uses_llm_text_but_verifies_its_fix(fake_openai: tuple[FakeO
     )
     assert answer.source == "llm"
     assert answer.error_type == "NameError" and answer.line == 1  # facts come from really running it
-    assert answer.fix_verified and answer.corrected_code == "x = 1\nprint(x)\n"
+    # It runs, but nothing says what the program should print: a suggestion, not a verified fix.
+    assert answer.fix_kind == "suggestion" and not answer.fix_verified
+    assert answer.corrected_code == "x = 1\nprint(x)\n"
+    checked = await debug.analyze(
+        code="print(x)\n",
+        error_message=None,
+        question="help",
+        stdin="",
+        curriculum=get_curriculum(),
+        sandbox=Sandbox(),
+        ai=provider(url),
+        expected_output="1\n",
+    )
+    assert checked.fix_kind == "verified" and checked.fix_verified
 
 
 async def test_debug_falls_back_when_llm_is_down(fake_openai: tuple[FakeOpenAI, str]):

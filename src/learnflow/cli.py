@@ -170,10 +170,15 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     n = max(debug_score.total, 1)
     table.add_row(f"debug exception type ({debug_score.total} programs)", f"{debug_score.type_correct / n:.1%}")
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
-    table.add_row("debug verified fix", f"{debug_score.fixed / n:.1%}")
+    table.add_row("debug verified fix (prints the expected output)", f"{debug_score.fixed / n:.1%}")
     table.add_row(
         "verified fixes printing what the reference fix prints",
         f"{debug_score.fix_matches_reference}/{debug_score.fixed}",
+    )
+    table.add_row("debug suggested fix (nothing to verify it against)", f"{debug_score.suggested / n:.1%}")
+    table.add_row(
+        "suggestions printing what the reference fix prints",
+        f"{debug_score.suggestion_matches_reference}/{debug_score.suggested}",
     )
     table.add_row(
         f"case-specific explanation ({debug_score.with_exception} with an exception)",

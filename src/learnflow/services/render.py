@@ -32,9 +32,15 @@ def debug(answer: DebugAnswer) -> str:
         "**Hints** (try them one at a time)\n\n" + "\n".join(f"{i}. {h}" for i, h in enumerate(answer.hints, 1))
     )
     if answer.corrected_code and answer.fix_verified:
-        checked = "it no longer fails" if answer.error_type else "it prints what you expected"
         parts.append(
-            f"**A corrected version** (I ran it and {checked}; try the hints first):\n\n"
+            "**A corrected version** (I ran it and it prints what you expected; try the hints first):\n\n"
+            f"```python\n{answer.corrected_code.rstrip()}\n```"
+        )
+    elif answer.corrected_code and answer.fix_kind == "suggestion":
+        parts.append(
+            "**A possible fix** (a suggestion, not verified: I ran it and the error is gone, but I could not "
+            "check that it does what you meant. Tell me the output you expect and I can check it; try the "
+            "hints first):\n\n"
             f"```python\n{answer.corrected_code.rstrip()}\n```"
         )
     return "\n\n".join(parts)

@@ -22,7 +22,7 @@ from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, ExecutionResult
 from learnflow.sandbox.grading import GradesCode, IOCase
-from learnflow.tutor import compare, patterns, probe
+from learnflow.tutor import compare, fixsafety, patterns, probe
 from learnflow.tutor.prompts import DEBUG_SYSTEM, fence
 from learnflow.tutor.schemas import DebugAnswer, LLMDebugText
 
@@ -127,15 +127,20 @@ async def analyze(
             explanation, hints = with_patterns(explanation, hints, code or "")
             fix = await _verified_logic_fix(code or "", difference.kind, expected, stdin=stdin, sandbox=sandbox)
             if fix is not None:
-                update = {"corrected_code": fix, "fix_verified": True}
+                update = {"corrected_code": fix, "fix_verified": True, "fix_kind": "verified"}
         answer = answer.model_copy(update={"explanation": explanation, "hints": hints, **update})
     if run is not None:
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
     if code and parsed:
-        fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit)
+        # With an expected output a fix must print it to be verified; without one, a fix that runs is
+        # only a suggestion, and only rewrites that keep the program's meaning are tried.
+        fix = await _verified_fix(code, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit, expected=expected)
         if fix:
-            answer = answer.model_copy(update={"corrected_code": fix, "fix_verified": True})
+            kind = "verified" if expected is not None else "suggestion"
+            answer = answer.model_copy(
+                update={"corrected_code": fix, "fix_verified": kind == "verified", "fix_kind": kind}
+            )
     if not ai.is_llm or not (code or error_message):
         return answer
     reference = curriculum.errors.get(answer.error_type or "")
@@ -373,8 +378,12 @@ def specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | N
                 if suggestion
                 else difflib.get_close_matches(name, [*_defined_names(code), *dir(__builtins__)], n=3, cutoff=0.75)
             )
-            close = [c for c in close if c != name]
+            # A name of another kind (the builtin `id` for a variable) is not offered as the spelling.
+            close = [c for c in close if c != name and (code is None or fixsafety.same_kind(code, name, c))]
             text = f"Python does not know any variable or function called `{name}` at that point."
+            unbound = _unbound_specifics(code, name, parsed.line) if kind == "UnboundLocalError" else None
+            if unbound is not None:
+                return unbound
             if kind == "UnboundLocalError":
                 text = (
                     f"`{name}` is assigned somewhere inside the function, which makes it local to the "
@@ -449,6 +458,38 @@ def specifics(parsed: ParsedError, code: str | None, culprit: dict[str, Any] | N
         if error_kind == kind and (m := pattern.search(msg)):
             return explain(m)
     return "", None
+
+
+def _unbound_specifics(code: str | None, name: str, line: int | None) -> tuple[str, str] | None:
+    """Why this local variable has no value: a loop or branch that did not run, or a module name changed."""
+    facts = fixsafety.unbound_local(code, name, line) if code and line else None
+    if facts is None:
+        return None
+    if facts.updates_module_name:
+        return (
+            f"`{name}` is also a module-level variable, and `{facts.function}` assigns it, which makes `{name}` "
+            f"local to the whole function: inside `{facts.function}` the module's `{name}` is not used. To "
+            f"change the module's `{name}`, declare `global {name}` as the function's first line (or pass the "
+            "value in and return the new one).",
+            f"Does `{facts.function}` mean to change the module's `{name}`? Then say `global {name}` at its top.",
+        )
+    if facts.guard is None:
+        return None
+    where = f"the {facts.guard} on line {facts.guard_line}"
+    start = f"`{name} = {facts.initial}`"
+    if facts.only_augmented:
+        return (
+            f"`{name}` is only ever updated (`{name} += …`) in `{facts.function}`, never given a starting value, "
+            f"so the first update has nothing to add to. Give it a starting value before {where}, such as {start}.",
+            f"What should `{name}` be before {where} starts? Assign that before it.",
+        )
+    return (
+        f"`{name}` is only given a value inside {where} of `{facts.function}`. When that "
+        f"{'loop runs zero times' if 'loop' in facts.guard else 'code does not run'}, as it did here, `{name}` "
+        f"has no value when line {line} uses it. Give it a starting value before {where} (for example {start}), "
+        "or make sure every path assigns it. (`global` would not help: it is the function's own variable.)",
+        f"What should `{name}` be when {where} does not run? Assign that before line {facts.guard_line}.",
+    )
 
 
 def _articles(text: str) -> str:
@@ -793,18 +834,33 @@ def _syntax_specifics(kind: str, msg: str) -> str:
 
 
 async def _verified_fix(
-    code: str, parsed: ParsedError, *, stdin: str, sandbox: CodeRunner, culprit: dict[str, Any] | None = None
+    code: str,
+    parsed: ParsedError,
+    *,
+    stdin: str,
+    sandbox: CodeRunner,
+    culprit: dict[str, Any] | None = None,
+    expected: str | None = None,
 ) -> str | None:
-    """Try the candidate fixes for this error; return the first that really runs without failing."""
+    """Try the candidate fixes for this error; return the first that really runs without failing.
+
+    With ``expected`` the fix must also print exactly that, and rewrites that may change the program's
+    meaning (``_risky_candidates``) are tried too: the output decides. Without it they are never offered.
+    """
     tried: set[str] = set()
-    for candidate in itertools.chain(_candidates(code, parsed), _probed_candidates(code, parsed, culprit)):
+    candidates = itertools.chain(_candidates(code, parsed), _probed_candidates(code, parsed, culprit))
+    if expected is not None:
+        candidates = itertools.chain(candidates, _risky_candidates(code, parsed))
+    for candidate in candidates:
         if candidate == code or candidate in tried:
             continue
         if len(tried) >= MAX_FIX_CANDIDATES:
             break  # each try is a sandbox run; a long program can propose many
         tried.add(candidate)
         result = await sandbox.run(candidate, stdin=stdin)
-        if result.ok and not _MEANINGLESS.search(result.stdout):
+        if not result.ok or _MEANINGLESS.search(result.stdout):
+            continue
+        if expected is None or compare.same_output(result.stdout, expected):
             return candidate
     return None
 
@@ -985,13 +1041,9 @@ def _candidates(code: str, parsed: ParsedError) -> Iterator[str]:
     if kind == "NameError" and text is not None and n is not None:
         m = re.search(r"name '([^']+)'", msg)
         if m:
-            names = (
-                [suggestion.group(1)]
-                if suggestion
-                else difflib.get_close_matches(m.group(1), _defined_names(code), n=2, cutoff=0.75)
-            )
-            for name in names:
-                yield _replace_line(code, n, re.sub(rf"\b{re.escape(m.group(1))}\b", name, text))
+            for name in _close_names(code, m.group(1), suggestion.group(1) if suggestion else None):
+                if fixsafety.same_kind(code, m.group(1), name):
+                    yield _replace_line(code, n, re.sub(rf"\b{re.escape(m.group(1))}\b", name, text))
     if kind == "AttributeError" and text is not None and n is not None:
         m = re.search(r"'(\w+)' object has no attribute '(\w+)'", msg)
         if m:
@@ -1063,19 +1115,6 @@ def _more_candidates(
         m = re.search(r"name '([^']+)'", msg)
         if m and m.group(1) in _STDLIB:
             yield f"import {m.group(1)}\n" + code  # a module used without importing it
-        elif (
-            m
-            and text is not None
-            and n is not None
-            and m.group(1) not in _BUILTIN_NAMES
-            and len(m.group(1)) >= 3  # `x`, `n`, `i` are variables, not words
-            and m.group(1).isalpha()
-            and len(re.findall(rf"\b{re.escape(m.group(1))}\b", code)) == 1
-        ):
-            # A word used once and defined nowhere was probably meant as text: `color = blue`.
-            yield _replace_line(
-                code, n, re.sub(rf"(?<![\w.'\"]){re.escape(m.group(1))}(?![\w'\"(])", f'"{m.group(1)}"', text)
-            )
     if kind == "TypeError" and (
         "not supported between instances of 'str' and 'int'" in msg
         or "can only concatenate str" in msg
@@ -1125,17 +1164,69 @@ def _more_candidates(
             yield _replace_line(code, n, re.sub(r"\bprint\s+(.+?)\s*$", r"print(\1)", text))
         if re.match(r"\s*else\s+if\b", text):
             yield _replace_line(code, n, re.sub(r"\belse\s+if\b", "elif", text, count=1))
-    if kind == "UnboundLocalError":
+    if kind == "UnboundLocalError" and n is not None:
         m = re.search(r"local variable '(\w+)'", msg)
-        if m and n is not None:
+        facts = fixsafety.unbound_local(code, m.group(1), n) if m else None
+        if facts is not None and facts.updates_module_name:
             # A function that updates a module-level counter: declare it global in that function.
-            for i in range(n - 1, 0, -1):
-                header = re.match(r"(\s*)def \w+\(.*\):\s*$", lines[i - 1])
-                if header:
-                    body = lines[i] if i < len(lines) else ""
-                    indent = body[: len(body) - len(body.lstrip())] or header.group(1) + "    "
-                    yield "\n".join([*lines[:i], f"{indent}global {m.group(1)}", *lines[i:]]) + "\n"
-                    break
+            yield from _global_declared(code, lines, n, facts.name)
+        elif facts is not None:
+            # Assigned only in a loop or branch that did not run (or only ever `+=`): start it first.
+            initialised = facts.initialised(code)
+            if initialised:
+                yield initialised
+
+
+def _close_names(code: str, missing: str, suggested: str | None) -> list[str]:
+    """Python's "Did you mean", else the program's own names that look alike."""
+    if suggested:
+        return [suggested]
+    return difflib.get_close_matches(missing, _defined_names(code), n=2, cutoff=0.75)
+
+
+def _global_declared(code: str, lines: list[str], n: int, name: str) -> Iterator[str]:
+    """``code`` with ``global name`` as the first statement of the function holding line ``n``."""
+    for i in range(n - 1, 0, -1):
+        header = re.match(r"(\s*)def \w+\(.*\):\s*$", lines[i - 1])
+        if header:
+            body = lines[i] if i < len(lines) else ""
+            indent = body[: len(body) - len(body.lstrip())] or header.group(1) + "    "
+            yield "\n".join([*lines[:i], f"{indent}global {name}", *lines[i:]]) + "\n"
+            return
+
+
+def _risky_candidates(code: str, parsed: ParsedError) -> Iterator[str]:
+    """Rewrites that may change what the program means: tried only against an expected output.
+
+    A word turned into a string (`color = blue` → `"blue"`, but also a parameter `day` → `"day"`), a
+    "Did you mean" to a name of another kind (a builtin function for a variable), and `global` for a
+    variable that the function only assigns in a loop or branch.
+    """
+    kind, msg, n = parsed.error_type, parsed.message, parsed.line
+    lines = code.splitlines()
+    text = _line(code, n)
+    if kind == "NameError" and text is not None and n is not None:
+        m = re.search(r"name '([^']+)'", msg)
+        if m and m.group(1) not in _STDLIB:
+            suggestion = re.search(r"Did you mean: '([^']+)'", msg)
+            for name in _close_names(code, m.group(1), suggestion.group(1) if suggestion else None):
+                if not fixsafety.same_kind(code, m.group(1), name):
+                    yield _replace_line(code, n, re.sub(rf"\b{re.escape(m.group(1))}\b", name, text))
+            if (
+                m.group(1) not in _BUILTIN_NAMES
+                and len(m.group(1)) >= 3  # `x`, `n`, `i` are variables, not words
+                and m.group(1).isalpha()
+                and len(re.findall(rf"\b{re.escape(m.group(1))}\b", code)) == 1
+            ):
+                # A word used once and defined nowhere may have been meant as text: `color = blue`.
+                yield _replace_line(
+                    code, n, re.sub(rf"(?<![\w.'\"]){re.escape(m.group(1))}(?![\w'\"(])", f'"{m.group(1)}"', text)
+                )
+    if kind == "UnboundLocalError" and n is not None:
+        m = re.search(r"local variable '(\w+)'", msg)
+        facts = fixsafety.unbound_local(code, m.group(1), n) if m else None
+        if m and (facts is None or not facts.updates_module_name):
+            yield from _global_declared(code, lines, n, m.group(1))
 
 
 async def _with_llm(
@@ -1167,12 +1258,14 @@ async def _with_llm(
     update: dict[str, object] = {"explanation": generated.explanation, "source": "llm"}
     if len(generated.hints) >= 3:
         update["hints"] = generated.hints[:3]
-    if generated.corrected_code and not answer.fix_verified:
+    # The LLM's fix replaces no verified fix, and no suggestion when it could only be a suggestion too.
+    if generated.corrected_code and not answer.fix_verified and (expected is not None or not answer.corrected_code):
         result = await sandbox.run(generated.corrected_code, stdin=stdin)
-        # For a logic bug "runs" is not enough: the fix must print what the student expected.
-        if result.ok and (expected is None or compare.same_output(result.stdout, expected)):
-            update["corrected_code"] = generated.corrected_code
-            update["fix_verified"] = True
+        # "Runs" makes a suggestion; printing what the student expected makes it verified.
+        if result.ok and expected is None:
+            update.update(corrected_code=generated.corrected_code, fix_verified=False, fix_kind="suggestion")
+        elif result.ok and expected is not None and compare.same_output(result.stdout, expected):
+            update.update(corrected_code=generated.corrected_code, fix_verified=True, fix_kind="verified")
     return answer.model_copy(update=update)
 
 
@@ -1218,7 +1311,12 @@ async def against_exercise(
     grader: GradesCode,
 ) -> DebugAnswer:
     """Check a run-clean attempt against the exercise's visible tests, and never hand over a solution."""
-    update: dict[str, object] = {"corrected_code": None, "fix_verified": False, "exercise_id": exercise_id}
+    update: dict[str, object] = {
+        "corrected_code": None,
+        "fix_verified": False,
+        "fix_kind": None,
+        "exercise_id": exercise_id,
+    }
     explanation = answer.explanation
     if answer.source == "llm":
         # An LLM may slip a finished program into its prose; for an exercise, code longer than a

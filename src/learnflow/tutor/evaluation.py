@@ -110,7 +110,9 @@ class DebugScore:
     logic_total: int = 0
     logic_named: int = 0
     specific: int = 0
-    fix_matches_reference: int = 0
+    fix_matches_reference: int = 0  # verified fixes printing what the reference fix prints
+    suggested: int = 0  # fixes offered as a suggestion: nothing (no expected output) to verify them against
+    suggestion_matches_reference: int = 0
     logic_fixed: int = 0
     misses: list[str] = field(default_factory=list)
 
@@ -138,13 +140,16 @@ async def evaluate_debug(
         score.type_correct += answer.error_type == program.error_type
         score.line_correct += answer.line == program.line
         score.fixed += answer.fix_verified
-        if compare_reference and answer.fix_verified and answer.corrected_code:
+        score.suggested += answer.fix_kind == "suggestion"
+        if compare_reference and answer.corrected_code:
             # A fix that runs is not necessarily the fix the student needed: compare its output with
             # the reference fix's.
             async with slots:
                 ours = await sandbox.run(answer.corrected_code, stdin=program.stdin)
                 reference = await sandbox.run(program.fixed_code, stdin=program.stdin)
-            score.fix_matches_reference += ours.stdout == reference.stdout
+            same = ours.stdout == reference.stdout
+            score.fix_matches_reference += answer.fix_verified and same
+            score.suggestion_matches_reference += answer.fix_kind == "suggestion" and same
         if program.error_type:
             score.with_exception += 1
             # Case-specific: a sentence about this very program (names, values, types), beyond the
@@ -219,6 +224,10 @@ def summary_json(
             "debug_line_accuracy": round(score.line_correct / max(score.total, 1), 4),
             "debug_verified_fix_share": round(score.fixed / max(score.total, 1), 4),
             "debug_fixes_matching_reference_output": round(score.fix_matches_reference / max(score.fixed, 1), 4),
+            "debug_suggested_fix_share": round(score.suggested / max(score.total, 1), 4),
+            "debug_suggestions_matching_reference_output": round(
+                score.suggestion_matches_reference / max(score.suggested, 1), 4
+            ),
             "debug_programs": score.total,
             "logic_bugs_with_named_cause": round(score.logic_named / max(score.logic_total, 1), 4),
             "logic_bugs": score.logic_total,

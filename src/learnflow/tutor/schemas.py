@@ -28,8 +28,19 @@ class DebugAnswer(BaseModel):
     message: str | None = Field(description="Python's own error message.")
     explanation: str = Field(description="What went wrong, for a beginner, specific to this case.")
     hints: list[str] = Field(description="Progressive hints, gentlest first.")
-    corrected_code: str | None = Field(description="A corrected program, only when it was run and works.")
-    fix_verified: bool = Field(description="True when corrected_code was run in the sandbox and did not fail.")
+    corrected_code: str | None = Field(
+        description="A corrected program that was run here without failing; see fix_kind for how far it was checked."
+    )
+    fix_verified: bool = Field(
+        description="True only when corrected_code was run and matched what we know the program must do: the "
+        "expected output (or the exercise's tests). A fix that merely runs is a suggestion."
+    )
+    fix_kind: Literal["verified", "suggestion"] | None = Field(
+        default=None,
+        description="How corrected_code was checked: 'verified' when it prints the expected output (or passes "
+        "the exercise's tests); 'suggestion' when there was nothing to check it against, so it only runs without "
+        "the error and was chosen among rewrites that keep the program's meaning; null when there is no fix.",
+    )
     output: str | None = Field(default=None, description="What the program printed when it was run.")
     run_status: Literal["passed", "raised", "stopped", "not_run"] = Field(
         default="not_run", description="How the student's program ended when it was run here."

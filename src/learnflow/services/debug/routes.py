@@ -39,7 +39,7 @@ class AnalyzeRequest(BaseModel):
 
 @router.post("/analyze", response_model=DebugAnswer)
 async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
-    """Run the code, report the real error and line, explain it, hint, and offer a verified fix."""
+    """Run the code, report the real error and line, explain it, hint, and offer a fix (verified or suggested)."""
     return await service.analyze(
         runtime,
         code=body.code,
