@@ -307,7 +307,7 @@ async def test_student_objects_still_compare_with_each_other_and_with_plain_valu
     assert report.passed, report
 
 
-async def test_a_hidden_expected_value_is_not_handed_to_the_students_arithmetic(grader: Grader) -> None:
+async def test_arithmetic_with_a_hidden_expected_value_fails_and_shows_nothing(grader: Grader) -> None:
     leak = ALWAYS_EQUAL.replace("Eq.seen.append(other)", "Eq.seen.append(other)\n            print(other)")
     hidden = f"from solution import f\n\n\ndef test_hidden():\n    assert abs(f(1) - {SECRET}) < 1e-9\n"
     report = await grader.grade(code=leak, tests="", hidden_tests=hidden)
