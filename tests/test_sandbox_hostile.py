@@ -21,6 +21,7 @@ import pytest
 import learnflow
 from learnflow.config import SandboxSettings
 from learnflow.sandbox import ExecutionResult, Sandbox, owner_scope
+from tests.conftest import max_overlap
 
 SECRET = "sk-lf-hostile-9931"
 CI = os.environ.get("CI") == "true"
@@ -69,15 +70,6 @@ def _json_line(result: ExecutionResult, tag: str) -> dict:  # type: ignore[type-
         if line.startswith(tag + " "):
             return json.loads(line[len(tag) + 1 :])  # type: ignore[no-any-return]
     raise AssertionError(f"no {tag!r} line in {result!r}")
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    best = now = 0
-    for _, delta in events:  # an end sorts before a start at the same instant
-        now += delta
-        best = max(best, now)
-    return best
 
 
 # -- 1. nothing persists between runs ---------------------------------------------------------------
@@ -467,7 +459,7 @@ async def test_two_instances_never_share_a_uid(bwrap_choice: str, tmp_path: Path
                 assert uid_a != uid_b, f"runs at the same time shared uid {uid_a}: {label_a} and {label_b}"
                 overlapping_across += label_a != label_b
     assert overlapping_across > 0, "the two instances never ran at the same time: the test proves nothing"
-    assert _max_overlap([(s, e) for _, _, s, e in rows]) > 4
+    assert max_overlap([(s, e) for _, _, s, e in rows]) > 4
     # Every uid went back to the pool.
     assert one._uids is not None and two._uids is not None
     assert one._uids.held == {} and two._uids.held == {}

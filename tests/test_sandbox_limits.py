@@ -12,7 +12,7 @@ import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -24,7 +24,7 @@ from learnflow.config import SandboxSettings
 from learnflow.runtime import Runtime
 from learnflow.sandbox import FairGate, Sandbox, SandboxBusy, SandboxUnavailable, bundled_bwrap, owner_scope
 from learnflow.services.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import make_settings, max_overlap
 
 CI = os.environ.get("CI") == "true"
 
@@ -60,15 +60,6 @@ def _real_bwrap() -> str:
     if CI:
         pytest.fail("a working bubblewrap is required in CI")
     pytest.skip("no working bubblewrap on this machine")
-
-
-def _max_overlap(intervals: list[tuple[float, float]]) -> int:
-    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
-    best = now = 0
-    for _, delta in events:  # an end sorts before a start at the same instant
-        now += delta
-        best = max(best, now)
-    return best
 
 
 # -- 1. no isolation, no run ------------------------------------------------------------------------
@@ -221,7 +212,7 @@ async def test_never_more_runs_at_once_than_the_limit(owners: str):
         assert result.exit_code == 0, result
         start, end = map(float, result.stdout.split())
         intervals.append((start, end))
-    assert _max_overlap(intervals) == 2, intervals
+    assert max_overlap(intervals) == 2, intervals
     assert box.gate.in_use == 0 and box.gate.queued == 0
 
 
@@ -277,15 +268,23 @@ async def test_gate_serves_owners_round_robin():
     assert gate.in_use == 0 and gate.queued == 0 and gate.running == {}
 
 
-async def test_gate_caps_each_owner_even_with_free_slots():
-    gate = _gate(slots=3, per_owner=2)
-    release = asyncio.Event()
-    entered: list[str] = []
+def _holding(gate: FairGate, entered: list[str], release: asyncio.Event) -> Callable[[str], Awaitable[None]]:
+    """A run that takes a slot, says so, and holds it until ``release``."""
 
     async def run(owner: str) -> None:
         async with gate.slot(owner, retry_after_s=1):
             entered.append(owner)
             await release.wait()
+
+    return run
+
+
+async def test_gate_caps_each_owner_even_with_free_slots():
+    gate = _gate(slots=3, per_owner=2)
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    run = _holding(gate, entered, release)
 
     tasks = [asyncio.ensure_future(run("a")) for _ in range(3)]
     await _settle()
@@ -301,10 +300,7 @@ async def test_gate_gives_a_free_slot_to_another_owner_at_once():
     release = asyncio.Event()
     entered: list[str] = []
 
-    async def run(owner: str) -> None:
-        async with gate.slot(owner, retry_after_s=1):
-            entered.append(owner)
-            await release.wait()
+    run = _holding(gate, entered, release)
 
     tasks = [asyncio.ensure_future(run("a")) for _ in range(3)]
     await _settle()

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, Protocol, TypeVar
+from typing import NoReturn, ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -200,10 +200,10 @@ class NoCode:
     async def ping(self) -> str | None:
         return None
 
-    async def run(self, code: str, **_: object) -> ExecutionResult:
+    async def run(self, code: str, **_: object) -> NoReturn:
         raise SandboxUnavailable(f"code cannot be run here: {self.isolation_reason}")
 
-    async def grade(self, **_: object) -> object:
+    async def grade(self, **_: object) -> NoReturn:
         raise SandboxUnavailable(f"code cannot be graded here: {self.isolation_reason}")
 
 
@@ -572,15 +572,12 @@ class Sandbox:
                 raise SandboxUnavailable(f"code cannot be run safely here: {self.isolation_reason}")
             limit_s = self.clamp_timeout(timeout_s)
             try:
-                slot = self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s)))
-                await slot.__aenter__()
+                # Busy is a full queue, or (rarely) no free uid on the machine once a slot is held.
+                async with self.gate.slot(_OWNER.get(), retry_after_s=max(1, round(limit_s))):
+                    results = await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), to_close)
             except SandboxBusy:
                 metrics.record_sandbox_refused("busy", len(programs))
                 raise
-            try:
-                results = await self._run_now(programs, limit_s, self.clamp_memory(memory_mb), to_close)
-            finally:
-                await slot.__aexit__(None, None, None)
             for result in results:
                 metrics.record_sandbox_run(result, result.duration_ms / 1000)
             return results
