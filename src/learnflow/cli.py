@@ -20,9 +20,11 @@ app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_arg
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated event documentation.", no_args_is_help=True)
+models_app = typer.Typer(help="The tutor's text models (triage router, topic matcher).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(docs_app, name="docs")
+app.add_typer(models_app, name="models")
 console = Console()
 DOCS_DIR = Path("docs")
 
@@ -246,6 +248,24 @@ def docs_generate(out: Annotated[Path, typer.Option(help="Docs folder.")] = DOCS
 
     for path in docs.write(out):
         console.print(f"wrote {path}")
+
+
+@models_app.command("export")
+def models_export(
+    out: Annotated[Path | None, typer.Option(help="Folder; default the installed package's own.")] = None,
+) -> None:
+    """Train the text models with scikit-learn and save them, so they run where it is not installed."""
+    from learnflow import textmodel
+    from learnflow.curriculum import load as load_curriculum
+    from learnflow.tutor.router_model import get_model
+
+    router = get_model()
+    if router is None:
+        raise typer.BadParameter("the triage dataset is missing: nothing to train the router on")
+    directory = out or textmodel.EXPORT_DIR
+    for name, model in (("router", router.model), ("topics", load_curriculum().topic_model.model)):
+        path = textmodel.export(name, model, directory)
+        console.print(f"wrote {path} ({path.stat().st_size // 1024} KiB, {len(model.classes)} classes)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from learnflow.textmodel import load_or_train
+
 if TYPE_CHECKING:
     from learnflow.curriculum.models import Topic
 
@@ -41,26 +43,28 @@ def _documents(topics: list[Topic]) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def _pipeline() -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.svm import LinearSVC
+
+    return make_pipeline(
+        FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+            ]
+        ),
+        LinearSVC(C=1.0),
+    )
+
+
 class TopicModel:
     def __init__(self, topics: list[Topic]) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.pipeline import FeatureUnion, make_pipeline
-        from sklearn.svm import LinearSVC
-
         texts, labels = _documents(topics)
-        self.pipeline: Any = make_pipeline(
-            FeatureUnion(
-                [
-                    ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-                    ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-                ]
-            ),
-            LinearSVC(C=1.0),
-        )
-        self.pipeline.fit(texts, labels)
-        self.classes: list[str] = [str(c) for c in self.pipeline.classes_]
+        self.model = load_or_train("topics", texts=texts, labels=labels, make_pipeline=_pipeline)
+        self.classes: list[str] = self.model.classes
 
     def margins(self, text: str) -> dict[str, float]:
         """Each topic's SVM margin for ``text`` (higher is more likely)."""
-        row = self.pipeline.decision_function([text.lower()])[0]
-        return {topic: float(m) for topic, m in zip(self.classes, row, strict=True)}
+        return dict(zip(self.classes, self.model.decision(text.lower()), strict=True))

@@ -2,7 +2,8 @@
 
 TF-IDF over words and character n-grams (robust to typos) plus markers for attached code, error
 messages and tracebacks, into a logistic regression. It is trained when first needed (well under a
-second for the packaged dataset) and cached for the process.
+second for the packaged dataset) and cached for the process; the service image ships it exported
+(learnflow.textmodel) and predicts without scikit-learn.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from functools import cache
 from typing import Any
 
+from learnflow.textmodel import load_or_train
 from learnflow.tutor.datasets import Route, TriageExample, load_triage, split
 
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Error|Exception)\s*:|line \d+", re.I)
@@ -53,28 +55,31 @@ def features(query: str, code: str | None, error_message: str | None) -> str:
     return " ".join([query.lower(), *marks])
 
 
+def _pipeline() -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, make_pipeline
+
+    return make_pipeline(
+        FeatureUnion(
+            [
+                ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
+                ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+            ]
+        ),
+        LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced"),
+    )
+
+
 class RouterModel:
     def __init__(self, examples: list[TriageExample]) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, make_pipeline
-
-        self.pipeline: Any = make_pipeline(
-            FeatureUnion(
-                [
-                    ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-                    ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
-                ]
-            ),
-            LogisticRegression(C=8.0, max_iter=2000, class_weight="balanced"),
-        )
         texts = [features(e.query, e.code, e.error_message) for e in examples]
-        self.pipeline.fit(texts, [e.label for e in examples])
+        self.model = load_or_train("router", texts=texts, labels=[e.label for e in examples], make_pipeline=_pipeline)
 
     def predict(self, query: str, code: str | None, error_message: str | None) -> tuple[Route, float, dict[str, float]]:
         """The route, its probability, and every route's probability."""
-        probabilities = self.pipeline.predict_proba([features(query, code, error_message)])[0]
-        by_route = {str(label): float(p) for label, p in zip(self.pipeline.classes_, probabilities, strict=True)}
+        probabilities = self.model.probabilities(features(query, code, error_message))
+        by_route = dict(zip(self.model.classes, probabilities, strict=True))
         route = max(by_route, key=lambda r: by_route[r])
         return route, by_route[route], by_route  # type: ignore[return-value]
 
