@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -136,6 +136,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         "triage": evaluation.evaluate_triage_independent(triage_set),
         "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
     }
+    students = evaluation.evaluate_triage_students(datasets.load_students())
 
     async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
@@ -147,7 +148,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
 
     triage, debug_score, bank = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent))
+        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent, students))
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -159,6 +160,12 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     other = independent["triage"]
     table.add_row(f"triage, separately written set ({other['router'].total})", f"{other['router'].value:.1%}")
     table.add_row("keyword router, separately written set", f"{other['keyword_baseline'].value:.1%}")
+    table.add_row(f"routing, students' style ({students['router'].total})", f"{students['router'].value:.1%}")
+    for label in get_args(datasets.Route):
+        per_label = students[f"router/{label}"]
+        table.add_row(f"  students' style, {label} ({per_label.total})", f"{per_label.value:.1%}")
+    table.add_row("hand-written rules, students' style", f"{students['rules'].value:.1%}")
+    table.add_row("keyword router, students' style", f"{students['keyword_baseline'].value:.1%}")
     top1 = concepts["top1"]
     table.add_row(f"concepts topic, top-1 ({top1.total} questions)", f"{top1.value:.1%}")
     table.add_row("concepts topic, top-3", f"{concepts['top3'].value:.1%}")
@@ -198,6 +205,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
         console.print(f"  triage: {count} x {expected} routed to {got}")
+    for (expected, got), count in students["router"].confusion.most_common(3):
+        console.print(f"  routing, students' style: {count} x {expected} routed to {got}")
     for (expected, got), count in top1.confusion.most_common(5):
         console.print(f"  concepts: {count} x {expected} matched as {got}")
     for miss in sorted(debug_score.misses)[:10]:

@@ -46,6 +46,11 @@ def load_independent() -> tuple[list[TriageExample], list[ConceptQuery]]:
     return load_triage(DATA / "triage_independent.jsonl"), load_concepts(DATA / "concepts_independent.jsonl")
 
 
+def load_students(path: Path = DATA / "triage_students.jsonl") -> list[TriageExample]:
+    """Evaluation-only routing set written in students' own style (fragments, typos, vague asks); never trained on."""
+    return load_triage(path)
+
+
 def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
     return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 

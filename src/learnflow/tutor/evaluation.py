@@ -10,7 +10,9 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import get_args
 
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
@@ -98,6 +100,36 @@ def evaluate_triage_independent(examples: list[TriageExample]) -> dict[str, Accu
         rules.add(ex.label, rule_classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to)
         baseline.add(ex.label, keyword_route(ex))
     return {"router": router, "rules": rules, "keyword_baseline": baseline}
+
+
+# The routers measured on the students' set, by the name their numbers are reported under.
+ROUTERS: dict[str, Callable[[TriageExample], Route]] = {
+    "router": lambda ex: classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to,
+    "rules": lambda ex: rule_classify(ex.query, code=ex.code, error_message=ex.error_message).routed_to,
+    "keyword_baseline": keyword_route,
+}
+
+
+def evaluate_triage_students(examples: list[TriageExample]) -> dict[str, Accuracy]:
+    """Every router in ROUTERS on the students'-style set (all of it is test), overall and per expected label.
+
+    Keys are the router's name ("router", "rules", "keyword_baseline") and "<name>/<label>" for the
+    accuracy on the examples of that label (the recall of that route).
+    """
+    result = {name: Accuracy() for name in ROUTERS}
+    result |= {f"{name}/{label}": Accuracy() for name in ROUTERS for label in get_args(Route)}
+    for ex in examples:
+        for name, route in ROUTERS.items():
+            got = route(ex)
+            result[name].add(ex.label, got)
+            result[f"{name}/{ex.label}"].add(ex.label, got)
+    return result
+
+
+def misroutes(examples: list[TriageExample], router: str = "router") -> list[tuple[TriageExample, Route]]:
+    """The examples one of ROUTERS sends elsewhere than their label, with where it sent them."""
+    route = ROUTERS[router]
+    return [(ex, got) for ex in examples if (got := route(ex)) != ex.label]
 
 
 @dataclass
@@ -202,9 +234,15 @@ def summary_json(
     bank: tuple[int, list[str]],
     concepts: dict[str, Accuracy],
     independent: dict[str, dict[str, Accuracy]],
+    students: dict[str, Accuracy],
 ) -> str:
     return json.dumps(
         {
+            "triage_students_accuracy": round(students["router"].value, 4),
+            "triage_students_rules": round(students["rules"].value, 4),
+            "triage_students_keyword_baseline": round(students["keyword_baseline"].value, 4),
+            **{f"triage_students_{label}": round(students[f"router/{label}"].value, 4) for label in get_args(Route)},
+            "triage_students_size": students["router"].total,
             "triage_independent_accuracy": round(independent["triage"]["router"].value, 4),
             "triage_independent_keyword_baseline": round(independent["triage"]["keyword_baseline"].value, 4),
             "triage_independent_size": independent["triage"]["router"].total,
