@@ -308,9 +308,12 @@ class _Source:
     def statement_at(self, line: int) -> ast.stmt | None:
         best: ast.stmt | None = None
         for node in ast.walk(self.tree):
-            if isinstance(node, ast.stmt) and node.lineno == line:
-                if best is None or node.col_offset < best.col_offset:
-                    best = node
+            if (
+                isinstance(node, ast.stmt)
+                and node.lineno == line
+                and (best is None or node.col_offset < best.col_offset)
+            ):
+                best = node
         return best
 
     def scope_of(self, node: ast.AST) -> ast.AST:
@@ -469,7 +472,7 @@ def _append_return(src: _Source, line: int) -> Iterator[Candidate]:
             continue
         indent = " " * node.body[0].col_offset
         for name in src.variables(node)[:6]:
-            lines = src.lines[:line] + [f"{indent}return {name}\n"] + src.lines[line:]
+            lines = [*src.lines[:line], f"{indent}return {name}\n", *src.lines[line:]]
             if not lines[line - 1].endswith("\n"):
                 lines[line - 1] += "\n"
             yield Candidate(line, "missing return", f"add `return {name}` after line {line}", "".join(lines))

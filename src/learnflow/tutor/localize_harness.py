@@ -114,9 +114,8 @@ def _look(frame, line, what):
 def _local(frame, event, arg):
     if state.paused:
         return _local
-    if event == "line" or event == "return":
-        if state.after is not None:
-            _record_after(frame)
+    if state.after is not None and event in ("line", "return"):
+        _record_after(frame)
     if event == "line":
         state.steps += 1
         line = frame.f_lineno
