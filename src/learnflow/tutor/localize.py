@@ -155,6 +155,8 @@ class Fix:
     description: str
     code: str
     verified: bool
+    before: str  # the line as the student wrote it
+    after: str  # the line as the fix writes it (the fix may add a line after it)
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,10 @@ _CMP_SYMBOL: dict[type[ast.cmpop], str] = {
     ast.GtE: ">=",
     ast.Eq: "==",
     ast.NotEq: "!=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
 }
 _CMP_ALTERNATIVES: dict[type[ast.cmpop], tuple[type[ast.cmpop], ...]] = {
     ast.Lt: (ast.LtE, ast.Gt, ast.GtE, ast.NotEq),
@@ -260,19 +266,34 @@ _CMP_ALTERNATIVES: dict[type[ast.cmpop], tuple[type[ast.cmpop], ...]] = {
     ast.GtE: (ast.Gt, ast.LtE, ast.Lt),
     ast.Eq: (ast.NotEq, ast.LtE, ast.GtE),
     ast.NotEq: (ast.Eq, ast.Lt, ast.Gt),
+    ast.In: (ast.NotIn,),
+    ast.NotIn: (ast.In,),
+    ast.Is: (ast.IsNot,),
+    ast.IsNot: (ast.Is,),
 }
-_ARITH: tuple[type[ast.operator], ...] = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
-_LOW_PRECEDENCE = (ast.Add, ast.Sub)
-_INITIAL_SWAPS: dict[str, tuple[str, ...]] = {
-    "0": ("1",),
-    "1": ("0",),
-    "''": ("[]",),
-    '""': ("[]",),
-    "[]": ('""', "0"),
-    "None": ("0", "[]"),
-    "True": ("False",),
-    "False": ("True",),
-}
+_ARITH: tuple[type[ast.operator], ...] = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+_PRECEDENCE: dict[type[ast.operator], int] = {ast.Add: 1, ast.Sub: 1, ast.Pow: 3}  # others: 2
+# Starting values a student mixes up, by the kind of value written (a number's ±1 is `_constant`'s).
+_EMPTY_STARTS = ("0", '""', "[]", "{}", "None")
+
+
+def _initial_alternatives(value: ast.expr) -> list[str]:
+    if isinstance(value, ast.Constant):
+        kind = type(value.value)
+        if kind is bool:
+            return [repr(not value.value)]
+        if kind is float:
+            return ["0.0", "1.0"]
+        if kind is str:
+            return ['""'] if value.value else ['" "']
+        if value.value is None:
+            return list(_EMPTY_STARTS[:-1])
+        return ["None"] if kind is int else []
+    if isinstance(value, ast.List | ast.Tuple | ast.Set | ast.Dict) and not getattr(
+        value, "elts", getattr(value, "keys", [])
+    ):
+        return ["None", '""', "0"]
+    return []
 
 
 class _Source:
@@ -390,7 +411,7 @@ def _arithmetic(src: _Source, node: ast.AST) -> Iterator[tuple[str, str, ast.AST
             if isinstance(node.op, new):
                 continue
             text = ast.unparse(ast.BinOp(node.left, new(), node.right))
-            if isinstance(new(), _LOW_PRECEDENCE) and not isinstance(node.op, _LOW_PRECEDENCE):
+            if _PRECEDENCE.get(new, 2) < _PRECEDENCE.get(type(node.op), 2):
                 text = f"({text})"
             yield "operator", f"`{src.segment(node)}` → `{text}`", node, text
     elif isinstance(node, ast.AugAssign) and isinstance(node.op, _ARITH):
@@ -422,7 +443,9 @@ def _variable(src: _Source, node: ast.AST) -> Iterator[tuple[str, str, ast.AST, 
 def _initial(src: _Source, node: ast.AST) -> Iterator[tuple[str, str, ast.AST, str]]:
     if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
         old = src.segment(node.value)
-        for new in _INITIAL_SWAPS.get(old, ()):
+        for new in _initial_alternatives(node.value):
+            if new == old:
+                continue
             yield "initial value", f"`{node.targets[0].id} = {old}` → `{node.targets[0].id} = {new}`", node.value, new
 
 
@@ -440,7 +463,10 @@ def _missing_return(src: _Source, node: ast.AST) -> Iterator[tuple[str, str, ast
     scope = src.scope_of(node)
     if not isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
         return
-    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Name | ast.BinOp | ast.Subscript | ast.Compare):
+    is_print = (
+        isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and ast.unparse(node.value.func) == "print"
+    )
+    if isinstance(node, ast.Expr) and not isinstance(node.value, ast.Constant) and not is_print:
         text = src.segment(node.value)
         yield "missing return", f"return `{text}`", node, f"return {text}"
     elif isinstance(node, ast.Pass):
@@ -846,7 +872,9 @@ def build_hints(code: str, result: Localisation) -> list[str]:
         pointer += f", which is {d.relation}." if d.relation != "different" else ", which is not what the test expects."
     hints.append(pointer)
     if result.fix is not None and result.fix.verified:
-        hints.append(f"On line {result.fix.line}: {result.fix.description}. With that change every case passes.")
+        f = result.fix
+        change = f"change `{f.before}` to `{f.after}`" if f.before != f.after else f.description
+        hints.append(f"On line {f.line}, {change}: with that change every case passes.")
     else:
         hints.append(
             f"Check each part of line {top.line} against one failing case by hand: the bounds, the comparison, "
@@ -856,6 +884,17 @@ def build_hints(code: str, result: Localisation) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------- localise
+
+
+def _header_lines(code: str) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            lines.add(node.lineno)
+            lines.update(d.lineno for d in node.decorator_list)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            lines.add(node.lineno)
+    return lines
 
 
 def _outcomes(cases: Cases, records: list[dict[str, Any]]) -> list[CaseOutcome]:
@@ -908,7 +947,10 @@ async def _localise(
     failing = [i for i, o in enumerate(outcomes) if not o.passed]
     visible_failing = [i for i in failing if cases.items[i].visible]
     first = visible_failing[0] if visible_failing else failing[0]
-    ranking = spectrum.rank(source_lines, first_failing=first)
+    # A `def`, `class` or `import` line runs once, when the module loads, in every case alike: where
+    # a function's bug lies is its body, so these lines are left out of the ranking.
+    headers = _header_lines(code)
+    ranking = [r for r in spectrum.rank(source_lines, first_failing=first) if r.line not in headers]
     if not ranking:
         return Localisation("could_not_localise", reason="no line of the program ran in a failing case", runs=runs)
 
@@ -951,7 +993,10 @@ async def _localise(
     if verified:
         best_line = ranking[0].line
         pick = next((c for c in verified if c.line == best_line), verified[0])
-        chosen = Fix(pick.line, pick.operator, pick.description, pick.code, True)
+        after = pick.code.splitlines()[pick.line - 1].strip() if pick.line <= len(pick.code.splitlines()) else ""
+        chosen = Fix(
+            pick.line, pick.operator, pick.description, pick.code, True, source_lines[pick.line - 1].strip(), after
+        )
 
     trace: Trace | None = None
     top = ranking[0].line
