@@ -310,6 +310,9 @@ def main():
                 cases = run_tests(program, first and JOB["record_calls"], watch if first else None)
             else:
                 cases = run_io(program, first, watch if first else None)
+            if not first:
+                # A candidate is judged by its verdicts alone: they keep the report small.
+                cases = [{"passed": case["passed"], "lines": []} for case in cases]
         except BaseException as exc:
             cases = {"harness_error": type(exc).__name__}
         results.append(cases)
