@@ -122,5 +122,7 @@ async def evaluate_localisation(
             score.verified_fix += 1
             score.verified_fix_failing_grader += not graded
         if lines[:1] != [mutant.line]:
-            score.misses.append(f"{ex_id} line {mutant.line} {mutant.operator} {mutant.description}: ranked {lines[:3]}")
+            score.misses.append(
+                f"{ex_id} line {mutant.line} {mutant.operator} {mutant.description}: ranked {lines[:3]}"
+            )
     return score
