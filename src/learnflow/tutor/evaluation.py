@@ -18,6 +18,7 @@ from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
 from learnflow.tutor import compare, debug, patterns
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
+from learnflow.tutor.localize_eval import LocalisationScore
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
@@ -202,9 +203,11 @@ def summary_json(
     bank: tuple[int, list[str]],
     concepts: dict[str, Accuracy],
     independent: dict[str, dict[str, Accuracy]],
+    localisation: LocalisationScore | None = None,
 ) -> str:
     return json.dumps(
         {
+            **(localisation.as_dict() if localisation is not None else {}),
             "triage_independent_accuracy": round(independent["triage"]["router"].value, 4),
             "triage_independent_keyword_baseline": round(independent["triage"]["keyword_baseline"].value, 4),
             "triage_independent_size": independent["triage"]["router"].total,
