@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import string
 
 import pytest
 
@@ -91,6 +92,18 @@ def test_fix_candidates_keep_the_line_numbers_and_invert_the_usual_slips() -> No
         assert len(candidate.code.splitlines()) == len(SUM_TO.splitlines())
         assert candidate.line == 4
     assert "for i in range(1, n + 1):" in {c.code.splitlines()[3].strip() for c in fix_candidates(SUM_TO, 4)}
+
+
+def test_hint_sentences_in_data_use_exactly_their_placeholders() -> None:
+    texts = localize.hint_texts().model_dump()
+    for path, fields in localize.HINT_FIELDS.items():
+        value = texts
+        for part in path.split("."):
+            value = value[part]
+        used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        assert used == fields, path
+    flat = {f"questions.{k}" for k in texts["questions"]} | {k for k in texts if k != "questions"}
+    assert flat == set(localize.HINT_FIELDS)
 
 
 def test_a_malformed_report_is_refused() -> None:

@@ -26,6 +26,7 @@ verified fix is verified against the cases given, in that same process: callers 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import logging
 import math
@@ -35,6 +36,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict
 
 from learnflow.curriculum.models import Exercise
 from learnflow.sandbox import CodeRunner
@@ -173,6 +177,7 @@ class Localisation:
     status: Status
     reason: str = ""
     ranking: list[RankedLine] = field(default_factory=list)
+    spectrum_order: list[int] = field(default_factory=list)  # the lines by Ochiai alone, before fix evidence
     outcomes: list[CaseOutcome] = field(default_factory=list)
     trace: Trace | None = None
     divergence: Divergence | None = None
@@ -787,44 +792,100 @@ def find_divergence(student: list[dict[str, Any]], reference: list[dict[str, Any
 # ------------------------------------------------------------------------------------------ hints
 
 
+class HintQuestions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loop: str
+    loop_never_ran: str
+    condition: str
+    returns: str
+    assigns: str
+    values: str
+
+
+class HintTexts(BaseModel):
+    """The sentences of ``localize_hints.yaml``: content lives in data, the code only fills it in."""
+
+    model_config = ConfigDict(extra="forbid")
+    given: str
+    value: str
+    questions: HintQuestions
+    pointer: str
+    divergence: str
+    divergence_unordered: str
+    change_verified: str
+    change_described: str
+    change_unverified: str
+    ask_expected: str
+
+
+HINTS_FILE = Path(__file__).parent.parent / "curriculum" / "data" / "localize_hints.yaml"
+# The placeholders each sentence must use, no more and no fewer (checked by the schema test).
+HINT_FIELDS: dict[str, set[str]] = {
+    "given": {"values"},
+    "value": {"name", "value"},
+    "questions.loop": {"line", "given", "target", "values"},
+    "questions.loop_never_ran": {"line", "case"},
+    "questions.condition": {"line", "given", "expression", "value"},
+    "questions.returns": {"line", "value", "expression"},
+    "questions.assigns": {"line", "given", "name", "value"},
+    "questions.values": {"line", "values"},
+    "pointer": {"line", "text", "failed", "failing", "passed"},
+    "divergence": {"call", "value", "relation"},
+    "divergence_unordered": {"call", "value"},
+    "change_verified": {"line", "before", "after"},
+    "change_described": {"line", "description"},
+    "change_unverified": {"line"},
+    "ask_expected": set(),
+}
+
+
+@functools.cache
+def hint_texts() -> HintTexts:
+    return HintTexts.model_validate(yaml.safe_load(HINTS_FILE.read_text(encoding="utf-8")))
+
+
 def _values_phrase(values: dict[str, str]) -> str:
-    return " and ".join(f"`{name}` is {value}" for name, value in list(values.items())[:3])
+    texts = hint_texts()
+    return " and ".join(texts.value.format(name=name, value=value) for name, value in list(values.items())[:3])
+
+
+def _given(values: dict[str, str]) -> str:
+    return hint_texts().given.format(values=_values_phrase(values)) if values else ""
 
 
 def _loop_question(trace: Trace, statement: ast.For, line: int) -> str | None:
     target = statement.target.id if isinstance(statement.target, ast.Name) else None
     if target is None:
         return None
+    questions = hint_texts().questions
     seen = [s.after.get(target) for s in trace.steps if s.after.get(target) is not None]
     sequence = list(dict.fromkeys(seen))
     if not sequence:
-        return f"On line {line}, the loop does not run even once in `{trace.case}`. Should it?"
+        return questions.loop_never_ran.format(line=line, case=trace.case)
     bounds = {k: v for k, v in trace.steps[0].values.items() if k != target}
-    given = f"when {_values_phrase(bounds)}, " if bounds else ""
     shown = ", ".join(sequence[:MAX_HITS]) + (", …" if len(trace.steps) >= MAX_HITS else "")
-    return f"On line {line}, {given}`{target}` takes the values {shown}. Is that every value it should take?"
+    return questions.loop.format(line=line, given=_given(bounds), target=target, values=shown)
 
 
 def _condition_question(trace: Trace, statement: ast.If | ast.While, line: int) -> str | None:
     step = next((s for s in trace.steps if s.expression is not None), None)
     if step is None:
         return None
-    given = f"when {_values_phrase(step.values)}, " if step.values else ""
-    return f"On line {line}, {given}`{trace.expression}` is {step.expression}. Should it be?"
+    return hint_texts().questions.condition.format(
+        line=line, given=_given(step.values), expression=trace.expression, value=step.expression
+    )
 
 
 def _assign_question(trace: Trace, statement: ast.stmt, line: int) -> str | None:
     step = next((s for s in trace.steps if s.after or s.expression is not None), None)
     if step is None:
         return None
+    questions = hint_texts().questions
     if isinstance(statement, ast.Return):
-        return (
-            f"On line {line}, the function returns {step.expression} (`{trace.expression}`). Is that the right value?"
-        )
+        return questions.returns.format(line=line, value=step.expression, expression=trace.expression)
     name, value = next(iter(step.after.items()), (None, step.expression))
     inputs = {k: v for k, v in step.values.items() if k != name}
-    given = f"when {_values_phrase(inputs)}, " if inputs else ""
-    return f"On line {line}, {given}`{name or trace.expression}` becomes {value}. Is that what it should be?"
+    return questions.assigns.format(line=line, given=_given(inputs), name=name or trace.expression, value=value)
 
 
 QuestionRule = Callable[[Trace, Any, int], str | None]
@@ -843,17 +904,15 @@ def _question(code: str, trace: Trace) -> str | None:
     rule = QUESTIONS.get(type(statement)) if statement is not None else None
     question = rule(trace, statement, trace.line) if rule is not None else None
     if question is None and trace.steps and trace.steps[0].values:
-        question = f"On line {trace.line}, {_values_phrase(trace.steps[0].values)}. Which of these surprises you?"
+        question = hint_texts().questions.values.format(line=trace.line, values=_values_phrase(trace.steps[0].values))
     return question
 
 
 def build_hints(code: str, result: Localisation) -> list[str]:
     """Ordered: a question about a concrete value on the line, then the pointer, then what to change."""
+    texts = hint_texts()
     if result.status == "needs_expected_output":
-        return [
-            "What should the program print, exactly? Give the expected output (or a test) and I will run "
-            "your program against it and point at the line where it goes wrong."
-        ]
+        return [texts.ask_expected]
     if result.status != "localised" or not result.ranking:
         return []
     top = result.ranking[0]
@@ -862,24 +921,22 @@ def build_hints(code: str, result: Localisation) -> list[str]:
         question = _question(code, result.trace)
         if question:
             hints.append(question)
-    failing = [o for o in result.outcomes if not o.passed]
-    pointer = f"Look at line {top.line}: `{top.text}`. "
-    pointer += f"It ran in {top.failed} of the {len(failing)} failing case{'s' if len(failing) != 1 else ''}"
-    pointer += f" and in {top.passed} passing one{'s' if top.passed != 1 else ''}."
+    failing = sum(1 for o in result.outcomes if not o.passed)
+    pointer = texts.pointer.format(line=top.line, text=top.text, failed=top.failed, failing=failing, passed=top.passed)
     if result.divergence is not None:
         d = result.divergence
-        pointer += f" For `{d.call}` your code gives {d.student_value}"
-        pointer += f", which is {d.relation}." if d.relation != "different" else ", which is not what the test expects."
+        if d.relation == "different":
+            pointer += texts.divergence_unordered.format(call=d.call, value=d.student_value)
+        else:
+            pointer += texts.divergence.format(call=d.call, value=d.student_value, relation=d.relation)
     hints.append(pointer)
-    if result.fix is not None and result.fix.verified:
-        f = result.fix
-        change = f"change `{f.before}` to `{f.after}`" if f.before != f.after else f.description
-        hints.append(f"On line {f.line}, {change}: with that change every case passes.")
+    fix = result.fix
+    if fix is not None and fix.verified and fix.before != fix.after:
+        hints.append(texts.change_verified.format(line=fix.line, before=fix.before, after=fix.after))
+    elif fix is not None and fix.verified:
+        hints.append(texts.change_described.format(line=fix.line, description=fix.description))
     else:
-        hints.append(
-            f"Check each part of line {top.line} against one failing case by hand: the bounds, the comparison, "
-            "the variable and the starting value."
-        )
+        hints.append(texts.change_unverified.format(line=top.line))
     return hints
 
 
@@ -954,6 +1011,7 @@ async def _localise(
     if not ranking:
         return Localisation("could_not_localise", reason="no line of the program ran in a failing case", runs=runs)
 
+    spectrum_order = [r.line for r in ranking]
     candidates: list[Candidate] = []
     if fix:
         for ranked in ranking:
@@ -1021,6 +1079,7 @@ async def _localise(
     return Localisation(
         "localised",
         ranking=ranking,
+        spectrum_order=spectrum_order,
         outcomes=outcomes,
         trace=trace,
         divergence=divergence,

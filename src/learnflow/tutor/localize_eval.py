@@ -26,6 +26,8 @@ class LocalisationScore:
     survived: int = 0  # mutants every test passes: not scored
     top1: int = 0
     top3: int = 0
+    ochiai_top1: int = 0  # the spectrum alone, before the fix candidates' evidence
+    ochiai_top3: int = 0
     verified_fix: int = 0
     verified_fix_failing_grader: int = 0  # must be 0
     could_not_localise: int = 0
@@ -47,6 +49,8 @@ class LocalisationScore:
             "localisation_mutants": self.mutants,
             "localisation_top1": self.rate(self.top1),
             "localisation_top3": self.rate(self.top3),
+            "localisation_ochiai_only_top1": self.rate(self.ochiai_top1),
+            "localisation_ochiai_only_top3": self.rate(self.ochiai_top3),
             "localisation_verified_fix": self.rate(self.verified_fix),
             "localisation_verified_fix_failing_a_test": self.verified_fix_failing_grader,
             "localisation_could_not_localise": self.could_not_localise,
@@ -118,6 +122,8 @@ async def evaluate_localisation(
         score.top1 += lines[:1] == [mutant.line]
         score.top1_by_operator[mutant.operator] += lines[:1] == [mutant.line]
         score.top3 += mutant.line in lines[:3]
+        score.ochiai_top1 += result.spectrum_order[:1] == [mutant.line]
+        score.ochiai_top3 += mutant.line in result.spectrum_order[:3]
         if graded is not None:
             score.verified_fix += 1
             score.verified_fix_failing_grader += not graded

@@ -11,6 +11,7 @@ untrusted data: it checks every field and bound.
 import io
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -18,7 +19,9 @@ import types
 
 STUDENT = "solution.py"
 _write, _dumps, _monotonic, _settrace = os.write, json.dumps, time.monotonic, sys.settrace
-_out = os.dup(1)
+# The report's descriptor is the highest one allowed: student code that opens or closes a small
+# number as a file (``open(score)`` with score == 3) does not close it by accident.
+_out = os.dup2(1, min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1024) - 1)
 _null = os.open(os.devnull, os.O_RDWR)
 os.dup2(_null, 1)  # raw writes of student code go nowhere; the report has its own descriptor
 with open("_lf_job.json", encoding="utf-8") as _file:
