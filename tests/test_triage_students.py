@@ -9,7 +9,8 @@ from collections import Counter
 
 import pytest
 
-from learnflow.tutor import datasets, evaluation
+from learnflow.tutor import datasets, evaluation, localize_eval
+from learnflow.tutor.localize_eval import LocalisationScore
 
 PATH = datasets.DATA / "triage_students.jsonl"
 STUDENTS = datasets.load_students()
@@ -116,6 +117,11 @@ def test_eval_command_reports_the_students_set(monkeypatch: pytest.MonkeyPatch):
     # The sandboxed parts of `learnflow eval` are measured by their own tests; only the routing rows matter here.
     monkeypatch.setattr(evaluation, "evaluate_debug", no_debug)
     monkeypatch.setattr(evaluation, "check_bank", no_bank)
+
+    async def no_localisation(*args: object, **kwargs: object) -> LocalisationScore:
+        return LocalisationScore()
+
+    monkeypatch.setattr(localize_eval, "evaluate_localisation", no_localisation)
     # One run, the table: the JSON keys are checked on summary_json above.
     table = CliRunner().invoke(cli.app, ["eval"], terminal_width=200)
     assert table.exit_code == 0, table.output

@@ -125,6 +125,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     from learnflow.sandbox import Sandbox
     from learnflow.sandbox.grading import Grader
     from learnflow.tutor import datasets, evaluation
+    from learnflow.tutor.localize_eval import LocalisationScore, evaluate_localisation
 
     _logging(logging.WARNING)
     curriculum = get_curriculum()
@@ -138,17 +139,24 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     }
     students = evaluation.evaluate_triage_students(datasets.load_students())
 
-    async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
+    async def run() -> tuple[
+        dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]], LocalisationScore
+    ]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
             datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox, compare_reference=True
         )
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
-        return triage, debug_score, bank
+        localisation = await evaluate_localisation(curriculum, sandbox)
+        return triage, debug_score, bank, localisation
 
-    triage, debug_score, bank = asyncio.run(run())
+    triage, debug_score, bank, localisation = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent, students))
+        print(
+            evaluation.summary_json(
+                triage, debug_score, bank, concepts, independent, students, localisation=localisation
+            )
+        )
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -201,6 +209,11 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         "logic bugs with a fix printing the expected output",
         f"{debug_score.logic_fixed / max(debug_score.logic_total, 1):.1%}",
     )
+    loc = localisation
+    table.add_row(f"logic-bug localisation, top-1 ({loc.mutants} caught mutants)", f"{loc.rate(loc.top1):.1%}")
+    table.add_row("logic-bug localisation, top-3", f"{loc.rate(loc.top3):.1%}")
+    table.add_row("mutants with a verified fix", f"{loc.rate(loc.verified_fix):.1%}")
+    table.add_row("verified fixes failing a test (must be 0)", str(loc.verified_fix_failing_grader))
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):

@@ -20,6 +20,7 @@ from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
 from learnflow.tutor import compare, debug, patterns
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
+from learnflow.tutor.localize_eval import LocalisationScore
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
@@ -235,9 +236,12 @@ def summary_json(
     concepts: dict[str, Accuracy],
     independent: dict[str, dict[str, Accuracy]],
     students: dict[str, Accuracy],
+    *,
+    localisation: LocalisationScore | None = None,
 ) -> str:
     return json.dumps(
         {
+            **(localisation.as_dict() if localisation is not None else {}),
             "triage_students_accuracy": round(students["router"].value, 4),
             "triage_students_rules": round(students["rules"].value, 4),
             "triage_students_keyword_baseline": round(students["keyword_baseline"].value, 4),
