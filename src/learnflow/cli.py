@@ -135,17 +135,20 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
     }
 
-    async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
+    async def run() -> tuple[
+        dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]], evaluation.PastedScore
+    ]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
             datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox, compare_reference=True
         )
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
-        return triage, debug_score, bank
+        pasted = await evaluation.evaluate_pasted(datasets.load_pasted(), sandbox=sandbox, curriculum=curriculum)
+        return triage, debug_score, bank, pasted
 
-    triage, debug_score, bank = asyncio.run(run())
+    triage, debug_score, bank, pasted = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent))
+        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent, pasted))
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -192,6 +195,17 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         "logic bugs with a fix printing the expected output",
         f"{debug_score.logic_fixed / max(debug_score.logic_total, 1):.1%}",
     )
+    p = max(pasted.total, 1)
+    table.add_row(f"pasted traceback: type, line and message ({pasted.total} cases)", f"{pasted.all_correct / p:.1%}")
+    table.add_row(
+        "pasted traceback: type / line / message",
+        f"{pasted.type_correct / p:.0%} / {pasted.line_correct / p:.0%} / {pasted.message_correct / p:.0%}",
+    )
+    table.add_row(
+        f"pasted traceback reproduced by rerunning the call ({pasted.with_call})",
+        f"{pasted.reproduced / max(pasted.with_call, 1):.1%}",
+    )
+    table.add_row("pasted traceback, debug.analyze alone: right type and line", f"{pasted.today_line / p:.1%}")
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
@@ -200,6 +214,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         console.print(f"  concepts: {count} x {expected} matched as {got}")
     for miss in sorted(debug_score.misses)[:10]:
         console.print(f"  debug miss: {miss}")
+    for miss in sorted(pasted.misses)[:10]:
+        console.print(f"  pasted miss: {miss}")
     for problem in bank[1]:
         console.print(f"  bank: {problem}")
 

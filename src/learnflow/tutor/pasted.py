@@ -189,6 +189,7 @@ class _Finder:
         self.header_indent = 0
         self.pytest_def: str | None = None
         self.pytest_source: str | None = None
+        self.e_awaiting = False
 
     def close(self) -> None:
         cur = self.current
@@ -229,6 +230,7 @@ class _Finder:
         if cur is not None and cur.open_message:
             if (
                 stripped
+                and not stripped.startswith(("____", "===="))
                 and not prompt
                 and not stripped.startswith(("Traceback (", *_CHAIN_MARKERS))
                 and not stripped.endswith("?")
@@ -245,9 +247,7 @@ class _Finder:
         if jupyter:
             self.begin(start).jupyter_type = jupyter["type"].rsplit(".", 1)[-1]
             return
-        if stripped.startswith(_CHAIN_MARKERS) or (
-            stripped.startswith(("____", "====")) and cur is not None and cur.pytest_long
-        ):
+        if stripped.startswith(_CHAIN_MARKERS) or (stripped.startswith(("____", "====")) and cur is not None):
             self.close()
             return
         header = _frame_header(stripped)
@@ -267,7 +267,7 @@ class _Finder:
                 cur.end = end
                 return
         location = _pytest_location(stripped) if ".py:" in stripped else None
-        if location is not None:
+        if location is not None and not location[2].split(":", 1)[0].endswith("Warning"):
             self.pytest_frame(start, end, indent, *location)
             return
         if line.startswith(">") and not prompt:
@@ -319,6 +319,20 @@ class _Finder:
         cur.end = end
 
     def pytest_error(self, cur: _Builder, rest: str, end: int) -> None:
+        header = _frame_header(rest) if cur.error_type is None else None
+        if header is not None:
+            # A SyntaxError at collection: its location block is printed on "E" lines.
+            cur.add_frame(header[0])
+            self.e_awaiting = True
+            cur.end = end
+            return
+        if self.e_awaiting and cur.frames and rest and not _is_carets(rest) and _exception_line(rest) is None:
+            last = cur.frames[-1]
+            cur.frames[-1] = Frame(last.file, last.line, last.function, rest)
+            self.e_awaiting = False
+            cur.end = end
+            return
+        self.e_awaiting = False
         if cur.error_type is None:
             exc = _exception_line(rest)
             if exc:
@@ -503,8 +517,10 @@ def map_to_code(tb: PastedTraceback, code: str) -> Mapped:
                 break
         if call_site is None and tb.frames[outer].function not in (None, "<module>") and tb.prompts:
             call_site = tb.prompts[-1]
-    elif tb.prompts:
-        call_site = tb.prompts[-1]
+    else:
+        # Nothing of the student's on the stack: the call itself failed (wrong arguments), or a test did.
+        shown = [f.source for f in tb.frames if f.source]
+        call_site = shown[-1][:MAX_CALL] if shown else (tb.prompts[-1] if tb.prompts else None)
     return Mapped(
         traceback=tb,
         line=number,
@@ -627,8 +643,11 @@ def failing_call(mapped: Mapped, code: str, *, extra: tuple[str, ...] = ()) -> s
         calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and _safe_call(n, functions, classes)]
         if not calls:
             continue
-        # The call into the function the traceback enters first; the smallest one when several do.
-        preferred = [c for c in calls if _called_name(c) == mapped.outer_function] or calls
+        # The call into the function the traceback enters first; else the outermost calls (an argument's
+        # or a receiver's call is part of them); the smallest when several qualify.
+        inner = {id(n) for c in calls for n in ast.walk(c) if n is not c}
+        preferred = [c for c in calls if _called_name(c) == mapped.outer_function]
+        preferred = preferred or [c for c in calls if id(c) not in inner] or calls
         best = min(preferred, key=lambda c: (len(ast.unparse(c)), c.col_offset))
         return ast.unparse(best)
     return None
