@@ -151,7 +151,7 @@ def test_failing_call_takes_the_call_out_of_a_test_line(site: str, call: str):
     [
         "a" * 5_000_000,
         'File "' * 200_000,
-        "Traceback (most recent call last):\n" + '  File "x.py", line 1, in f\n    f()\n' * 100_000 + "RecursionError: x",
+        "Traceback (most recent call last):\n" + '  File "x.py", line 1, in f\n    f()\n' * 100_000 + "OSError: x",
         "TypeError:" + " " * 1_000_000 + "x",
         ("x.py:1:" * 100_000) + " TypeError",
         "E   " * 500_000,
