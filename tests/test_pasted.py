@@ -56,7 +56,7 @@ FORMATS = {
         "ZeroDivisionError: division by zero\n\n------\nRan 1 test in 0.001s\n\nFAILED (errors=1)"
     ),
     "every-line-prompted": (
-        ">>> average([])\n>>> Traceback (most recent call last):\n>>>   File \"<stdin>\", line 1, in <module>\n"
+        '>>> average([])\n>>> Traceback (most recent call last):\n>>>   File "<stdin>", line 1, in <module>\n'
         '>>>   File "<stdin>", line 3, in average\n>>> ZeroDivisionError: division by zero'
     ),
 }
@@ -74,7 +74,7 @@ def test_every_format_gives_type_message_and_line(name: str):
 
 def test_chained_takes_the_last_and_syntax_error_block_and_last_line_only():
     chained = (
-        'Traceback (most recent call last):\n  File "a.py", line 3, in f\n    return d[k]\nKeyError: \'x\'\n\n'
+        "Traceback (most recent call last):\n  File \"a.py\", line 3, in f\n    return d[k]\nKeyError: 'x'\n\n"
         "During handling of the above exception, another exception occurred:\n\n"
         'Traceback (most recent call last):\n  File "a.py", line 5, in f\n    raise ValueError("no x")\n'
         "ValueError: no x\n"
