@@ -122,6 +122,11 @@ def test_eval_command_reports_the_students_set(monkeypatch: pytest.MonkeyPatch):
         return LocalisationScore()
 
     monkeypatch.setattr(localize_eval, "evaluate_localisation", no_localisation)
+
+    async def no_pasted(*args: object, **kwargs: object) -> evaluation.PastedScore:
+        return evaluation.PastedScore()
+
+    monkeypatch.setattr(evaluation, "evaluate_pasted", no_pasted)
     # One run, the table: the JSON keys are checked on summary_json above.
     table = CliRunner().invoke(cli.app, ["eval"], terminal_width=200)
     assert table.exit_code == 0, table.output

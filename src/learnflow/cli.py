@@ -140,7 +140,11 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     students = evaluation.evaluate_triage_students(datasets.load_students())
 
     async def run() -> tuple[
-        dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]], LocalisationScore
+        dict[str, evaluation.Accuracy],
+        evaluation.DebugScore,
+        tuple[int, list[str]],
+        LocalisationScore,
+        evaluation.PastedScore,
     ]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
@@ -148,13 +152,21 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         )
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
         localisation = await evaluate_localisation(curriculum, sandbox)
-        return triage, debug_score, bank, localisation
+        pasted = await evaluation.evaluate_pasted(datasets.load_pasted(), sandbox=sandbox, curriculum=curriculum)
+        return triage, debug_score, bank, localisation, pasted
 
-    triage, debug_score, bank, localisation = asyncio.run(run())
+    triage, debug_score, bank, localisation, pasted = asyncio.run(run())
     if as_json:
         print(
             evaluation.summary_json(
-                triage, debug_score, bank, concepts, independent, students, localisation=localisation
+                triage,
+                debug_score,
+                bank,
+                concepts,
+                independent,
+                students,
+                localisation=localisation,
+                pasted_score=pasted,
             )
         )
         return
@@ -214,6 +226,17 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     table.add_row("logic-bug localisation, top-3", f"{loc.rate(loc.top3):.1%}")
     table.add_row("mutants with a verified fix", f"{loc.rate(loc.verified_fix):.1%}")
     table.add_row("verified fixes failing a test (must be 0)", str(loc.verified_fix_failing_grader))
+    p = max(pasted.total, 1)
+    table.add_row(f"pasted traceback: type, line and message ({pasted.total} cases)", f"{pasted.all_correct / p:.1%}")
+    table.add_row(
+        "pasted traceback: type / line / message",
+        f"{pasted.type_correct / p:.0%} / {pasted.line_correct / p:.0%} / {pasted.message_correct / p:.0%}",
+    )
+    table.add_row(
+        f"pasted traceback reproduced by rerunning the call ({pasted.with_call})",
+        f"{pasted.reproduced / max(pasted.with_call, 1):.1%}",
+    )
+    table.add_row("pasted traceback, debug.analyze alone: right type and line", f"{pasted.today_line / p:.1%}")
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
@@ -224,6 +247,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         console.print(f"  concepts: {count} x {expected} matched as {got}")
     for miss in sorted(debug_score.misses)[:10]:
         console.print(f"  debug miss: {miss}")
+    for miss in sorted(pasted.misses)[:10]:
+        console.print(f"  pasted miss: {miss}")
     for problem in bank[1]:
         console.print(f"  bank: {problem}")
 

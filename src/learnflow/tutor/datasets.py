@@ -32,6 +32,19 @@ class BuggyProgram(BaseModel):
     expected_output: str | None = None
 
 
+class PastedCase(BaseModel):
+    """A student's code (functions only) and the text they pasted, with the traceback's labels."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    format: str
+    code: str
+    text: str
+    error_type: str
+    message: str
+    line: int | None
+    call: str | None
+
+
 class ConceptQuery(BaseModel):
     query: str
     topic: str
@@ -64,3 +77,8 @@ def split(example: TriageExample) -> Literal["train", "test"]:
     """A stable 80/20 split by the query's text, so the held-out set never changes between runs."""
     digest = hashlib.sha256((example.query + "\0" + (example.code or "")).encode()).digest()
     return "test" if digest[0] < 52 else "train"  # 52/256 ~ 20%
+
+
+def load_pasted(path: Path = DATA / "pasted_tracebacks.yaml") -> list[PastedCase]:
+    data = yaml.safe_load(path.read_text())
+    return [PastedCase.model_validate(c) for c in data["cases"]]

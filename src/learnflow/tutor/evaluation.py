@@ -16,10 +16,10 @@ from typing import get_args
 
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
-from learnflow.sandbox import Sandbox
+from learnflow.sandbox import CodeRunner, Sandbox
 from learnflow.sandbox.grading import Grader
-from learnflow.tutor import compare, debug, patterns
-from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
+from learnflow.tutor import compare, debug, pasted, patterns
+from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, PastedCase, Route, TriageExample, split
 from learnflow.tutor.localize_eval import LocalisationScore
 from learnflow.tutor.triage import classify, rule_classify
 
@@ -208,6 +208,64 @@ async def evaluate_debug(
     return score
 
 
+@dataclass
+class PastedScore:
+    total: int = 0
+    type_correct: int = 0
+    line_correct: int = 0
+    message_correct: int = 0
+    all_correct: int = 0
+    with_call: int = 0  # cases whose failing call raises by itself (no SyntaxError, no test assertion)
+    reproduced: int = 0
+    today_type: int = 0  # debug.analyze as it is, given the same code and text
+    today_line: int = 0
+    misses: list[str] = field(default_factory=list)
+
+
+async def evaluate_pasted(
+    cases: list[PastedCase], *, sandbox: CodeRunner, curriculum: Curriculum | None = None
+) -> PastedScore:
+    """Type, line and message read from a pasted traceback, and how often the failing call reproduces it.
+
+    With ``curriculum`` the current ``debug.analyze`` answers the same cases too (the baseline).
+    """
+    score = PastedScore()
+    slots = asyncio.Semaphore(max(os.cpu_count() or 1, 1))
+    provider = OfflineProvider()
+
+    async def one(case: PastedCase) -> None:
+        async with slots:
+            got = await pasted.from_pasted(text=case.text, code=case.code, sandbox=sandbox)
+        score.total += 1
+        kind = got is not None and got.error_type == case.error_type
+        line = got is not None and got.line == case.line
+        message = got is not None and got.message == case.message
+        score.type_correct += kind
+        score.line_correct += line
+        score.message_correct += message
+        score.all_correct += kind and line and message
+        # A test's own failed assertion raises nothing when the call is rerun alone: not counted.
+        if case.call is not None and not (case.error_type == "AssertionError" and case.line is None):
+            score.with_call += 1
+            score.reproduced += bool(got and got.reproduced)
+        if not (kind and line and message):
+            score.misses.append(
+                f"{case.id}: got {got.error_type if got else None}@{got.line if got else None} "
+                f"{(got.message if got else '')[:60]!r}"
+            )
+        if curriculum is not None:
+            async with slots:
+                today = await debug.analyze(
+                    code=case.code, error_message=case.text, question=case.text, stdin="",
+                    curriculum=curriculum, sandbox=sandbox, ai=provider,
+                )  # fmt: skip
+            score.today_type += today.error_type == case.error_type
+            score.today_line += today.error_type == case.error_type and today.line == case.line
+
+    await asyncio.gather(*(one(c) for c in cases))
+    return score
+
+
 async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[str]]:
     """Every reference solution passes all its tests and every starter fails one; return (checked, problems)."""
     problems: list[str] = []
@@ -238,7 +296,21 @@ def summary_json(
     students: dict[str, Accuracy],
     *,
     localisation: LocalisationScore | None = None,
+    pasted_score: PastedScore | None = None,
 ) -> str:
+    extra: dict[str, object] = {}
+    if pasted_score is not None:
+        n = max(pasted_score.total, 1)
+        extra = {
+            "pasted_cases": pasted_score.total,
+            "pasted_type_accuracy": round(pasted_score.type_correct / n, 4),
+            "pasted_line_accuracy": round(pasted_score.line_correct / n, 4),
+            "pasted_message_accuracy": round(pasted_score.message_correct / n, 4),
+            "pasted_all_three_accuracy": round(pasted_score.all_correct / n, 4),
+            "pasted_reproduced_share": round(pasted_score.reproduced / max(pasted_score.with_call, 1), 4),
+            "pasted_today_type_accuracy": round(pasted_score.today_type / n, 4),
+            "pasted_today_type_and_line_accuracy": round(pasted_score.today_line / n, 4),
+        }
     return json.dumps(
         {
             **(localisation.as_dict() if localisation is not None else {}),
@@ -277,6 +349,7 @@ def summary_json(
             "debug_case_specific_share": round(score.specific / max(score.with_exception, 1), 4),
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),
+            **extra,
         },
         indent=2,
     )
