@@ -16,8 +16,9 @@ from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader
-from learnflow.tutor import compare, debug, patterns
+from learnflow.tutor import compare, debug
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
+from learnflow.tutor.debug import patterns
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
