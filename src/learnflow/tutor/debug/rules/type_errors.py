@@ -2,8 +2,8 @@
 
 Bad example::
 
-    age = input("Age? ")
-    print("Next year:", age + 1)
+    price = "4"
+    print(10 - price)
 
 Bad example::
 
