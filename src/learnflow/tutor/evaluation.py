@@ -18,8 +18,9 @@ from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, Sandbox
 from learnflow.sandbox.grading import Grader
-from learnflow.tutor import compare, debug, pasted, patterns
+from learnflow.tutor import compare, debug, pasted
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, PastedCase, Route, TriageExample, split
+from learnflow.tutor.debug import patterns
 from learnflow.tutor.localize_eval import LocalisationScore
 from learnflow.tutor.triage import classify, rule_classify
 
