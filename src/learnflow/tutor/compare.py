@@ -12,14 +12,14 @@ from dataclasses import dataclass
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _EXPECT = re.compile(
-    r"(?:expected(?: output)?|expecting|should (?:print|output|show|give|return|be|display)|"
+    r"\b(?:expected(?: output)?|expecting|should (?:print|output|show|give|return|be|display)|"
     r"supposed to (?:print|output|show|give|return|be|display)|"
     r"want(?:ed)? (?:it )?to (?:print|output|show|give|display|get)|instead of)"
-    r"(?:\s+(?:output|result))?[ \t]*(?:is|was|are|of|:)?[ \t]*",
+    r"(?:\s+(?:output|result)s?)?\b[ \t]*(?:is|was|are|of|:)?[ \t]*",
     re.I,
 )
 _FENCE = re.compile(r"```[a-z]*\n(.*?)```", re.S)
-_STOP = re.compile(r"\s+(?:but|instead|and it|however|yet|though)\b.*$", re.I | re.S)
+_STOP = re.compile(r"[\s,]+(?:but|instead|and it|however|yet|though|got|gets|i get|it gives)\b.*$", re.I | re.S)
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,21 @@ class Difference:
     kind: str = "other"
 
 
+# Words that make a stated expectation prose ("it should print the total"), not an output to compare with.
+_PROSE = re.compile(
+    r"\b(?:the|a|an|my|its?|this|that|them|something|anything|correct(?:ly)?|right|properly|what|how|when|"
+    r"value|values|result|results|answer|number|numbers|sum|total|list|output|error|work)\b",
+    re.I,
+)
+
+
 def expected_from_question(question: str) -> str | None:
-    """The output a student says they expected ("it should print 15 but prints 10" -> "15"), if stated."""
+    """The output a student says they expected ("it should print 15 but prints 10" -> "15"), if stated.
+
+    Only an output itself counts: quoted, fenced, on the lines after "expected output:", or a value such
+    as a number or a list. A description in words ("it should print the total") is not an output: the
+    tutor asks for one rather than invent it.
+    """
     m = _EXPECT.search(question)
     if not m:
         return None
@@ -40,13 +53,14 @@ def expected_from_question(question: str) -> str | None:
     fenced = _FENCE.match(rest.lstrip())
     if fenced:
         return fenced.group(1)
-    line = rest.split("\n", 1)[0] if not rest.startswith("\n") else rest.strip("\n")
     if rest.startswith("\n"):  # "Expected output:" followed by the lines themselves
-        return rest.strip("\n").split("\n\n", 1)[0]
-    line = _STOP.sub("", line).strip().rstrip(".!,;")
+        return rest.strip("\n").split("\n\n", 1)[0] or None
+    line = _STOP.sub("", rest.split("\n", 1)[0]).strip().rstrip(".!,;?")
     if len(line) >= 2 and line[0] == line[-1] and line[0] in "'\"`":
-        line = line[1:-1]
-    return line or None
+        return line[1:-1]
+    if not line or _PROSE.search(line) or len(line.split()) > 6:
+        return None
+    return line
 
 
 def same_output(actual: str, expected: str) -> bool:

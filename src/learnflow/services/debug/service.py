@@ -57,6 +57,8 @@ async def analyze(
             io_tests=exercises.io_cases(exercise),
             hints=list(exercise.hints or []),
             grader=rt.grader,
+            sandbox=rt.sandbox,
+            reference=exercise.solution,
         )
     if student_id and answer.run_status != "not_run":
         await record_run(rt, student_id=student_id, ok=answer.run_status == "passed", error_type=answer.error_type)

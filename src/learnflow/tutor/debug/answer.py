@@ -7,10 +7,11 @@ from typing import Any
 from learnflow.ai import AIProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, ExecutionResult
-from learnflow.tutor import compare, probe
+from learnflow.tutor import compare, pasted, probe
 from learnflow.tutor.debug import fixes, llm, logic, source
 from learnflow.tutor.debug.registry import specifics
 from learnflow.tutor.debug.traceback import ParsedError, parse_traceback
+from learnflow.tutor.localize import expected_output_case, localise
 from learnflow.tutor.schemas import DebugAnswer
 
 
@@ -33,6 +34,7 @@ async def analyze(
     run: ExecutionResult | None = None
     parsed: ParsedError | None = None
     culprit: dict[str, Any] | None = None
+    evidence: pasted.PastedEvidence | None = None
     if code and code.strip():
         run = await sandbox.run(code, stdin=stdin)
         if run.exit_code not in (0, None) or run.memory_exceeded:
@@ -40,31 +42,37 @@ async def analyze(
         if parsed is not None and parsed.error_type in ("IndexError", "KeyError"):
             # Which index against which length, which key against which keys: look at the values.
             culprit = probe.culprit(await probe.inspect_failure(sandbox, code, stdin=stdin), parsed.error_type)
+    given = "\n\n".join(t for t in (error_message, question) if t and t.strip())
+    if parsed is None and given and not (run is not None and _stopped(run)):
+        # A traceback the student pasted is evidence even when the code alone runs clean: the failing
+        # call came from a test or their own input. Never answer "no error" when an error was given.
+        evidence = await pasted.from_pasted(text=given, code=code, sandbox=sandbox, stdin=stdin)
+        if evidence is not None:
+            parsed = ParsedError(evidence.error_type, evidence.message, evidence.line)
     if parsed is None and run is None and error_message:
         parsed = parse_traceback(error_message)
     answer = _offline_answer(
-        code=code, run=run, parsed=parsed, error_message=error_message, curriculum=curriculum, culprit=culprit
+        code=code,
+        run=run,
+        parsed=parsed,
+        error_message=error_message,
+        curriculum=curriculum,
+        culprit=culprit,
+        evidence=evidence,
     )
     expected = expected_output if expected_output is not None else compare.expected_from_question(question)
     if run is not None and parsed is None and not _stopped(run) and run.exit_code == 0 and expected is not None:
-        difference = compare.explain(run.stdout, expected, code=code or "")
-        explanation, hints = difference.explanation, difference.hints
-        update: dict[str, object] = {}
-        if difference.kind != "same":
-            explanation, hints = logic.with_patterns(explanation, hints, code or "")
-            fix = await logic.verified_fix(code or "", difference.kind, expected, stdin=stdin, sandbox=sandbox)
-            if fix is not None:
-                update = {"corrected_code": fix, "fix_verified": True, "fix_kind": "verified"}
-        answer = answer.model_copy(update={"explanation": explanation, "hints": hints, **update})
+        answer = await _wrong_output(answer, code=code or "", run=run, expected=expected, stdin=stdin, sandbox=sandbox)
     if run is not None:
         status = "stopped" if _stopped(run) else ("passed" if run.exit_code == 0 else "raised")
         answer = answer.model_copy(update={"run_status": status})
-    if code and parsed:
+    if code and parsed and (evidence is None or evidence.reproduced):
         # With an expected output a fix must print it to be verified; without one, a fix that runs is
         # only a suggestion, and only rewrites that keep the program's meaning are tried.
-        fix = await fixes.verified_fix(code, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit, expected=expected)
+        fix = await _fix(code, parsed, evidence, stdin=stdin, sandbox=sandbox, culprit=culprit, expected=expected)
         if fix:
-            kind = "verified" if expected is not None else "suggestion"
+            # A fix for a pasted error is checked only by its call no longer raising: a suggestion.
+            kind = "verified" if expected is not None and evidence is None else "suggestion"
             answer = answer.model_copy(
                 update={"corrected_code": fix, "fix_verified": kind == "verified", "fix_kind": kind}
             )
@@ -84,6 +92,54 @@ async def analyze(
     )
 
 
+async def _fix(
+    code: str,
+    parsed: ParsedError,
+    evidence: pasted.PastedEvidence | None,
+    *,
+    stdin: str,
+    sandbox: CodeRunner,
+    culprit: dict[str, Any] | None,
+    expected: str | None,
+) -> str | None:
+    """A fix of ``code`` for ``parsed``; for a pasted error, checked with the failing call it came from."""
+    if evidence is None or not evidence.failing_call:
+        return await fixes.verified_fix(code, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit, expected=expected)
+    # The call goes after the code (as pasted.reproduce ran it), so line numbers stay the student's; a
+    # candidate counts only if the call then runs, and the call is taken off again before it is shown.
+    # With an expected output for the whole program there is nothing to compare the call's output with.
+    tail = "\n\n" + evidence.failing_call.strip() + "\n"
+    target = code.rstrip("\n") + tail
+    fix = await fixes.verified_fix(target, parsed, stdin=stdin, sandbox=sandbox, culprit=culprit, expected=None)
+    if fix is None or not fix.endswith(tail):
+        return None
+    return fix[: -len(tail)] + "\n"
+
+
+async def _wrong_output(
+    answer: DebugAnswer, *, code: str, run: ExecutionResult, expected: str, stdin: str, sandbox: CodeRunner
+) -> DebugAnswer:
+    """A run without an exception that printed something else than expected: find the line, then a fix."""
+    difference = compare.explain(run.stdout, expected, code=code)
+    explanation, hints = difference.explanation, difference.hints
+    update: dict[str, object] = {}
+    if difference.kind != "same":
+        explanation, hints = logic.with_patterns(explanation, hints, code)
+        fix = await logic.verified_fix(code, difference.kind, expected, stdin=stdin, sandbox=sandbox)
+        found = await localise(code, expected_output_case(expected, stdin=stdin), sandbox, fix=fix is None)
+        top = found.ranking[0] if found.status == "localised" and found.ranking else None
+        # One expected output is one case: every line it ran is equally suspicious by the spectrum, so a
+        # line is named only when a change there was verified to print the expected output.
+        if top is not None and found.fix is not None and found.fix.verified and found.fix.line == top.line:
+            explanation += f"\n\nThe line to look at is line {top.line}:\n\n```python\n{top.text}\n```"
+            hints = [*found.hints[:2], *hints][:3]
+            if fix is None:
+                fix = found.fix.code
+        if fix is not None:
+            update = {"corrected_code": fix, "fix_verified": True, "fix_kind": "verified"}
+    return answer.model_copy(update={"explanation": explanation, "hints": hints, **update})
+
+
 def _offline_answer(
     *,
     code: str | None,
@@ -92,6 +148,7 @@ def _offline_answer(
     error_message: str | None,
     curriculum: Curriculum,
     culprit: dict[str, Any] | None = None,
+    evidence: pasted.PastedEvidence | None = None,
 ) -> DebugAnswer:
     output = run.stdout if run else None
     if run is not None and _stopped(run):
@@ -160,11 +217,16 @@ def _offline_answer(
     where = f" on line {parsed.line}" if parsed.line else ""
     line_text = source.line(code, parsed.line)
     article = "an" if parsed.error_type[0] in "AEIOU" else "a"
-    parts = [f"Your program stopped with {article} **{parsed.error_type}**{where}"]
+    if evidence is not None and run is not None and run.exit_code == 0:
+        parts = [f"The traceback you pasted shows {article} **{parsed.error_type}**{where} of your code"]
+    else:
+        parts = [f"Your program stopped with {article} **{parsed.error_type}**{where}"]
     if line_text:
         parts[0] += f":\n\n```python\n{line_text.strip()}\n```\n"
     else:
         parts[0] += "."
+    if evidence is not None and run is not None and run.exit_code == 0:
+        parts.append(_evidence_note(evidence))
     parts.append(f"Python says: `{parsed.error_type}: {parsed.message}`" if parsed.message else "")
     if specific:
         parts.append(specific)
@@ -194,6 +256,25 @@ def _offline_answer(
         corrected_code=None,
         fix_verified=False,
         output=output,
+    )
+
+
+def _evidence_note(evidence: pasted.PastedEvidence) -> str:
+    """How the pasted error relates to the run of the code alone (which finished without one)."""
+    call = evidence.failing_call
+    if call and evidence.reproduced:
+        return (
+            f"Your code on its own runs without an error; I called `{call}` as your traceback shows and got the "
+            "same error."
+        )
+    if call:
+        return (
+            f"Your code on its own runs without an error, and calling `{call}` did not raise it here either: the "
+            "code you sent may differ from the code that failed, or the failing call used other values."
+        )
+    return (
+        "Your code on its own runs without an error: the error happens when your code is called, as in the "
+        "traceback (by a test or with your input), so look at what that call passes in."
     )
 
 

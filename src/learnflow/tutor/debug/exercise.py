@@ -6,8 +6,10 @@ import ast
 import difflib
 import re
 
+from learnflow.sandbox import CodeRunner
 from learnflow.sandbox.grading import GradesCode, IOCase
 from learnflow.tutor.debug.logic import with_patterns
+from learnflow.tutor.localize import cases_from_io, cases_from_tests, localise
 from learnflow.tutor.schemas import DebugAnswer
 
 
@@ -51,6 +53,8 @@ async def against_exercise(
     io_tests: list[IOCase],
     hints: list[str],
     grader: GradesCode,
+    sandbox: CodeRunner | None = None,
+    reference: str | None = None,
 ) -> DebugAnswer:
     """Check a run-clean attempt against the exercise's visible tests, and never hand over a solution."""
     update: dict[str, object] = {
@@ -89,5 +93,31 @@ async def against_exercise(
             # (a return inside the loop, ...) are named in the explanation without giving code.
             explanation, _ = with_patterns(explanation, generic, code)
             update["hints"] = [*hints, *generic][:3]
+            if sandbox is not None:
+                located = await _locate(code, tests=tests, io_tests=io_tests, sandbox=sandbox, reference=reference)
+                if located is not None:
+                    where, pointed = located
+                    explanation += where
+                    update["hints"] = [*pointed, *hints, *generic][:3]
     update["explanation"] = explanation + "\n\n" + WITHHELD.format(title=title)
     return answer.model_copy(update=update)
+
+
+async def _locate(
+    code: str, *, tests: str, io_tests: list[IOCase], sandbox: CodeRunner, reference: str | None
+) -> tuple[str, list[str]] | None:
+    """The line the failing visible tests point at, and hints that ask about its values first.
+
+    Only the visible tests are run beside the student's code (the hidden ones must not reach it). The
+    fix the localiser may find only sharpens the ranking: for an exercise it is never shown, so the
+    hints stop at the question and the pointer.
+    """
+    cases = (
+        cases_from_tests(tests) if tests.strip() else cases_from_io([(c.stdin, c.expected_stdout) for c in io_tests])
+    )
+    found = await localise(code, cases, sandbox, reference=reference)
+    if found.status != "localised" or not found.ranking:
+        return None
+    top = found.ranking[0]
+    where = f"\n\nThe failing tests point at line {top.line}:\n\n```python\n{top.text}\n```"
+    return where, found.hints[:2]
