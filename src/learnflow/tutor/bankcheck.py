@@ -52,7 +52,7 @@ __all__ = [
 MAX_PROBES = 600  # per exercise: a probe run must stay well inside the sandbox's time limit
 MAX_VARIANTS_PER_TEST = 120
 MAX_VARIANTS_PER_SITE = 40
-MAX_IO_VARIANTS = 8
+MAX_IO_VARIANTS = 16
 _PROBE_SECONDS = 1.0
 _RUN_SECONDS = 20.0
 _MAX_RECORD_CHARS = 20_000
@@ -71,8 +71,9 @@ class CheckedExercise:
 
     @classmethod
     def of(cls, exercise: BankExercise) -> CheckedExercise:
-        cases = tuple(IOCase.model_validate(c.model_dump()) for c in exercise.io_tests)
-        return cls(exercise.id, exercise.solution, exercise.visible_tests, exercise.hidden_tests, cases)
+        return cls(
+            exercise.id, exercise.solution, exercise.visible_tests, exercise.hidden_tests, tuple(exercise.io_tests)
+        )
 
 
 @dataclass(frozen=True)
@@ -176,15 +177,19 @@ def _neighbours(value: Any, pool: _Pool = _Pool(), depth: int = 0) -> list[Any]:
         items = list(value)
         out = [kind(), kind(items[:-1]), kind(items[::-1]), kind(items + items[-1:])]
         if depth == 0:
-            for index, item in enumerate(items[:3]):
-                for near in _neighbours(item, pool, depth + 1)[:2]:
-                    out.append(kind([*items[:index], near, *items[index + 1 :]]))
+            # Near values first, then the programs' constants, for each of the leading elements.
+            nearby = [(i, near) for i, item in enumerate(items[:3]) for near in _neighbours(item, depth=1)[:2]]
+            constants = [(i, near) for i, item in enumerate(items[:3]) for near in _neighbours(item, pool, 1)[2:]]
+            for index, near in nearby + constants:
+                out.append(kind([*items[:index], near, *items[index + 1 :]]))
     elif isinstance(value, dict):
         out = [{}]
-        for key in list(value)[:3]:
-            out.append({k: v for k, v in value.items() if k != key})
-            for near in _neighbours(value[key], pool, depth + 1)[:1]:
-                out.append({**value, key: near})
+        keys = list(value)[:4]
+        out += [{k: v for k, v in value.items() if k != key} for key in keys]
+        if depth == 0:
+            nearby = [(key, near) for key in keys for near in _neighbours(value[key], depth=1)[:1]]
+            constants = [(key, near) for key in keys for near in _neighbours(value[key], pool, 1)[1:]]
+            out += [{**value, key: near} for key, near in nearby + constants]
     unique: list[Any] = []
     for item in out:
         if repr(item) != repr(value) and repr(item) not in {repr(u) for u in unique}:
@@ -384,7 +389,7 @@ def _build_probes(exercise: CheckedExercise, pool: _Pool = _Pool()) -> _ProbeSet
         )
     io_inputs: list[str] = []
     for case in exercise.io_tests:
-        for stdin in [case.stdin, *_stdin_neighbours(case.stdin)]:
+        for stdin in [case.stdin, *_stdin_neighbours(case.stdin, pool)]:
             if stdin not in io_inputs and len(io_inputs) < MAX_IO_VARIANTS * max(1, len(exercise.io_tests)):
                 io_inputs.append(stdin)
     return _ProbeSet("\n".join(program_parts), labels, io_inputs)
@@ -394,11 +399,11 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line if line else line for line in text.splitlines())
 
 
-def _stdin_neighbours(stdin: str) -> list[str]:
+def _stdin_neighbours(stdin: str, pool: _Pool) -> list[str]:
     out: list[str] = []
     for match in list(re.finditer(r"-?\d+", stdin))[:4]:
         number = int(match.group(0))
-        for near in (number - 1, number + 1, 0):
+        for near in (number - 1, number + 1, 0, *pool.ints):
             if near != number:
                 out.append(stdin[: match.start()] + str(near) + stdin[match.end() :])
     lines = stdin.splitlines(keepends=True)
