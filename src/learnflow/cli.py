@@ -115,7 +115,12 @@ async def _ask(body: object, *, as_json: bool) -> None:
 
 
 @app.command("eval")
-def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False) -> None:
+def evaluate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
+    mutants: Annotated[
+        int, typer.Option("--mutants", help="Mutants graded per exercise in the bank's mutation check (0: all).")
+    ] = 0,
+) -> None:
     """Measure the tutor: routing accuracy (and a keyword baseline), debug accuracy, the exercise bank."""
     from rich.table import Table
 
@@ -135,17 +140,22 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
     }
 
-    async def run() -> tuple[dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]]]:
+    async def run() -> tuple[
+        dict[str, evaluation.Accuracy], evaluation.DebugScore, tuple[int, list[str]], evaluation.BankMutation
+    ]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
             datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox, compare_reference=True
         )
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
-        return triage, debug_score, bank
+        mutation = await evaluation.evaluate_bank_mutants(
+            curriculum, Grader(sandbox), sandbox, limit=mutants if mutants > 0 else None
+        )
+        return triage, debug_score, bank, mutation
 
-    triage, debug_score, bank = asyncio.run(run())
+    triage, debug_score, bank, mutation = asyncio.run(run())
     if as_json:
-        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent))
+        print(evaluation.summary_json(triage, debug_score, bank, concepts, independent, mutation))
         return
     table = Table(title="LearnFlow evaluation")
     table.add_column("measure")
@@ -193,6 +203,11 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         f"{debug_score.logic_fixed / max(debug_score.logic_total, 1):.1%}",
     )
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
+    table.add_row(
+        f"bank mutants killed ({mutation.mutants} mutants: {mutation.killed} killed, "
+        f"{mutation.equivalent} equivalent, {mutation.missed} missed, {mutation.seconds:.0f} s)",
+        f"{mutation.kill_rate:.1%}",
+    )
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
         console.print(f"  triage: {count} x {expected} routed to {got}")
@@ -202,6 +217,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         console.print(f"  debug miss: {miss}")
     for problem in bank[1]:
         console.print(f"  bank: {problem}")
+    for miss in mutation.misses()[:10]:
+        console.print(f"  mutant survives: {miss}")
 
 
 @db_app.command("upgrade")

@@ -523,22 +523,3 @@ async def mutation_check(
 
     report.survivors = list(await asyncio.gather(*(judge(m) for m in surviving)))
     return report
-
-
-async def check_bank_mutants(
-    exercises: Sequence[BankExercise],
-    grader: GradesCode,
-    *,
-    runner: CodeRunner | None,
-    limit: int | None = None,
-    concurrency: int = 2,
-) -> list[MutationReport]:
-    """The mutation check over many exercises, one exercise after another (the mutants share the slots)."""
-    reports = []
-    for exercise in exercises:
-        reports.append(
-            await mutation_check(
-                CheckedExercise.of(exercise), grader, runner=runner, limit=limit, concurrency=concurrency
-            )
-        )
-    return reports

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
-from learnflow.sandbox import Sandbox
-from learnflow.sandbox.grading import Grader
-from learnflow.tutor import compare, debug, patterns
+from learnflow.sandbox import CodeRunner, Sandbox
+from learnflow.sandbox.grading import Grader, GradesCode
+from learnflow.tutor import bankcheck, compare, debug, patterns
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, Route, TriageExample, split
 from learnflow.tutor.triage import classify, rule_classify
 
@@ -196,13 +196,79 @@ async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[
     return len(curriculum.exercises), problems
 
 
+@dataclass
+class BankMutation:
+    """The bank's tests against single-fault mutants of its reference solutions."""
+
+    reports: list[bankcheck.MutationReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def mutants(self) -> int:
+        return sum(r.mutants for r in self.reports)
+
+    @property
+    def killed(self) -> int:
+        return sum(r.killed for r in self.reports)
+
+    @property
+    def equivalent(self) -> int:
+        return sum(len(r.equivalent) for r in self.reports)
+
+    @property
+    def missed(self) -> int:
+        return sum(len(r.missed) for r in self.reports)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.reports)
+
+    @property
+    def kill_rate(self) -> float:
+        judged = self.killed + self.missed
+        return self.killed / judged if judged else 1.0
+
+    def misses(self) -> list[str]:
+        return [
+            f"{r.exercise_id} line {s.mutant.line} {s.mutant.description}: {s.evidence}"
+            for r in self.reports
+            for s in r.missed
+        ]
+
+
+async def evaluate_bank_mutants(
+    curriculum: Curriculum, grader: GradesCode, runner: CodeRunner, *, limit: int | None = None
+) -> BankMutation:
+    """Mutation check of every exercise (``limit`` mutants each at most), one exercise after another."""
+    started = asyncio.get_running_loop().time()
+    result = BankMutation()
+    for ex_id in sorted(curriculum.exercises):
+        exercise = bankcheck.CheckedExercise.of(curriculum.exercises[ex_id])
+        result.reports.append(await bankcheck.mutation_check(exercise, grader, runner=runner, limit=limit))
+    result.seconds = asyncio.get_running_loop().time() - started
+    return result
+
+
 def summary_json(
     triage: dict[str, Accuracy],
     score: DebugScore,
     bank: tuple[int, list[str]],
     concepts: dict[str, Accuracy],
     independent: dict[str, dict[str, Accuracy]],
+    mutation: BankMutation | None = None,
 ) -> str:
+    mutation_numbers = (
+        {
+            "bank_mutants": mutation.mutants,
+            "bank_mutants_killed": mutation.killed,
+            "bank_mutants_equivalent": mutation.equivalent,
+            "bank_mutants_missed": mutation.missed,
+            "bank_mutants_grader_errors": mutation.errors,
+            "bank_mutant_kill_rate": round(mutation.kill_rate, 4),
+        }
+        if mutation is not None
+        else {}
+    )
     return json.dumps(
         {
             "triage_independent_accuracy": round(independent["triage"]["router"].value, 4),
@@ -235,6 +301,7 @@ def summary_json(
             "debug_case_specific_share": round(score.specific / max(score.with_exception, 1), 4),
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),
+            **mutation_numbers,
         },
         indent=2,
     )
