@@ -8,7 +8,9 @@ import pytest
 from learnflow.curriculum import load
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.grading import Grader, IOCase
-from learnflow.tutor.bankcheck import CheckedExercise, MutationReport, mutation_check, survivor_warnings
+from learnflow.tutor.bankcheck import CheckedExercise, MutationReport, Survivor, mutation_check, survivor_warnings
+from learnflow.tutor.evaluation import BankMutation
+from learnflow.tutor.mutation import Mutant
 
 ADULT = "def is_adult(age):\n    return age >= 18\n"
 WEAK = (
@@ -104,3 +106,15 @@ async def test_teacher_exercise_warns_about_weak_tests_only(client: httpx.AsyncC
     assert "pass every test" in warning and "line 2 `>=` → `>`" in warning
     strong = await client.post("/api/exercises", json={**TEACHER, "tests": STRONG})
     assert strong.status_code == 201 and strong.json()["warnings"] == []
+
+
+def test_bank_totals_leave_equivalent_mutants_out_of_the_rate() -> None:
+    mutant = Mutant(line=2, operator="comparison", description="`>=` → `>`", code="")
+    first = MutationReport(
+        "a", mutants=10, killed=8, survivors=[Survivor(mutant, True, "same"), Survivor(mutant, False, "differs")]
+    )
+    second = MutationReport("b", mutants=5, killed=5)
+    totals = BankMutation([first, second])
+    assert (totals.mutants, totals.killed, totals.equivalent, totals.missed) == (15, 13, 1, 1)
+    assert totals.kill_rate == 13 / 14
+    assert totals.misses() == ["a line 2 `>=` → `>`: differs"]
