@@ -46,7 +46,7 @@ bench: install-dev
 	$(BIN)/python bench/kafka.py
 
 eval: install
-	$(BIN)/learnflow eval
+	$(BIN)/learnflow eval $(if $(MUTANTS),--mutants $(MUTANTS))
 
 # The image installs requirements.lock; tests/test_deploy.py checks it against pyproject.toml.
 lock:

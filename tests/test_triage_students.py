@@ -127,6 +127,11 @@ def test_eval_command_reports_the_students_set(monkeypatch: pytest.MonkeyPatch):
         return evaluation.PastedScore()
 
     monkeypatch.setattr(evaluation, "evaluate_pasted", no_pasted)
+
+    async def no_mutants(*args: object, **kwargs: object) -> evaluation.BankMutation:
+        return evaluation.BankMutation()
+
+    monkeypatch.setattr(evaluation, "evaluate_bank_mutants", no_mutants)
     # One run, the table: the JSON keys are checked on summary_json above.
     table = CliRunner().invoke(cli.app, ["eval"], terminal_width=200)
     assert table.exit_code == 0, table.output

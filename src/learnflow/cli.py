@@ -117,7 +117,12 @@ async def _ask(body: object, *, as_json: bool) -> None:
 
 
 @app.command("eval")
-def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False) -> None:
+def evaluate(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the numbers as JSON.")] = False,
+    mutants: Annotated[
+        int, typer.Option("--mutants", help="Mutants graded per exercise in the bank's mutation check (0: all).")
+    ] = 0,
+) -> None:
     """Measure the tutor: routing accuracy (and a keyword baseline), debug accuracy, the exercise bank."""
     from rich.table import Table
 
@@ -145,6 +150,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         tuple[int, list[str]],
         LocalisationScore,
         evaluation.PastedScore,
+        evaluation.BankMutation,
     ]:
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
@@ -153,9 +159,12 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         bank = await evaluation.check_bank(curriculum, Grader(sandbox))
         localisation = await evaluate_localisation(curriculum, sandbox)
         pasted = await evaluation.evaluate_pasted(datasets.load_pasted(), sandbox=sandbox, curriculum=curriculum)
-        return triage, debug_score, bank, localisation, pasted
+        mutation = await evaluation.evaluate_bank_mutants(
+            curriculum, Grader(sandbox), sandbox, limit=mutants if mutants > 0 else None
+        )
+        return triage, debug_score, bank, localisation, pasted, mutation
 
-    triage, debug_score, bank, localisation, pasted = asyncio.run(run())
+    triage, debug_score, bank, localisation, pasted, mutation = asyncio.run(run())
     if as_json:
         print(
             evaluation.summary_json(
@@ -167,6 +176,7 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
                 students,
                 localisation=localisation,
                 pasted_score=pasted,
+                mutation=mutation,
             )
         )
         return
@@ -238,6 +248,11 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
     )
     table.add_row("pasted traceback, debug.analyze alone: right type and line", f"{pasted.today_line / p:.1%}")
     table.add_row(f"exercise bank ({bank[0]} exercises)", "sound" if not bank[1] else f"{len(bank[1])} problems")
+    table.add_row(
+        f"bank mutants killed ({mutation.mutants} mutants: {mutation.killed} killed, "
+        f"{mutation.equivalent} equivalent, {mutation.missed} missed, {mutation.seconds:.0f} s)",
+        f"{mutation.kill_rate:.1%}",
+    )
     console.print(table)
     for (expected, got), count in router.confusion.most_common(5):
         console.print(f"  triage: {count} x {expected} routed to {got}")
@@ -251,6 +266,8 @@ def evaluate(as_json: Annotated[bool, typer.Option("--json", help="Print the num
         console.print(f"  pasted miss: {miss}")
     for problem in bank[1]:
         console.print(f"  bank: {problem}")
+    for miss in mutation.misses()[:10]:
+        console.print(f"  mutant survives: {miss}")
 
 
 @db_app.command("upgrade")

@@ -17,8 +17,8 @@ from typing import get_args
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, Sandbox
-from learnflow.sandbox.grading import Grader
-from learnflow.tutor import compare, debug, pasted
+from learnflow.sandbox.grading import Grader, GradesCode
+from learnflow.tutor import bankcheck, compare, debug, pasted
 from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, PastedCase, Route, TriageExample, split
 from learnflow.tutor.debug import patterns
 from learnflow.tutor.localize_eval import LocalisationScore
@@ -288,6 +288,59 @@ async def check_bank(curriculum: Curriculum, grader: Grader) -> tuple[int, list[
     return len(curriculum.exercises), problems
 
 
+@dataclass
+class BankMutation:
+    """The bank's tests against single-fault mutants of its reference solutions."""
+
+    reports: list[bankcheck.MutationReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def mutants(self) -> int:
+        return sum(r.mutants for r in self.reports)
+
+    @property
+    def killed(self) -> int:
+        return sum(r.killed for r in self.reports)
+
+    @property
+    def equivalent(self) -> int:
+        return sum(len(r.equivalent) for r in self.reports)
+
+    @property
+    def missed(self) -> int:
+        return sum(len(r.missed) for r in self.reports)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.errors for r in self.reports)
+
+    @property
+    def kill_rate(self) -> float:
+        judged = self.killed + self.missed
+        return self.killed / judged if judged else 1.0
+
+    def misses(self) -> list[str]:
+        return [
+            f"{r.exercise_id} line {s.mutant.line} {s.mutant.description}: {s.evidence}"
+            for r in self.reports
+            for s in r.missed
+        ]
+
+
+async def evaluate_bank_mutants(
+    curriculum: Curriculum, grader: GradesCode, runner: CodeRunner, *, limit: int | None = None
+) -> BankMutation:
+    """Mutation check of every exercise (``limit`` mutants each at most), one exercise after another."""
+    started = asyncio.get_running_loop().time()
+    result = BankMutation()
+    for ex_id in sorted(curriculum.exercises):
+        exercise = bankcheck.CheckedExercise.of(curriculum.exercises[ex_id])
+        result.reports.append(await bankcheck.mutation_check(exercise, grader, runner=runner, limit=limit))
+    result.seconds = asyncio.get_running_loop().time() - started
+    return result
+
+
 def summary_json(
     triage: dict[str, Accuracy],
     score: DebugScore,
@@ -298,6 +351,7 @@ def summary_json(
     *,
     localisation: LocalisationScore | None = None,
     pasted_score: PastedScore | None = None,
+    mutation: BankMutation | None = None,
 ) -> str:
     extra: dict[str, object] = {}
     if pasted_score is not None:
@@ -312,6 +366,18 @@ def summary_json(
             "pasted_today_type_accuracy": round(pasted_score.today_type / n, 4),
             "pasted_today_type_and_line_accuracy": round(pasted_score.today_line / n, 4),
         }
+    mutation_numbers = (
+        {
+            "bank_mutants": mutation.mutants,
+            "bank_mutants_killed": mutation.killed,
+            "bank_mutants_equivalent": mutation.equivalent,
+            "bank_mutants_missed": mutation.missed,
+            "bank_mutants_grader_errors": mutation.errors,
+            "bank_mutant_kill_rate": round(mutation.kill_rate, 4),
+        }
+        if mutation is not None
+        else {}
+    )
     return json.dumps(
         {
             **(localisation.as_dict() if localisation is not None else {}),
@@ -351,6 +417,7 @@ def summary_json(
             "bank_exercises": bank[0],
             "bank_problems": len(bank[1]),
             **extra,
+            **mutation_numbers,
         },
         indent=2,
     )

@@ -15,9 +15,10 @@ from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum
 from learnflow.db.models import Assignment, Exercise, Progress, StruggleAlert, Submission
 from learnflow.errors import NotFound, Unprocessable
+from learnflow.sandbox import CodeRunner
 from learnflow.sandbox.grading import GradeReport, GradesCode, IOCase, test_names
+from learnflow.tutor import bankcheck, quality
 from learnflow.tutor import progress as progress_service
-from learnflow.tutor import quality
 from learnflow.tutor.prompts import EXERCISE_SYSTEM, fence
 from learnflow.tutor.schemas import LLMExercise
 
@@ -30,6 +31,8 @@ _DIFFICULTY_FOR_LEVEL = {
     "Mastered": "advanced",
 }
 FAILED_SUBMISSIONS_ALERT = 3
+# Each mutant is one sandbox grading: this many keeps a teacher's request within seconds.
+TEACHER_MUTANTS = 24
 
 
 def all_tests(exercise: Exercise) -> str:
@@ -126,12 +129,33 @@ async def validate(grader: GradesCode, data: NewExercise) -> GradeReport:
     return report
 
 
-async def create(session: AsyncSession, *, grader: GradesCode, data: NewExercise, exercise_id: str) -> Exercise:
-    """Validate and store a teacher-authored exercise."""
+async def weak_spots(
+    grader: GradesCode, data: NewExercise, *, runner: CodeRunner | None, limit: int = TEACHER_MUTANTS
+) -> list[str]:
+    """Warnings (never errors) naming changed versions of a validated solution that pass every test."""
+    checked = bankcheck.CheckedExercise("new", data.solution, data.tests, "", tuple(data.io_tests))
+    report = await bankcheck.mutation_check(checked, grader, runner=runner, limit=limit)
+    return bankcheck.survivor_warnings(report)
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    grader: GradesCode,
+    data: NewExercise,
+    exercise_id: str,
+    runner: CodeRunner | None = None,
+    mutants: int = TEACHER_MUTANTS,
+) -> tuple[Exercise, list[str]]:
+    """Validate and store a teacher-authored exercise; return it with warnings about weak tests.
+
+    ``mutants`` caps the mutation check (0 skips it).
+    """
     await validate(grader, data)
+    warnings = await weak_spots(grader, data, runner=runner, limit=mutants) if mutants > 0 else []
     exercise = store(session, data=data, exercise_id=exercise_id, author="teacher")
     await session.commit()
-    return exercise
+    return exercise, warnings
 
 
 def store(session: AsyncSession, *, data: NewExercise, exercise_id: str, author: str) -> Exercise:

@@ -16,6 +16,7 @@ from learnflow.services.exercise.schemas import (
     AlertRead,
     Difficulty,
     ExerciseCreate,
+    ExerciseCreated,
     ExerciseRead,
     GenerateRequest,
     ProgressRead,
@@ -54,9 +55,12 @@ async def generate(body: GenerateRequest, runtime: RuntimeDep) -> ExerciseRead:
     return service.read(exercise)
 
 
-@router.post("/exercises", response_model=ExerciseRead, status_code=201)
-async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: SessionDep) -> ExerciseRead:
-    """Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not."""
+@router.post("/exercises", response_model=ExerciseCreated, status_code=201)
+async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: SessionDep) -> ExerciseCreated:
+    """Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not.
+
+    ``warnings`` lists changed versions of the solution (single-fault mutants) that still pass every test.
+    """
     if body.topic not in runtime.curriculum.topics:
         raise Unprocessable(f"unknown topic {body.topic!r}; topics: {', '.join(runtime.curriculum.topics)}")
     data = exercises.NewExercise(
@@ -70,8 +74,10 @@ async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: Se
         io_tests=body.io_tests or [],
         hints=body.hints,
     )
-    exercise = await exercises.create(session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id())
-    return service.read(exercise)
+    exercise, warnings = await exercises.create(
+        session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id(), runner=runtime.sandbox
+    )
+    return ExerciseCreated(**service.read(exercise).model_dump(), warnings=warnings)
 
 
 @router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionRead)

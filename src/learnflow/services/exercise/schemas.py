@@ -30,6 +30,15 @@ class ExerciseRead(BaseModel):
     )
 
 
+class ExerciseCreated(ExerciseRead):
+    """A teacher's exercise as stored, with warnings about its tests."""
+
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Changed versions of the solution that pass every test: cases the tests do not check yet.",
+    )
+
+
 class ExerciseCreate(BaseModel):
     title: str = Field(min_length=3, max_length=200)
     topic: str = Field(min_length=1, max_length=64, examples=["for-loops"])
