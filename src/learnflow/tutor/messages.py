@@ -41,7 +41,7 @@ class MessageEntry(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     error_type: str = Field(pattern=r"^[A-Z]\w*$", description="Exception class name as printed, without module.")
-    pattern: str = Field(min_length=1, description="Regex that must match the whole message (fullmatch).")
+    pattern: str = Field(description="Regex that must match the whole message (fullmatch); empty: no message.")
     explanation: str = Field(min_length=60, description="2-4 sentences on what THIS message means.")
     causes: list[str] = Field(min_length=1)
     hints: list[str] = Field(min_length=3, max_length=3, description="A question, a pointer, a near-fix.")
