@@ -29,7 +29,8 @@ MAX_MESSAGE_CHARS = 2000
 # A captured value longer than this is shortened: it goes into a sentence, not into a dump.
 MAX_VALUE_CHARS = 80
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
+# `{name}` is a placeholder; `{{` and `}}` stand for literal braces (an f-string in a hint), as in str.format.
+_PLACEHOLDER = re.compile(r"(?P<brace>\{\{|\}\})|\{(?P<name>[A-Za-z_]\w*)\}")
 # Characters that could end a Markdown code span, start a new line or hide text in a terminal.
 _UNSAFE = re.compile(r"[`\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -68,8 +69,9 @@ class MessageEntry(BaseModel):
     def _placeholders_always_captured(self) -> MessageEntry:
         required = _mandatory_groups(self.pattern)
         for text in (self.explanation, *self.causes, *self.hints):
-            for name in _PLACEHOLDER.findall(text):
-                if name not in required:
+            for found in _PLACEHOLDER.finditer(text):
+                name = found["name"]
+                if name is not None and name not in required:
                     raise ValueError(f"{self.id}: placeholder {{{name}}} is not a group every match captures")
         for variant in self.variants:
             if not re.fullmatch(self.pattern, variant):
@@ -205,8 +207,8 @@ def explain_message(error_type: str, message: str) -> MessageExplanation | None:
         entry = compiled.entry
 
         def fill(template: str, captured: dict[str, str] = captured) -> str:
-            # Only our own {name} placeholders are replaced, in one pass: a value containing "{x}" stays text.
-            return _PLACEHOLDER.sub(lambda m: captured.get(m.group(1), m.group(0)), template)
+            # One pass over our own template: a captured value containing "{x}" is never expanded again.
+            return _PLACEHOLDER.sub(lambda m: m["brace"][0] if m["brace"] else captured[m["name"]], template)
 
         return MessageExplanation(
             id=entry.id,
