@@ -174,9 +174,8 @@ def test_every_variant_selects_its_entry() -> None:
 
 def test_at_least_sixty_distinct_messages(outcomes: dict[tuple[str, str], Outcome]) -> None:
     raised = {outcomes[(e.id, "example")] for e in ENTRIES}
-    variants = {(e.error_type, v) for e in ENTRIES for v in e.variants}
-    assert len(raised - {None}) >= 60
-    assert len(raised | variants) >= len(raised)
+    assert None not in raised
+    assert len(raised) >= 60
 
 
 def test_each_example_is_won_outright_not_by_file_order(outcomes: dict[tuple[str, str], Outcome]) -> None:
@@ -338,6 +337,8 @@ def test_int_object_is_not_subscriptable() -> None:
         ("Shop.add() takes 2 positional arguments but 3 were given", "positional-count"),
         ("area() takes from 1 to 2 positional arguments but 3 were given", "positional-count"),
         ("Dog.bark() takes 0 positional arguments but 1 was given", "method-missing-self-param"),
+        # A plain function has no object passed in, so the advice about a missing `self` would be wrong.
+        ("tick() takes 0 positional arguments but 1 was given", "positional-count"),
         ("len() takes exactly one argument (2 given)", "builtin-arg-count"),
     ],
 )

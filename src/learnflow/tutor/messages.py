@@ -187,11 +187,15 @@ def _index() -> dict[str, tuple[_Compiled, ...]]:
     return {t: tuple(sorted(cs, key=lambda c: (-c.rank, c.order))) for t, cs in by_type.items()}
 
 
+def _competitors(error_type: str, message: str) -> tuple[tuple[_Compiled, ...], str]:
+    """The entries of this exception type, best first, and the message as they are matched against."""
+    return _index().get(error_type.strip().rsplit(".", 1)[-1], ()), message.strip()[:MAX_MESSAGE_CHARS]
+
+
 def candidates(error_type: str, message: str) -> list[MessageEntry]:
     """Every entry whose pattern matches, in the order :func:`explain_message` prefers them."""
-    kind = error_type.strip().rsplit(".", 1)[-1]
-    text = message.strip()[:MAX_MESSAGE_CHARS]
-    return [c.entry for c in _index().get(kind, ()) if c.regex.fullmatch(text)]
+    competitors, text = _competitors(error_type, message)
+    return [c.entry for c in competitors if c.regex.fullmatch(text)]
 
 
 def explain_message(error_type: str, message: str) -> MessageExplanation | None:
@@ -200,9 +204,8 @@ def explain_message(error_type: str, message: str) -> MessageExplanation | None:
     ``error_type`` may carry a module prefix (``json.decoder.JSONDecodeError``); ``message`` is the text after
     ``Type: `` on the traceback's last line (empty for a bare ``AssertionError``).
     """
-    kind = error_type.strip().rsplit(".", 1)[-1]
-    text = message.strip()[:MAX_MESSAGE_CHARS]
-    for compiled in _index().get(kind, ()):
+    competitors, text = _competitors(error_type, message)
+    for compiled in competitors:
         match = compiled.regex.fullmatch(text)
         if match is None:
             continue
