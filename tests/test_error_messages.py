@@ -121,6 +121,14 @@ def test_placeholders_only_name_groups_every_match_captures() -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
+def test_explanation_is_two_to_four_sentences_of_clean_text(entry: MessageEntry) -> None:
+    text = re.sub(r"\b(?:e\.g|i\.e|etc)\.", "", entry.explanation.strip())
+    assert 2 <= len(re.findall(r"[.!?](?=\s|$)", text)) <= 4
+    for field in (entry.explanation, *entry.causes, *entry.hints):
+        assert '\\"' not in field, "a YAML escape left in a block scalar"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.id)
 def test_first_hint_does_not_give_away_the_fix(entry: MessageEntry) -> None:
     assert entry.fixed != entry.example, "the fixed program must differ from the example"
     # A fix that only re-indents a line shows no new text; any line whose text is new must stay out of hint 1.
