@@ -7,7 +7,7 @@ from typing import Any
 from learnflow.ai import AIProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, ExecutionResult
-from learnflow.tutor import compare, pasted, probe
+from learnflow.tutor import compare, messages, pasted, probe
 from learnflow.tutor.debug import fixes, llm, logic, source
 from learnflow.tutor.debug.registry import specifics
 from learnflow.tutor.debug.traceback import ParsedError, parse_traceback
@@ -230,14 +230,23 @@ def _offline_answer(
     parts.append(f"Python says: `{parsed.error_type}: {parsed.message}`" if parsed.message else "")
     if specific:
         parts.append(specific)
-    if info:
+    # What this message means (max() of an empty sequence, pop from an empty list, ...) before what the
+    # exception type means in general.
+    said = messages.explain_message(parsed.error_type, parsed.message or "")
+    if said is not None:
+        parts.append(said.explanation.strip())
+        causes = "\n".join(f"- {c}" for c in said.causes[:4])
+        parts.append(f"Common causes:\n{causes}")
+    elif info:
         parts.append(info.explanation.strip())
         causes = "\n".join(f"- {c}" for c in info.common_causes[:4])
         parts.append(f"Common causes:\n{causes}")
     else:
         parts.append("Read the last line of the traceback: it names the error and says what Python could not do.")
     hints = (
-        list(info.hints)
+        list(said.hints)
+        if said is not None
+        else list(info.hints)
         if info
         else [
             "Look at the line the traceback points to.",

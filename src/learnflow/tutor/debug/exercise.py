@@ -106,18 +106,32 @@ async def against_exercise(
 async def _locate(
     code: str, *, tests: str, io_tests: list[IOCase], sandbox: CodeRunner, reference: str | None
 ) -> tuple[str, list[str]] | None:
-    """The line the failing visible tests point at, and hints that ask about its values first.
+    """What the failing visible tests point at, and hints that ask about a concrete value first.
 
-    Only the visible tests are run beside the student's code (the hidden ones must not reach it). The
-    fix the localiser may find only sharpens the ranking: for an exercise it is never shown, so the
-    hints stop at the question and the pointer.
+    Only the visible tests are run beside the student's code (the hidden ones must not reach it). No
+    fix is searched: for an exercise it would never be shown, and with a handful of visible tests a
+    change that passes them is weak evidence of where the bug is. A line is named only when the tests
+    tell it apart (it ran in more failing or fewer passing tests than the others); otherwise the first
+    call where the code and the reference solution part ways is the pointer.
     """
-    cases = (
-        cases_from_tests(tests) if tests.strip() else cases_from_io([(c.stdin, c.expected_stdout) for c in io_tests])
-    )
-    found = await localise(code, cases, sandbox, reference=reference)
+    pairs = [(c.stdin, c.expected_stdout) for c in io_tests]
+    cases = cases_from_tests(tests) if tests.strip() else cases_from_io(pairs)
+    found = await localise(code, cases, sandbox, reference=reference, fix=False)
     if found.status != "localised" or not found.ranking:
         return None
     top = found.ranking[0]
-    where = f"\n\nThe failing tests point at line {top.line}:\n\n```python\n{top.text}\n```"
-    return where, found.hints[:2]
+    apart = len(found.ranking) == 1 or found.ranking[1].score < top.score
+    if apart:
+        where = f"\n\nThe failing tests point at line {top.line}:\n\n```python\n{top.text}\n```"
+        return where, found.hints[:2]
+    d = found.divergence
+    if d is None:
+        return None
+    where = f"\n\nFor `{d.call}` your code gives `{d.student_value}`" + (
+        f", which is {d.relation}." if d.relation != "different" else ", which is not what the test expects."
+    )
+    question = (
+        f"Work through `{d.call}` by hand, line by line: at which line does your code's value stop being "
+        "the one you would expect?"
+    )
+    return where, [question]

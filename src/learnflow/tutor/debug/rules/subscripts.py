@@ -71,6 +71,16 @@ class Subscripts(Rule):
     def explain(self, case: Case) -> Explained | None:
         if case.culprit is not None:
             return _probed(case.kind, case.culprit)
+        # Messages that are not about a subscript ("pop from empty list", "popitem(): dictionary is
+        # empty") are explained by their own entries in error_messages.yaml, not as a missing position or key.
+        if case.kind == "IndexError" and "index out of range" not in (case.message or "index out of range"):
+            return None
+        if (
+            case.kind == "KeyError"
+            and case.message
+            and (_NOT_A_KEY.match(case.message) or not _KEY_REPR.match(case.message))
+        ):
+            return None
         if case.kind == "IndexError":
             return (
                 "You asked for a position that does not exist. Positions start at 0, so the last valid index of a "
@@ -95,6 +105,12 @@ class Subscripts(Rule):
             indent, name, key, amount = counted.groups()
             yield case.with_line(f"{indent}{name}[{key}] = {name}.get({key}, 0) + {amount}")
         yield from _key_capitals(case, text)
+
+
+# A KeyError's message is the missing key's repr: a string, a number, a tuple, True/False/None.
+# ... except the messages of dict.popitem() / set.pop() on an empty container, also quoted.
+_NOT_A_KEY = re.compile(r"""^['"]?\w+\(\): \w+ is empty['"]?$|^['"]?pop from an empty \w+['"]?$""")
+_KEY_REPR = re.compile(r"""^(?:['"(\-\d]|True\b|False\b|None\b)""")
 
 
 def _off_by_one(case: Case, text: str) -> Iterator[str]:
