@@ -97,3 +97,12 @@ async def test_exercise_code_is_localised_against_its_visible_tests_without_a_fi
     assert "For `max_of_three(" in data["explanation"] and "too small" in data["explanation"], data["explanation"]
     assert "by hand" in data["hints"][0], data["hints"]
     assert "best = a" not in data["explanation"].split("For `max_of_three(")[1]
+
+
+def test_an_off_by_one_names_a_loop_bound_only_when_there_is_a_loop() -> None:
+    from learnflow.tutor import compare
+
+    without = compare.explain("9\n", "10\n", code="price = 9\nprint(price)\n")
+    assert without.kind == "off_by_one" and "loop" not in without.explanation + " ".join(without.hints)
+    looped = compare.explain("9\n", "10\n", code="for i in range(9):\n    pass\nprint(i + 1)\n")
+    assert looped.kind == "off_by_one" and "loop bound" in looped.explanation

@@ -99,13 +99,21 @@ def _number_diagnosis(got: str, want: str, code: str) -> tuple[str, str, str] | 
                 "`//` (floor division) and `int(...)` throw the fraction away.",
                 "Use `/` for ordinary division, and `round(x, 2)` if you want two decimals.",
             )
-        if abs(g - w) == 1:
+        if abs(g - w) == 1 and re.search(r"\b(?:for|while)\b|\brange\(", code):
             return (
                 "off_by_one",
                 f"You print `{g_text}` where `{w_text}` was expected: off by exactly one. This usually comes "
                 "from a loop bound (`range(n)` stops before `n`; `range(1, n + 1)` includes it), a counter "
                 "that starts at the wrong value, or `<` where `<=` was meant.",
                 "Check where the loop starts and stops: which values does it really visit? Print them.",
+            )
+        if abs(g - w) == 1:
+            # No loop in the program: a loop bound cannot be the cause, so none is named.
+            return (
+                "off_by_one",
+                f"You print `{g_text}` where `{w_text}` was expected: off by exactly one. Look for a starting "
+                "value, a `+ 1` or `- 1` too many or too few, or `<` where `<=` was meant.",
+                "Work the calculation out by hand and print the intermediate values to see where one is lost.",
             )
         if ("." in g_text or "." in w_text) and w and abs(g - w) / abs(w) < 1e-6:
             return (
