@@ -66,10 +66,17 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "zznotworking",
         re.compile(
-            r"\b(?:(?:doesn't|does not|didn't|did not|don't|do not|isn't|is not|not|won't|can't|no|never)"
+            r"\b(?:(?:doesn't|does not|didn't|did not|don't|do not|isn't|is not|won't|can't|never)"
             r" (?:even )?(?:work|works|working|run|running|start|stop|stops|print|prints|sort|change|count)\b|"
+            # A bare "not" also says "and not print" in a question about ideas; only these verbs are trouble.
+            r"(?:not|no) (?:work|works|working|run|running|start)\b|"
             r"stopped working|broken|broke|buggy|bug|crash\w*|mistake|what(?:'s| is)? wrong|what did i do wrong|"
-            r"what am i doing wrong|fix (?:it|this|my|pls|please)|\bdebug\b)",
+            r"what am i doing wrong|fix (?:it|this|my|pls|please)|\bdebug\b|incorrect|messed up|goes crazy|complains|"
+            r"not (?:giving|give|gives|showing|returning|printing) (?:me )?(?:the )?(?:right|correct|any|anything)|"
+            r"(?:is|was|are|it's)(?: not|n't) (?:correct|right)|(?:doesn't|does not|don't) (?:return|print|do) what|"
+            r"(?:problem|issue|something)(?: is)? (?:with|in|wrong with) (?:my|this|the) "
+            r"(?:code|program|script|function)|"
+            r"tests? (?:is|are) red)",
             _F,
         ),
         "debug",
@@ -123,7 +130,12 @@ MARKERS: tuple[Marker, ...] = (
             r"is (?:this|it|my (?:solution|answer|code|attempt)) (?:ok|okay|right|correct|good|fine|acceptable)|"
             r"(?:am i|did i (?:do|get|solve)(?: it| the task| this)?) (?:right|correct)|did i solve|"
             r"full marks|how many points|feedback on my|what the (?:task|exercise|assignment) (?:asks|wants|says)|"
-            r"(?:right|correct)\?\s*$)",
+            r"(?:run|test) (?:it|this|my (?:solution|answer|code|submission)) against|against the tests|"
+            r"good enough to pass|tell me if (?:it's|it is|this is|my \w+ is|it) (?:correct|right|ok|okay|good)|"
+            r"(?:right|correct)\?\s*$|(?:right|correct) or (?:wrong|not)|"
+            r"do(?:es)? what (?:is|was|it's|the \w+) ask|what the (?:question|task) (?:asks|wants)|"
+            r"(?:can|could) (?:it|this|my \w+) be (?:better|improved|shorter|cleaner)|"
+            r"(?:can|could|do) i improve (?:my|this|it))",
             _F,
         ),
         "exercise",
@@ -134,8 +146,9 @@ MARKERS: tuple[Marker, ...] = (
         "zzgeneralerror",
         re.compile(
             r"^(?!.*\b(?:my|i|i'm|im|me|mine|it says|says)\b)(?:.*\b(?:mean|means|meaning|in general|usually|"
-            r"what kind|types? of|difference|differences|kinds? of|when does python raise|what causes|caused by)\b|"
-            r"\s*(?:what|whats|what's) (?:is |are )?(?:an? |the )?\w*(?:error|exception)s?\b)",
+            r"what kind|types? of|difference|differences|kinds? of|common|when does python raise|what causes|"
+            r"caused by)\b|"
+            r"\s*(?:what|whats|what's) (?:is |are )?(?:an? |the )?(?:\w+ )?\w*(?:error|exception)s?\b)",
             _F,
         ),
         "concepts",

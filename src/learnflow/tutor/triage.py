@@ -72,6 +72,7 @@ _EXERCISE = [
     ),
     (_rx(r"\b(check|grade|review|mark) (my|this) (solution|answer|submission|exercise)\b"), 3.5),
     (_rx(r"\b(practice|practise)\b"), 1.5),
+    (_rx(r"\b(tasks?|puzzles?|problems? to solve|something to (code|solve|practice))\b"), 1.5),
     (_rx(r"\b(harder|easier)\b"), 1.0),
 ]
 _CONCEPTS = [
@@ -130,10 +131,11 @@ def classify(query: str, *, code: str | None = None, error_message: str | None =
 def rule_classify(query: str, *, code: str | None = None, error_message: str | None = None) -> Decision:
     """Route a query by hand-written rules; confidence is a softmax over the route scores."""
     text = query.strip()
+    usual = phrasing.normalise(text)  # "excercise", "doesnt wrk" read as the words they mean
     scores = {
-        "concepts": 0.5 + _score(text, _CONCEPTS),  # the default when nothing else is said
-        "debug": _score(text, _DEBUG),
-        "exercise": _score(text, _EXERCISE),
+        "concepts": 0.5 + _score(usual, _CONCEPTS),  # the default when nothing else is said
+        "debug": _score(usual, _DEBUG),
+        "exercise": _score(usual, _EXERCISE),
     }
     has_code = bool(code and code.strip())
     if error_message and error_message.strip():
