@@ -46,6 +46,12 @@ def load_independent() -> tuple[list[TriageExample], list[ConceptQuery]]:
     return load_triage(DATA / "triage_independent.jsonl"), load_concepts(DATA / "concepts_independent.jsonl")
 
 
+def load_dev() -> list[TriageExample]:
+    """Queries in students' own style (fragments, typos, errors named in prose) for measuring routing
+    changes while they are made; never trained on, and kept apart from the training set by a test."""
+    return load_triage(DATA / "triage_dev.jsonl")
+
+
 def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
     return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 

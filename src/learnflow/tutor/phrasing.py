@@ -122,7 +122,8 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "zzcheckme",
         re.compile(
-            r"\b(?:(?:check|grade|mark|review|rate|score|verify|evaluate)\b.{0,12}\b(?:my|this|it|the)\b"
+            r"\b(?:(?:check|grade|mark|review|rate|score|verify|evaluate)(?: if| whether| over| quickly)?"
+            r" (?:my|this|it|the)\b"
             r"(?! (?:error|code (?:doesn't|does not|isn't)))|"
             r"(?:meet|meets|meeting|satisfy|satisfies|fulfil\w*) (?:all )?(?:the |your |its )?"
             r"(?:requirements|task|spec)|"
