@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 
 import pytest
 
@@ -171,3 +172,17 @@ def test_the_router_handles_the_dev_set():
     dev = datasets.load_dev()
     right = sum(classify(e.query, code=e.code, error_message=e.error_message).routed_to == e.label for e in dev)
     assert right / len(dev) >= 0.95
+
+
+@pytest.mark.parametrize("text", ["error " * 200_000, "my what is " * 100_000, "a" * 1_000_000, "expected " * 100_000])
+def test_markers_read_a_bounded_prefix_of_hostile_text(text: str):
+    started = time.perf_counter()
+    phrasing.markers(text)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_question_about_an_error_with_code_attached_is_about_that_code():
+    query = "what is the error"
+    assert "zzgeneralerror" in {m.name for m in phrasing.markers(query)}
+    assert "zzgeneralerror" not in {m.name for m in phrasing.markers(query, attached=True)}
+    assert classify(query, code="xs = [1, 2]\nprint(xs[2])\n").routed_to == "debug"

@@ -113,7 +113,9 @@ MARKERS: tuple[Marker, ...] = (
         "zzhangs",
         re.compile(
             r"\b(?:hangs?|hanging|freez\w*|froze|runs? forever|goes? forever|loops? forever|infinite|"
-            r"never (?:ends|stops|finishes|returns)|stuck forever|stuck in a loop|keeps? (?:going|running))\b",
+            r"never (?:ends|stops|finishes|returns)|"
+            r"(?:not|doesn't|don't|didn't|isn't|won't|never) (?:terminat\w*|ending|end|stopping|exiting)|"
+            r"stuck forever|stuck in a loop|keeps? (?:going|running))\b",
             _F,
         ),
         "debug",
@@ -128,6 +130,7 @@ MARKERS: tuple[Marker, ...] = (
             r"(?:meet|meets|meeting|satisfy|satisfies|fulfil\w*) (?:all )?(?:the |your |its )?"
             r"(?:requirements|task|spec)|"
             r"(?:will|would|does|can|could) (?:this|it|my \w+) (?:pass|get (?:accepted|full)|be accepted)|"
+            r"(?:will|would) (?:the |all )?(?:tests?|checks?|autograder|grader) (?:pass|accept)|before i submit|"
             r"is (?:this|it|my (?:solution|answer|code|attempt)) (?:ok|okay|right|correct|good|fine|acceptable)|"
             r"(?:am i|did i (?:do|get|solve)(?: it| the task| this)?) (?:right|correct)|did i solve|"
             r"full marks|how many points|feedback on my|what the (?:task|exercise|assignment) (?:asks|wants|says)|"
@@ -146,7 +149,8 @@ MARKERS: tuple[Marker, ...] = (
     Marker(
         "zzgeneralerror",
         re.compile(
-            r"^(?!.*\b(?:my|i|i'm|im|me|mine|it says|says)\b)(?:.*\b(?:mean|means|meaning|in general|usually|"
+            r"^(?!.*\b(?:my|i|i'm|im|me|mine|it says|says|this code|this program|here)\b)"
+            r"(?:.*\b(?:mean|means|meaning|in general|usually|"
             r"what kind|types? of|difference|differences|kinds? of|common|when does python raise|what causes|"
             r"caused by)\b|"
             r"\s*(?:what|whats|what's) (?:is |are )?(?:an? |the )?(?:\w+ )?\w*(?:error|exception)s?\b)",
@@ -158,11 +162,15 @@ MARKERS: tuple[Marker, ...] = (
 )
 
 
-def markers(query: str) -> list[Marker]:
-    """The markers the query's wording carries (looked for in its normalised form)."""
+def markers(query: str, *, attached: bool = False) -> list[Marker]:
+    """The markers the query's wording carries (looked for in its normalised form).
+
+    ``attached``: code or an error message came with the query, so a question about an error is about
+    the student's own, never one in general.
+    """
     text = normalise(query)
     found = [m for m in MARKERS if m.pattern.search(text)]
     names = {m.name for m in found}
-    if "zzgeneralerror" in names and "zzerrornamed" not in names:
-        found = [m for m in found if m.name != "zzgeneralerror"]  # a general question, but not about errors
+    if "zzgeneralerror" in names and ("zzerrornamed" not in names or attached):
+        found = [m for m in found if m.name != "zzgeneralerror"]
     return found

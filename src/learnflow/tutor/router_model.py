@@ -33,7 +33,7 @@ def features(query: str, code: str | None, error_message: str | None) -> str:
         marks.append("zztraceback")
     if not query.strip():
         marks.append("zzemptyquery")
-    marks += [m.name for m in phrasing.markers(query)]
+    marks += [m.name for m in phrasing.markers(query, attached="zzhascode" in marks or "zzhaserror" in marks)]
     return " ".join([phrasing.normalise(query), *marks])
 
 

@@ -147,10 +147,7 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
             scores["debug"] += 2.0  # bare code: the student wants to know what is wrong with it
     if re.search(r"\bexplain (this|the|my) code\b|\bwhat does (this|the|my) code do\b", text, _F) and not error_message:
         scores["concepts"] += 3.0
-    for marker in phrasing.markers(text):
-        # Asking what an error means in general only holds when no code or error of their own came with it.
-        if marker.name == "zzgeneralerror" and (has_code or (error_message and error_message.strip())):
-            continue
+    for marker in phrasing.markers(text, attached=has_code or bool(error_message and error_message.strip())):
         scores[marker.route] += marker.weight
     route = max(scores, key=lambda k: (scores[k], k == "concepts"))
     exp = {k: math.exp(v) for k, v in scores.items()}
