@@ -139,7 +139,9 @@ MARKERS: tuple[Marker, ...] = (
             r"(?:right|correct)\?\s*$|(?:right|correct) or (?:wrong|not)|"
             r"do(?:es)? what (?:is|was|it's|the \w+) ask|what the (?:question|task) (?:asks|wants)|"
             r"(?:can|could) (?:it|this|my \w+) be (?:better|improved|shorter|cleaner)|"
-            r"(?:can|could|do) i improve (?:my|this|it))",
+            r"(?:can|could|do) i improve (?:my|this|it)|how did i do|better (?:solution|way|answer) than mine|"
+            r"(?:here's|here is) my (?:solution|attempt|answer|code) (?:for|to) (?:the |this )?(?:exercise|task)|"
+            r"any (?:comments|feedback|tips) (?:on|for|before)|(?:ready|ok|okay|good) to submit)",
             _F,
         ),
         "exercise",
