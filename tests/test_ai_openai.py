@@ -253,17 +253,19 @@ async def test_per_student_budget_and_off_topic_redirect(
 async def test_unsure_routes_ask_the_llm_and_sure_ones_do_not(fake_openai: tuple[FakeOpenAI, str]):
     fake, url = fake_openai
     ai = provider(url)
-    unsure = triage.classify("harder please")
+    # A reply that only makes sense after an earlier answer: the offline router cannot tell who should take it.
+    vague = "and the other one?"
+    unsure = triage.classify(vague)
     assert unsure.confidence < triage.LLM_BELOW
-    refined = await triage.refine(unsure, "harder please", code=None, error_message=None, ai=ai)
+    refined = await triage.refine(unsure, vague, code=None, error_message=None, ai=ai)
     assert refined.routed_to == "exercise" and refined.decided_by == "llm"
-    assert "harder please" in fake.requests[-1]["body"]["messages"][1]["content"]
+    assert vague in fake.requests[-1]["body"]["messages"][1]["content"]
     sure = triage.classify("What is a dictionary in Python?")
     assert sure.confidence >= triage.LLM_BELOW
     assert await triage.refine(sure, "What is a dictionary in Python?", code=None, error_message=None, ai=ai) is sure
     assert len(fake.requests) == 1
     fake.mode = "error"
-    kept = await triage.refine(unsure, "harder please", code=None, error_message=None, ai=ai)
+    kept = await triage.refine(unsure, vague, code=None, error_message=None, ai=ai)
     assert kept.routed_to == unsure.routed_to and kept.decided_by == "model"
 
 

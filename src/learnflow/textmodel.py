@@ -243,8 +243,12 @@ def load_or_train(name: str, *, texts: list[str], labels: list[str], make_pipeli
             f"no exported model {name!r} in {EXPORT_DIR} and scikit-learn is not installed to train one "
             "(the image exports its models at build time: learnflow models export)"
         )
+    from threadpoolctl import threadpool_limits
+
     pipeline = make_pipeline()
-    pipeline.fit(texts, labels)
+    # The problem is small; parallel BLAS only fights the other services for the cores (10x slower).
+    with threadpool_limits(limits=1):
+        pipeline.fit(texts, labels)
     return TextModel.from_pipeline(pipeline, trained_on=trained_on)
 
 

@@ -64,6 +64,12 @@ def load_students(path: Path = DATA / "triage_students.jsonl") -> list[TriageExa
     return load_triage(path)
 
 
+def load_dev() -> list[TriageExample]:
+    """Queries in students' own style (fragments, typos, errors named in prose) for measuring routing
+    changes while they are made; never trained on, and kept apart from the training set by a test."""
+    return load_triage(DATA / "triage_dev.jsonl")
+
+
 def load_triage(path: Path = DATA / "triage_dataset.jsonl") -> list[TriageExample]:
     return [TriageExample.model_validate_json(line) for line in path.read_text().splitlines() if line.strip()]
 

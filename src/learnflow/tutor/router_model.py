@@ -1,9 +1,10 @@
 """A text classifier for triage, trained on the labelled dataset's training split.
 
-TF-IDF over words and character n-grams (robust to typos) plus markers for attached code, error
-messages and tracebacks, into a logistic regression. It is trained when first needed (well under a
-second for the packaged dataset) and cached for the process; the service image ships it exported
-(learnflow.textmodel) and predicts without scikit-learn.
+TF-IDF over the normalised words and character n-grams (robust to typos) plus markers for attached
+code, error messages, tracebacks and the phrasings in ``phrasing.MARKERS`` (an error named in prose,
+"doesn't work", a wrong output, failing tests, "check my solution"), into a logistic regression. It is
+trained when first needed (about a second for the packaged dataset) and cached for the process; the
+service image ships it exported (learnflow.textmodel) and predicts without scikit-learn.
 """
 
 from __future__ import annotations
@@ -13,46 +14,27 @@ from functools import cache
 from typing import Any
 
 from learnflow.textmodel import load_or_train
+from learnflow.tutor import phrasing
 from learnflow.tutor.datasets import Route, TriageExample, load_triage, split
 
 _TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\b[A-Z]\w*(Error|Exception)\s*:|line \d+", re.I)
-# Signals the words alone carry weakly: a stated wrong output, an exception named in the prose, and a
-# request to have a solution graded. Each becomes a marker word the model can weigh.
-_WRONG_OUTPUT = re.compile(
-    r"\b(should (?:print|be|output|return|give|show)|supposed to|instead of|expected\b.*\b(?:got|get)|"
-    r"but (?:it )?(?:prints|gives|returns|outputs|shows)|(?:prints|returns|gives) (?:none|nothing|the wrong))",
-    re.I,
-)
-_ERROR_NAMED = re.compile(
-    r"\b\w+(?:Error|Exception)\b|not (?:callable|iterable|subscriptable|defined)|traceback|"
-    r"\b(?:crash|crashes|crashed|fails|failed)\b",
-    re.I,
-)
-_GRADE_ME = re.compile(
-    r"\b(grade|mark|score|check|review|test|run) (?:this|it|my|against)|good enough to pass|"
-    r"did i (?:get it|do it) right|is (?:this|it|my \w+) (?:right|correct)|against the tests|my homework",
-    re.I,
-)
 
 
 def features(query: str, code: str | None, error_message: str | None) -> str:
-    """The text the model reads: the query plus marker words for what came with it."""
+    """The text the model reads: the normalised query plus marker words for what came with it and what it says."""
     marks = []
     if code and code.strip():
         marks.append("zzhascode")
     if error_message and error_message.strip():
         marks.append("zzhaserror")
-    if _TRACEBACK.search(query) or (error_message and _TRACEBACK.search(error_message)):
+    if _TRACEBACK.search(query[: phrasing.MAX_CHARS]) or (
+        error_message and _TRACEBACK.search(error_message[: phrasing.MAX_CHARS])
+    ):
         marks.append("zztraceback")
     if not query.strip():
         marks.append("zzemptyquery")
-    if _WRONG_OUTPUT.search(query):
-        marks.append("zzwrongoutput")
-    if _ERROR_NAMED.search(query):
-        marks.append("zzerrornamed")
-    if _GRADE_ME.search(query):
-        marks.append("zzgrademe")
-    return " ".join([query.lower(), *marks])
+    marks += [m.name for m in phrasing.markers(query, attached="zzhascode" in marks or "zzhaserror" in marks)]
+    return " ".join([phrasing.normalise(query), *marks])
 
 
 def _pipeline() -> Any:

@@ -1,9 +1,11 @@
 """Deciding who answers a student's query.
 
-Policy: **debug** when the student has code that fails, gives wrong output or hangs, or shows an
-error/traceback; **exercise** when they want practice, a challenge, a quiz or their solution
-checked; **concepts** when they want to understand something (including "explain this code" and
-"what does KeyError mean in general"). Unclear queries go to concepts.
+Policy: **debug** when the student has code that fails, gives wrong output or hangs, shows or names an
+error, or says in words that something does not work, with or without code ("it says syntax error",
+"doesnt work", "wrong answer", "the autograder says test 3 failed"); **exercise** when they want
+practice, a challenge, a quiz or their solution checked ("can u check my solution", "does it meet the
+requirements", "will this pass"); **concepts** when they want to understand something (including
+"explain this code" and "what does KeyError mean in general"). Unclear queries go to concepts.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from learnflow.ai import AIProvider, AIUnavailable
+from learnflow.tutor import phrasing
 from learnflow.tutor.prompts import TRIAGE_SYSTEM, fence
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,7 @@ _EXERCISE = [
     ),
     (_rx(r"\b(check|grade|review|mark) (my|this) (solution|answer|submission|exercise)\b"), 3.5),
     (_rx(r"\b(practice|practise)\b"), 1.5),
+    (_rx(r"\b(tasks?|puzzles?|problems? to solve|something to (code|solve|practice))\b"), 1.5),
     (_rx(r"\b(harder|easier)\b"), 1.0),
 ]
 _CONCEPTS = [
@@ -87,9 +91,6 @@ _HELP = _rx(
     r"\bi'?m (so |really |totally )?(stuck|lost|confused)\b",
     r"\bi am (so |really |totally )?(stuck|lost|confused)\b",
     r"\b(makes no sense|no idea what|give up|giving up)\b",
-)
-_GENERAL_ERROR_QUESTION = re.compile(
-    r"\bwhat (does|is|are)\b[^?]{0,30}\b\w*(error|exception)s?\b[^?]{0,30}\b(mean|means|in general)?", _F
 )
 
 
@@ -130,10 +131,11 @@ def classify(query: str, *, code: str | None = None, error_message: str | None =
 def rule_classify(query: str, *, code: str | None = None, error_message: str | None = None) -> Decision:
     """Route a query by hand-written rules; confidence is a softmax over the route scores."""
     text = query.strip()
+    usual = phrasing.normalise(text)  # "excercise", "doesnt wrk" read as the words they mean
     scores = {
-        "concepts": 0.5 + _score(text, _CONCEPTS),  # the default when nothing else is said
-        "debug": _score(text, _DEBUG),
-        "exercise": _score(text, _EXERCISE),
+        "concepts": 0.5 + _score(usual, _CONCEPTS),  # the default when nothing else is said
+        "debug": _score(usual, _DEBUG),
+        "exercise": _score(usual, _EXERCISE),
     }
     has_code = bool(code and code.strip())
     if error_message and error_message.strip():
@@ -145,9 +147,8 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
             scores["debug"] += 2.0  # bare code: the student wants to know what is wrong with it
     if re.search(r"\bexplain (this|the|my) code\b|\bwhat does (this|the|my) code do\b", text, _F) and not error_message:
         scores["concepts"] += 3.0
-    general = _GENERAL_ERROR_QUESTION.search(text)
-    if general and not has_code and not error_message and not re.search(r"\bmy\b|\bi'?m\b|\bi am\b", text, _F):
-        scores["concepts"] += 4.0
+    for marker in phrasing.markers(text, attached=has_code or bool(error_message and error_message.strip())):
+        scores[marker.route] += marker.weight
     route = max(scores, key=lambda k: (scores[k], k == "concepts"))
     exp = {k: math.exp(v) for k, v in scores.items()}
     confidence = exp[route] / sum(exp.values())
