@@ -38,7 +38,7 @@ def from_topic(topic: Topic, level: Level) -> ConceptAnswer:
     )
 
 
-def _overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
+def overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
     lines = ["I could not tell which Python topic you mean. Here is what I can explain:\n"]
     for module in curriculum.modules:
         lines.append(f"- **{module.title}**: " + ", ".join(t.title for t in module.topics))
@@ -72,7 +72,7 @@ def is_off_topic(question: str, curriculum: Curriculum) -> bool:
 
 def redirect(curriculum: Curriculum, level: Level) -> ConceptAnswer:
     """A polite redirect for off-topic requests, with what the tutor can do instead."""
-    answer = _overview(curriculum, level)
+    answer = overview(curriculum, level)
     return answer.model_copy(
         update={
             "title": "Let's stick to Python",
@@ -119,7 +119,7 @@ async def explain(
         answer = await explain_code(code=code, question=question, curriculum=curriculum, sandbox=sandbox, level=level)
     else:
         topic = curriculum.best_topic(question) or curriculum.topics.get(topic_hint or "")
-        answer = from_topic(topic, level) if topic else _overview(curriculum, level)
+        answer = from_topic(topic, level) if topic else overview(curriculum, level)
     if not ai.is_llm:
         return answer
     return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai, guard=guard)
