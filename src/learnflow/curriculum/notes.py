@@ -66,7 +66,7 @@ _TOKEN = re.compile(r"[a-z_][a-z0-9_]*|\d+|[^\sa-z0-9_]{1,3}")
 # Words that carry no meaning about which note is meant; symbols are kept ("**", "//", "[::-1]").
 _STOP = frozenset(
     """
-    a an the is are was were be been what whats how why when do does did i im me my you your it its in on of to
+    a an the are was were be been what whats how why when do does did i im me my you your it its in on of to
     for and or can could would should please explain tell show give about python with this that work works use
     using used help understand mean means some example examples like but want need get more same again code
     there their they them we us if so just thing things way ways vs versus
@@ -87,9 +87,13 @@ def _stem(word: str) -> str:
     return word
 
 
+# Spellings of one name that the tokenizer would split apart.
+_JOINED = re.compile(r"\bf[- ]?strings?\b")
+
+
 def tokens(text: str) -> list[str]:
     """Lower-cased, stemmed words and short symbol runs, without stop words."""
-    text = text.lower().replace("`", " ")
+    text = _JOINED.sub(" fstring ", text.lower().replace("`", " "))
     return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
 
 
@@ -103,6 +107,10 @@ class NoteHit:
 _FIELDS = {"questions": 3.0, "terms": 3.0, "answer": 1.0, "id": 2.0}
 _K1 = 1.2
 _B = 0.6
+# Added times the best word overlap (Jaccard) between the question and one of a note's question forms:
+# a note's own question forms are the strongest evidence of what it answers, and BM25 alone favours a
+# note that repeats a word over the note whose question is that word ("recursion").
+QUESTION_MATCH = 4.0
 
 
 class NoteIndex:
@@ -126,6 +134,7 @@ class NoteIndex:
             lengths.append(sum(weighted.values()))
             for token, tf in weighted.items():
                 self._postings.setdefault(token, []).append((i, tf))
+        self._forms = [[frozenset(tokens(q)) for q in note.questions] for note in self.notes]
         self._lengths = lengths
         self._average = sum(lengths) / len(lengths) if lengths else 1.0
         n = len(self.notes)
@@ -134,10 +143,14 @@ class NoteIndex:
     def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
         """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""
         scores: dict[int, float] = {}
-        for token in set(tokens(text)):
+        asked = set(tokens(text))
+        for token in asked:
             for i, tf in self._postings.get(token, ()):
                 norm = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * self._lengths[i] / self._average))
                 scores[i] = scores.get(i, 0.0) + self._idf[token] * norm
+        for i in scores:
+            overlap = max((len(asked & form) / len(asked | form) for form in self._forms[i] if form), default=0.0)
+            scores[i] += QUESTION_MATCH * overlap
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         hits = [NoteHit(self.notes[i], s) for i, s in ranked if topics is None or self.notes[i].topic in topics]
         return hits[:limit]
