@@ -11,7 +11,6 @@ from pathlib import Path
 import yaml
 
 from learnflow.curriculum.matcher import KEYWORD_WEIGHT, MIN_MARGIN, TopicModel
-from learnflow.curriculum.notes import Note, NoteIndex, load_notes
 from learnflow.curriculum.models import (
     Difficulty,
     ErrorExplanation,
@@ -24,6 +23,7 @@ from learnflow.curriculum.models import (
     Topic,
     TopicQuiz,
 )
+from learnflow.curriculum.notes import Note, NoteIndex, load_notes
 
 DATA = Path(__file__).parent / "data"
 

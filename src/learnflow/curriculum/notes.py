@@ -69,7 +69,7 @@ _STOP = frozenset(
     a an the are was were be been what whats how why when do does did i im me my you your it its in on of to
     for and or can could would should please explain tell show give about python with this that work works use
     using used help understand mean means some example examples like but want need get more same again code
-    there their they them we us if so just thing things way ways vs versus
+    there their they them we us if so just thing things way ways vs versus keyword statement
     ? ! . , ' " :
     """.split()
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -238,19 +239,28 @@ async def explain(
         answer = answer_offline(question, curriculum, level, topic_hint=topic_hint)
     if not ai.is_llm:
         return answer
-    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai, guard=guard)
+    return await _with_llm(
+        answer, question=question, curriculum=curriculum, code=code, sandbox=sandbox, ai=ai, guard=guard
+    )
 
 
 async def _with_llm(
     answer: ConceptAnswer,
     *,
     question: str,
+    curriculum: Curriculum,
     code: str | None,
     sandbox: CodeRunner,
     ai: AIProvider,
     guard: SolutionGuard | None = None,
 ) -> ConceptAnswer:
     grounding = answer.model_dump_json(include={"topic", "title", "explanation", "key_points", "common_mistakes"})
+    notes = [hit.note for hit in rank_notes(question, curriculum, limit=3) if hit.score >= NOTE_MIN]
+    if notes:
+        # The knowledge base's specific answers, best first, so the model answers this question and not the topic.
+        grounding += "\nReference notes: " + json.dumps(
+            [{"answer": n.answer, "example": n.example, "output": n.output} for n in notes]
+        )
     user = (
         f"Student level: {answer.level}\nStudent question: {fence(question)}\n"
         + (f"Student code: {fence(code)}\n" if code else "")
@@ -279,6 +289,7 @@ async def _with_llm(
             "explanation": generated.explanation,
             "code_example": generated.code_example,
             "example_output": run.stdout,
+            "example_stdin": "",
             "key_points": generated.key_points or answer.key_points,
             "source": "llm",
         }

@@ -3,7 +3,8 @@
 A word list calls "What is self?" or "Why are floating-point calculations so inaccurate?" off-topic
 (no listed word) and "what does a python snake eat" on-topic. This model learns both sides instead: the
 "python" class is every query of the triage dataset (all of them are Python questions) and every
-question form, term and topic keyword of the knowledge base's notes and the curriculum; the "other" class is ``data/off_topic.yaml``, written for
+question form and term of the notes and keyword of the curriculum; the "other" class is
+``data/off_topic.yaml``, written for
 LearnFlow (weather, essays, history, cooking, chit-chat, maths without programming, other languages).
 TF-IDF over words and character n-grams into a logistic regression, exported like the router
 (``learnflow models export``) so the image predicts without scikit-learn.
