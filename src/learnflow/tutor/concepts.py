@@ -120,6 +120,18 @@ def from_docs(doc: pydocs.DocAnswer, level: Level, *, topic: Topic | None = None
     )
 
 
+def _named_topic(question: str, curriculum: Curriculum) -> Topic | None:
+    """The topic a question does nothing but name ("what is a dictionary", "for loops?"): its page is the answer."""
+    # "is" counts for retrieval ("is vs ==") but not here, where "what is a X" names X alone.
+    asked = set(tokens(question)) - {"is"}
+    if not asked:
+        return None
+    for topic in curriculum.topics.values():
+        if asked <= set(tokens(topic.title + " " + topic.id.replace("-", " "))):
+            return topic
+    return None
+
+
 def _title(question: str) -> str:
     return question[:1].upper() + question[1:].rstrip("?") + "?"
 
@@ -135,6 +147,9 @@ def answer_offline(
     question: str, curriculum: Curriculum, level: Level, *, topic_hint: str | None = None
 ) -> ConceptAnswer:
     """The most specific answer the knowledge base has: a note, Python's documentation, a topic page."""
+    named = _named_topic(question, curriculum)
+    if named is not None:
+        return from_topic(named, level, question)
     hits = rank_notes(question, curriculum)
     best = hits[0] if hits and hits[0].score >= NOTE_MIN else None
     doc = pydocs.lookup(question)
