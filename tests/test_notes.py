@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,29 @@ async def test_llm_is_grounded_in_the_notes_and_its_example_is_run():
         question=question, level="beginner", curriculum=curriculum, sandbox=Sandbox(), ai=broken
     )
     assert fallback.source == "offline-fallback" and fallback.note_id == "reverse-sequence"
+
+
+def test_summary_reports_both_engines_answers():
+    accuracy = {k: evaluation.Accuracy() for k in ("router", "rules", "keyword_baseline")}
+    students = {**accuracy, **{f"router/{r}": evaluation.Accuracy() for r in ("concepts", "debug", "exercise")}}
+    topics = {k: evaluation.Accuracy() for k in ("top1", "top3", "keywords", "baseline")}
+    answers = {
+        "topic_pages": evaluation.AnswerScore(total=4, answered=1, examples=4, examples_as_shown=3),
+        "knowledge_base": evaluation.AnswerScore(total=4, answered=3, examples=2, examples_as_shown=2),
+    }
+    summary = json.loads(
+        evaluation.summary_json(
+            accuracy,
+            evaluation.DebugScore(),
+            (0, []),
+            topics,
+            {"triage": accuracy, "concepts": topics},
+            students,
+            answers,
+        )
+    )
+    assert summary["concepts_answers_topic_pages_answered"] == 0.25
+    assert summary["concepts_answers_topic_pages_examples_as_shown"] == 0.75
+    assert summary["concepts_answers_knowledge_base_answered"] == 0.75
+    assert summary["concepts_answers_knowledge_base_examples_as_shown"] == 1.0
+    assert summary["concepts_answers_knowledge_base_questions"] == 4

@@ -291,7 +291,10 @@ def topic_page_answerer(curriculum: Curriculum) -> Answerer:
         topic = curriculum.best_topic(question)
         if topic is None and not _BASELINE_PROGRAMMING.search(question):
             return concepts.redirect(curriculum, "beginner")
-        return concepts.from_topic(topic, "beginner") if topic else concepts.overview(curriculum, "beginner")
+        if topic is None:
+            return concepts.overview(curriculum, "beginner")
+        # Today's pages showed the example without the input it reads.
+        return concepts.from_topic(topic, "beginner").model_copy(update={"example_stdin": ""})
 
     return answer
 
