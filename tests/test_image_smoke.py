@@ -772,8 +772,10 @@ def test_image_text_models_run_without_scikit_learn(smoke: Smoke) -> None:
         "print([m for m in ('sklearn', 'scipy', 'numpy') if u.find_spec(m)])\n"
         "print(classify('my code crashes with IndexError on line 3').routed_to)\n"
         "print(load().best_topic('how do I loop over a list with for').id)\n"
+        "from learnflow.tutor.concepts import is_off_topic\n"
+        "print(is_off_topic('write me an essay about the French revolution', load()))\n"
     )
     proc = smoke.podman.run(
         "run", "--rm", "--no-healthcheck", "--read-only", "--entrypoint", "python", smoke.image, "-c", script
     )
-    assert proc.stdout.split() == ["[]", "debug", "for-loops"], proc.stdout + proc.stderr
+    assert proc.stdout.split() == ["[]", "debug", "for-loops", "True"], proc.stdout + proc.stderr

@@ -114,6 +114,9 @@ def test_eval_command_reports_the_students_set(monkeypatch: pytest.MonkeyPatch):
     async def no_bank(*args: object, **kwargs: object) -> tuple[int, list[str]]:
         return 0, []
 
+    async def no_answers(*args: object, **kwargs: object) -> evaluation.AnswerScore:
+        return evaluation.AnswerScore()
+
     # The sandboxed parts of `learnflow eval` are measured by their own tests; only the routing rows matter here.
     monkeypatch.setattr(evaluation, "evaluate_debug", no_debug)
     monkeypatch.setattr(evaluation, "check_bank", no_bank)
@@ -132,6 +135,8 @@ def test_eval_command_reports_the_students_set(monkeypatch: pytest.MonkeyPatch):
         return evaluation.BankMutation()
 
     monkeypatch.setattr(evaluation, "evaluate_bank_mutants", no_mutants)
+
+    monkeypatch.setattr(evaluation, "evaluate_answers", no_answers)
     # One run, the table: the JSON keys are checked on summary_json above.
     table = CliRunner().invoke(cli.app, ["eval"], terminal_width=200)
     assert table.exit_code == 0, table.output

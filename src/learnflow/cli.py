@@ -20,7 +20,9 @@ app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_arg
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 docs_app = typer.Typer(help="Generated event documentation.", no_args_is_help=True)
-models_app = typer.Typer(help="The tutor's text models (triage router, topic matcher).", no_args_is_help=True)
+models_app = typer.Typer(
+    help="The tutor's text models (triage router, topic matcher, off-topic classifier).", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(docs_app, name="docs")
@@ -143,6 +145,9 @@ def evaluate(
         "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
     }
     students = evaluation.evaluate_triage_students(datasets.load_students())
+    answers: dict[str, evaluation.AnswerScore] = {}
+
+    questions = datasets.load_concept_questions()
 
     async def run() -> tuple[
         dict[str, evaluation.Accuracy],
@@ -152,6 +157,11 @@ def evaluate(
         evaluation.PastedScore,
         evaluation.BankMutation,
     ]:
+        for engine, answerer in (
+            ("topic_pages", evaluation.topic_page_answerer(curriculum)),
+            ("knowledge_base", evaluation.knowledge_answerer(curriculum)),
+        ):
+            answers[engine] = await evaluation.evaluate_answers(questions, answerer, sandbox)
         triage = evaluation.evaluate_triage(datasets.load_triage())
         debug_score = await evaluation.evaluate_debug(
             datasets.load_buggy(), curriculum=curriculum, sandbox=sandbox, compare_reference=True
@@ -177,6 +187,7 @@ def evaluate(
                 localisation=localisation,
                 pasted_score=pasted,
                 mutation=mutation,
+                answers=answers,
             )
         )
         return
@@ -206,6 +217,9 @@ def evaluate(
         f"concepts topic, separately written set ({other_concepts['top1'].total})",
         f"{other_concepts['top1'].value:.1%}",
     )
+    for engine, got in answers.items():
+        table.add_row(f"concepts answers with all their facts, {engine} ({got.total})", f"{got.answered_share:.1%}")
+        table.add_row(f"  examples that run as shown, {engine} ({got.examples})", f"{got.examples_share:.1%}")
     n = max(debug_score.total, 1)
     table.add_row(f"debug exception type ({debug_score.total} programs)", f"{debug_score.type_correct / n:.1%}")
     table.add_row("debug line", f"{debug_score.line_correct / n:.1%}")
@@ -260,6 +274,8 @@ def evaluate(
         console.print(f"  routing, students' style: {count} x {expected} routed to {got}")
     for (expected, got), count in top1.confusion.most_common(5):
         console.print(f"  concepts: {count} x {expected} matched as {got}")
+    for miss in answers["knowledge_base"].misses[:10]:
+        console.print(f"  concepts answer miss: {miss}")
     for miss in sorted(debug_score.misses)[:10]:
         console.print(f"  debug miss: {miss}")
     for miss in sorted(pasted.misses)[:10]:
@@ -321,13 +337,20 @@ def models_export(
     """Train the text models with scikit-learn and save them, so they run where it is not installed."""
     from learnflow import textmodel
     from learnflow.curriculum import load as load_curriculum
+    from learnflow.tutor.offtopic import OffTopicModel
     from learnflow.tutor.router_model import get_model
 
     router = get_model()
     if router is None:
         raise typer.BadParameter("the triage dataset is missing: nothing to train the router on")
     directory = out or textmodel.EXPORT_DIR
-    for name, model in (("router", router.model), ("topics", load_curriculum().topic_model.model)):
+    curriculum = load_curriculum()
+    models = (
+        ("router", router.model),
+        ("topics", curriculum.topic_model.model),
+        ("offtopic", OffTopicModel(curriculum).model),
+    )
+    for name, model in models:
         path = textmodel.export(name, model, directory)
         console.print(f"wrote {path} ({path.stat().st_size // 1024} KiB, {len(model.classes)} classes)")
 

@@ -23,6 +23,7 @@ from learnflow.curriculum.models import (
     Topic,
     TopicQuiz,
 )
+from learnflow.curriculum.notes import Note, NoteIndex, load_notes
 
 DATA = Path(__file__).parent / "data"
 
@@ -54,6 +55,7 @@ class Curriculum:
         exercises: list[Exercise],
         errors: list[ErrorExplanation],
         quizzes: list[TopicQuiz] | None = None,
+        notes: list[Note] | None = None,
     ) -> None:
         self.modules = sorted(modules, key=lambda m: m.order)
         self.topics: dict[str, Topic] = {}
@@ -88,6 +90,13 @@ class Curriculum:
                     raise ValueError(f"duplicate quiz question id {question.id!r}")
                 question_ids.add(question.id)
             self.quizzes[quiz.topic] = quiz
+        self.notes: dict[str, Note] = {}
+        for note in notes or []:
+            if note.id in self.notes:
+                raise ValueError(f"duplicate note id {note.id!r}")
+            if note.topic not in self.topics:
+                raise ValueError(f"note {note.id!r} names unknown topic {note.topic!r}")
+            self.notes[note.id] = note
         self._ranked = lru_cache(maxsize=4096)(self._rank)
         self._position = {topic_id: i for i, topic_id in enumerate(self.topics)}
         self._index = self._build_index()
@@ -141,6 +150,11 @@ class Curriculum:
     def topic_model(self) -> TopicModel:
         """The text model over the curriculum's own words (fitted once, about 0.5 s)."""
         return TopicModel(list(self.topics.values()))
+
+    @cached_property
+    def note_index(self) -> NoteIndex:
+        """BM25 over the knowledge base's notes (built once, pure Python)."""
+        return NoteIndex(self.notes.values())
 
     def rank_topics(self, text: str, *, limit: int = 3, minimum: float = 1.5) -> list[Topic]:
         """The topics ``text`` is most likely about, best first: text-model margins plus keyword scores.
@@ -240,7 +254,8 @@ def load(data_dir: Path = DATA) -> Curriculum:
         for p in sorted((data_dir / "quizzes").glob("*.yaml"))
         for quiz in QuizFile.model_validate(_load_yaml(p)).quizzes
     ]
-    return Curriculum(modules, exercises, errors, quizzes)
+    notes = load_notes(data_dir / "notes") if (data_dir / "notes").is_dir() else []
+    return Curriculum(modules, exercises, errors, quizzes, notes)
 
 
 @cache
@@ -253,6 +268,7 @@ __all__ = [
     "Curriculum",
     "Difficulty",
     "Exercise",
+    "Note",
     "QuizQuestion",
     "Topic",
     "TopicMatch",

@@ -9,8 +9,11 @@ from learnflow.tutor.schemas import ConceptAnswer, DebugAnswer
 
 def concept(answer: ConceptAnswer) -> str:
     parts = [f"## {answer.title}", answer.explanation]
-    parts.append(f"**Example**\n\n```python\n{answer.code_example.rstrip()}\n```")
-    if answer.example_output.strip():
+    if answer.code_example.strip():
+        parts.append(f"**Example**\n\n```python\n{answer.code_example.rstrip()}\n```")
+    if answer.code_example.strip() and answer.example_stdin:
+        parts.append(f"Typed as its input:\n\n```\n{answer.example_stdin.rstrip()}\n```")
+    if answer.code_example.strip() and answer.example_output.strip():
         parts.append(f"Output:\n\n```\n{answer.example_output.rstrip()}\n```")
     if answer.key_points:
         parts.append("**Key points**\n\n" + "\n".join(f"- {p}" for p in answer.key_points))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ast
+import json
 import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from learnflow.ai import AIProvider, AIUnavailable
-from learnflow.curriculum import Curriculum, Topic
+from learnflow.curriculum import Curriculum, Note, Topic
+from learnflow.curriculum.models import Example
+from learnflow.curriculum.notes import NoteHit, tokens
 from learnflow.sandbox import CodeRunner
 from learnflow.sandbox.grading import GradesCode, IOCase
+from learnflow.tutor import offtopic, pydocs
 from learnflow.tutor.prompts import CONCEPTS_SYSTEM, fence
 from learnflow.tutor.schemas import ConceptAnswer, LLMConceptText
 
@@ -20,9 +24,9 @@ log = logging.getLogger(__name__)
 Level = Literal["beginner", "intermediate"]
 
 
-def from_topic(topic: Topic, level: Level) -> ConceptAnswer:
-    """The curriculum's own answer for ``topic``."""
-    example = topic.examples[0]
+def from_topic(topic: Topic, level: Level, question: str = "") -> ConceptAnswer:
+    """The curriculum's own answer for ``topic``, with the example nearest the question."""
+    example = _nearest_example(topic, question)
     explanation = topic.explanation.beginner if level == "beginner" else topic.explanation.intermediate
     return ConceptAnswer(
         topic=topic.id,
@@ -30,15 +34,139 @@ def from_topic(topic: Topic, level: Level) -> ConceptAnswer:
         explanation=explanation.strip(),
         code_example=example.code,
         example_output=example.output,
+        example_stdin=example.stdin,
         key_points=list(topic.key_points),
         common_mistakes=list(topic.common_mistakes),
         related_topics=list(topic.related_topics),
         level=level,
         source="offline",
+        answer_kind="topic",
     )
 
 
-def _overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
+def _nearest_example(topic: Topic, question: str) -> Example:
+    """The example sharing most words with the question (the first one on a tie, or with no question)."""
+    wanted = set(tokens(question))
+    return max(topic.examples, key=lambda e: len(wanted & set(tokens(e.title + " " + e.code))))
+
+
+# A note must score at least this (BM25 plus the topic bonus) to be *the* answer; below it the topic page
+# answers, or the closest note is offered as such. Chosen on data: the 95th percentile of the best note's
+# score over the off-topic messages (data/off_topic.yaml: 6.5), rounded up, i.e. a score that a message about
+# something else reaches one time in twenty.
+NOTE_MIN = 7.0
+# Added to a note's BM25 score when the topic model puts the note's topic first (or in its top three).
+TOPIC_BONUS = (2.0, 1.0)
+
+
+def rank_notes(question: str, curriculum: Curriculum, *, limit: int = 3) -> list[NoteHit]:
+    """The notes that best answer ``question``: BM25 over the notes, plus the topic model's agreement."""
+    hits = curriculum.note_index.search(_symbols(question), limit=10)
+    if not hits:
+        return []
+    topics = [t.id for t in curriculum.rank_topics(question, limit=3)]
+    rescored = [
+        NoteHit(
+            hit.note,
+            hit.score
+            + (TOPIC_BONUS[0] if topics[:1] == [hit.note.topic] else TOPIC_BONUS[1] if hit.note.topic in topics else 0),
+        )
+        for hit in hits
+    ]
+    return sorted(rescored, key=lambda h: -h.score)[:limit]
+
+
+def _symbols(question: str) -> str:
+    """Keep operators as words too: the notes' terms spell them both ways."""
+    return question + " " + " ".join(re.findall(r"[*/%=:<>!^@]{1,3}", question))
+
+
+def from_note(note: Note, curriculum: Curriculum, level: Level, *, closest: bool = False) -> ConceptAnswer:
+    """A note's answer and example, with its topic page offered as more."""
+    topic = curriculum.topics[note.topic]
+    lead = "I have no answer for exactly that; here is the closest I know.\n\n" if closest else ""
+    more = f"\n\nMore on this: the **{topic.title}** topic."
+    related = [note.topic, *(t for t in topic.related_topics if t != note.topic)]
+    return ConceptAnswer(
+        topic=note.topic,
+        title=_title(note.questions[0]),
+        explanation=lead + note.answer.strip() + more,
+        code_example=note.example,
+        example_output=note.output,
+        example_stdin=note.stdin,
+        key_points=[],
+        common_mistakes=[],
+        related_topics=related,
+        level=level,
+        source="offline",
+        note_id=note.id,
+        answer_kind="closest" if closest else "note",
+    )
+
+
+def from_docs(doc: pydocs.DocAnswer, level: Level, *, topic: Topic | None = None) -> ConceptAnswer:
+    """Python's own documentation, quoted and attributed; no example, since none was checked by running."""
+    quoted = "\n".join(f"> {line}" if line else ">" for line in doc.text.splitlines())
+    return ConceptAnswer(
+        topic=topic.id if topic else None,
+        title=f"`{doc.name}`",
+        explanation=f"From Python's own documentation for `{doc.name}`:\n\n{quoted}",
+        code_example="",
+        example_output="",
+        related_topics=[topic.id] if topic else [],
+        level=level,
+        source="offline",
+        answer_kind="docs",
+    )
+
+
+def _named_topic(question: str, curriculum: Curriculum) -> Topic | None:
+    """The topic a question does nothing but name ("what is a dictionary", "for loops?"): its page is the answer."""
+    # "is" counts for retrieval ("is vs ==") but not here, where "what is a X" names X alone.
+    asked = set(tokens(question)) - {"is"}
+    if not asked:
+        return None
+    for topic in curriculum.topics.values():
+        if asked <= set(tokens(topic.title + " " + topic.id.replace("-", " "))):
+            return topic
+    return None
+
+
+def _title(question: str) -> str:
+    return question[:1].upper() + question[1:].rstrip("?") + "?"
+
+
+def _about(note: Note, name: str) -> bool:
+    """Whether ``name`` ("str.strip", "yield") is what ``note`` is mainly about: its first term or in its id."""
+    short = name.rpartition(".")[2].lower()
+    first = note.terms[0].strip("`().").lower()
+    return first in (name.lower(), short) or short in note.id.split("-")
+
+
+def answer_offline(
+    question: str, curriculum: Curriculum, level: Level, *, topic_hint: str | None = None
+) -> ConceptAnswer:
+    """The most specific answer the knowledge base has: a note, Python's documentation, a topic page."""
+    named = _named_topic(question, curriculum)
+    if named is not None:
+        return from_topic(named, level, question)
+    hits = rank_notes(question, curriculum)
+    best = hits[0] if hits and hits[0].score >= NOTE_MIN else None
+    doc = pydocs.lookup(question)
+    # A note that is about the very name asked for beats its docstring; otherwise the documentation does.
+    if doc is not None and (best is None or not _about(best.note, doc.name)):
+        return from_docs(doc, level, topic=curriculum.best_topic(question))
+    if best is not None:
+        return from_note(best.note, curriculum, level)
+    topic = curriculum.best_topic(question) or curriculum.topics.get(topic_hint or "")
+    if topic is not None:
+        return from_topic(topic, level, question)
+    if hits:
+        return from_note(hits[0].note, curriculum, level, closest=True)
+    return overview(curriculum, level)
+
+
+def overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
     lines = ["I could not tell which Python topic you mean. Here is what I can explain:\n"]
     for module in curriculum.modules:
         lines.append(f"- **{module.title}**: " + ", ".join(t.title for t in module.topics))
@@ -53,29 +181,34 @@ def _overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
         key_points=["Name a concept (loops, lists, functions…) to get an explanation with a runnable example."],
         related_topics=[m.topics[0].id for m in curriculum.modules],
         level=level,
+        answer_kind="overview",
     )
 
 
-# Words that make a question about programming even when no curriculum topic matches it.
-_PROGRAMMING = re.compile(
-    r"\b(python|code|coding|program\w*|script|function|variable|syntax|error|bug|debug\w*|module|library|"
-    r"import|class|object|loop|list|string|integer|float|dict\w*|method|compile\w*|interpreter|pip|ide|"
-    r"terminal|algorithm|recursion|lambda|generator|decorator|async|thread)s?\b",
-    re.I,
-)
+# Evidence that overrides the off-topic classifier: a curriculum keyword match this strong (a title or a
+# phrase such as "for loop") or a note this close. The classifier alone declines some plain Python
+# questions phrased like everyday ones ("how do slices work"); these say it is Python after all.
+KEYWORD_EVIDENCE = 3.0
 
 
 def is_off_topic(question: str, curriculum: Curriculum) -> bool:
-    """Not about Python or programming at all: no curriculum topic and no programming vocabulary."""
-    return curriculum.best_topic(question) is None and not _PROGRAMMING.search(question)
+    """Not a Python question, by the off-topic classifier's reading and no strong curriculum evidence."""
+    if not offtopic.get_model(curriculum).is_off_topic(question):
+        return False
+    keyword = curriculum.match_topics(question, limit=1)
+    if keyword and keyword[0].score >= KEYWORD_EVIDENCE:
+        return False
+    hits = rank_notes(question, curriculum, limit=1)
+    return not (hits and hits[0].score >= NOTE_MIN)
 
 
 def redirect(curriculum: Curriculum, level: Level) -> ConceptAnswer:
     """A polite redirect for off-topic requests, with what the tutor can do instead."""
-    answer = _overview(curriculum, level)
+    answer = overview(curriculum, level)
     return answer.model_copy(
         update={
             "title": "Let's stick to Python",
+            "answer_kind": "off-topic",
             "explanation": "That is outside what I can help with: I am a Python tutor. "
             + answer.explanation.replace("I could not tell which Python topic you mean. ", ""),
         }
@@ -118,23 +251,31 @@ async def explain(
     if code and code.strip():
         answer = await explain_code(code=code, question=question, curriculum=curriculum, sandbox=sandbox, level=level)
     else:
-        topic = curriculum.best_topic(question) or curriculum.topics.get(topic_hint or "")
-        answer = from_topic(topic, level) if topic else _overview(curriculum, level)
+        answer = answer_offline(question, curriculum, level, topic_hint=topic_hint)
     if not ai.is_llm:
         return answer
-    return await _with_llm(answer, question=question, code=code, sandbox=sandbox, ai=ai, guard=guard)
+    return await _with_llm(
+        answer, question=question, curriculum=curriculum, code=code, sandbox=sandbox, ai=ai, guard=guard
+    )
 
 
 async def _with_llm(
     answer: ConceptAnswer,
     *,
     question: str,
+    curriculum: Curriculum,
     code: str | None,
     sandbox: CodeRunner,
     ai: AIProvider,
     guard: SolutionGuard | None = None,
 ) -> ConceptAnswer:
     grounding = answer.model_dump_json(include={"topic", "title", "explanation", "key_points", "common_mistakes"})
+    notes = [hit.note for hit in rank_notes(question, curriculum, limit=3) if hit.score >= NOTE_MIN]
+    if notes:
+        # The knowledge base's specific answers, best first, so the model answers this question and not the topic.
+        grounding += "\nReference notes: " + json.dumps(
+            [{"answer": n.answer, "example": n.example, "output": n.output} for n in notes]
+        )
     user = (
         f"Student level: {answer.level}\nStudent question: {fence(question)}\n"
         + (f"Student code: {fence(code)}\n" if code else "")
@@ -163,6 +304,7 @@ async def _with_llm(
             "explanation": generated.explanation,
             "code_example": generated.code_example,
             "example_output": run.stdout,
+            "example_stdin": "",
             "key_points": generated.key_points or answer.key_points,
             "source": "llm",
         }
@@ -194,7 +336,7 @@ async def explain_code(
         last = (run.stderr.strip().splitlines() or ["an error"])[-1]
         lines.append(f"\nWhen I ran it, it stopped with `{last}`. Ask the debug tutor for help fixing it.")
     topic = curriculum.best_topic(question + " " + " ".join(_features(tree)) if tree else question)
-    base = from_topic(topic, level) if topic else None
+    base = from_topic(topic, level, question) if topic else None
     return ConceptAnswer(
         topic=topic.id if topic else None,
         title=f"Explaining your code{f' ({topic.title})' if topic else ''}",
@@ -205,6 +347,7 @@ async def explain_code(
         common_mistakes=list(base.common_mistakes) if base else [],
         related_topics=list(base.related_topics) if base else [],
         level=level,
+        answer_kind="code",
     )
 
 

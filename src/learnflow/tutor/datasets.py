@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +49,28 @@ class PastedCase(BaseModel):
 class ConceptQuery(BaseModel):
     query: str
     topic: str
+
+
+class FactQuestion(BaseModel):
+    """A question and the facts an answer to it must contain (a plain string, or "re:" and a regex)."""
+
+    q: str = Field(min_length=2)
+    facts: list[str] = Field(min_length=1)
+
+    def missing(self, text: str) -> list[str]:
+        """The facts ``text`` does not contain."""
+        lowered = text.lower()
+        return [
+            fact
+            for fact in self.facts
+            if not (re.search(fact[3:], text, re.I) if fact.startswith("re:") else fact.lower() in lowered)
+        ]
+
+
+def load_concept_questions(path: Path = DATA / "concepts_questions.yaml") -> list[FactQuestion]:
+    """Evaluation-only questions for "does the concepts answer answer": never used to write notes or train."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [FactQuestion.model_validate(q) for q in data["questions"]]
 
 
 def load_concepts(path: Path = DATA / "concepts_dataset.jsonl") -> list[ConceptQuery]:

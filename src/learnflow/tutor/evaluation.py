@@ -10,7 +10,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -18,10 +18,19 @@ from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
-from learnflow.tutor import bankcheck, compare, debug, pasted
-from learnflow.tutor.datasets import BuggyProgram, ConceptQuery, PastedCase, Route, TriageExample, split
+from learnflow.tutor import bankcheck, compare, concepts, debug, pasted
+from learnflow.tutor.datasets import (
+    BuggyProgram,
+    ConceptQuery,
+    FactQuestion,
+    PastedCase,
+    Route,
+    TriageExample,
+    split,
+)
 from learnflow.tutor.debug import patterns
 from learnflow.tutor.localize_eval import LocalisationScore
+from learnflow.tutor.schemas import ConceptAnswer
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
@@ -341,6 +350,87 @@ async def evaluate_bank_mutants(
     return result
 
 
+@dataclass
+class AnswerScore:
+    """Does the concepts answer answer: its facts present, and its example printing what is shown."""
+
+    total: int = 0
+    answered: int = 0
+    examples: int = 0
+    examples_as_shown: int = 0
+    misses: list[str] = field(default_factory=list)
+    broken_examples: list[str] = field(default_factory=list)
+
+    @property
+    def answered_share(self) -> float:
+        return self.answered / self.total if self.total else 0.0
+
+    @property
+    def examples_share(self) -> float:
+        return self.examples_as_shown / self.examples if self.examples else 0.0
+
+
+Answerer = Callable[[str], Awaitable[ConceptAnswer]]
+
+
+async def evaluate_answers(questions: list[FactQuestion], answer: Answerer, sandbox: CodeRunner) -> AnswerScore:
+    """Ask every question; an answer counts when its explanation and example hold all the question's facts,
+    and its example counts when running it (with the input it shows) prints exactly the output it shows."""
+    score = AnswerScore()
+    for question in questions:
+        got = await answer(question.q)
+        score.total += 1
+        missing = question.missing(got.explanation + "\n" + got.code_example)
+        if missing:
+            score.misses.append(f"{question.q!r} lacks {missing} (answered with {got.note_id or got.topic})")
+        else:
+            score.answered += 1
+        if got.code_example.strip():
+            score.examples += 1
+            run = await sandbox.run(got.code_example, stdin=got.example_stdin)
+            if run.exit_code == 0 and not run.timed_out and run.stdout == got.example_output:
+                score.examples_as_shown += 1
+            else:
+                score.broken_examples.append(f"{question.q!r}: example of {got.note_id or got.topic}")
+    return score
+
+
+# Today's engine before the knowledge base, kept as the baseline the answers are measured against: a
+# programming-word list for off-topic, then the best topic's page with its first example.
+_BASELINE_PROGRAMMING = re.compile(
+    r"\b(python|code|coding|program\w*|script|function|variable|syntax|error|bug|debug\w*|module|library|"
+    r"import|class|object|loop|list|string|integer|float|dict\w*|method|compile\w*|interpreter|pip|ide|"
+    r"terminal|algorithm|recursion|lambda|generator|decorator|async|thread)s?\b",
+    re.I,
+)
+
+
+def topic_page_answerer(curriculum: Curriculum) -> Answerer:
+    """The baseline: one of the fixed topic pages, chosen by the question's wording."""
+
+    async def answer(question: str) -> ConceptAnswer:
+        topic = curriculum.best_topic(question)
+        if topic is None and not _BASELINE_PROGRAMMING.search(question):
+            return concepts.redirect(curriculum, "beginner")
+        if topic is None:
+            return concepts.overview(curriculum, "beginner")
+        # Today's pages showed the example without the input it reads.
+        return concepts.from_topic(topic, "beginner").model_copy(update={"example_stdin": ""})
+
+    return answer
+
+
+def knowledge_answerer(curriculum: Curriculum) -> Answerer:
+    """The offline engine as the concepts service runs it (off-topic check, then explain)."""
+
+    async def answer(question: str) -> ConceptAnswer:
+        if concepts.is_off_topic(question, curriculum):
+            return concepts.redirect(curriculum, "beginner")
+        return concepts.answer_offline(question, curriculum, "beginner")
+
+    return answer
+
+
 def summary_json(
     triage: dict[str, Accuracy],
     score: DebugScore,
@@ -352,6 +442,7 @@ def summary_json(
     localisation: LocalisationScore | None = None,
     pasted_score: PastedScore | None = None,
     mutation: BankMutation | None = None,
+    answers: dict[str, AnswerScore] | None = None,
 ) -> str:
     extra: dict[str, object] = {}
     if pasted_score is not None:
@@ -381,6 +472,15 @@ def summary_json(
     return json.dumps(
         {
             **(localisation.as_dict() if localisation is not None else {}),
+            **{
+                f"concepts_answers_{engine}_{measure}": value
+                for engine, got in (answers or {}).items()
+                for measure, value in (
+                    ("answered", round(got.answered_share, 4)),
+                    ("examples_as_shown", round(got.examples_share, 4)),
+                    ("questions", got.total),
+                )
+            },
             "triage_students_accuracy": round(students["router"].value, 4),
             "triage_students_rules": round(students["rules"].value, 4),
             "triage_students_keyword_baseline": round(students["keyword_baseline"].value, 4),

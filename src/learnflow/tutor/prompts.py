@@ -16,9 +16,11 @@ _COMMON = (
 )
 
 CONCEPTS_SYSTEM = (
-    _COMMON + " Explain the concept at the student's level, grounded in the curriculum reference you are given. "
-    "`code_example` must be a complete program using only the standard library that prints something; "
-    "it will be executed before the student sees it."
+    _COMMON + " Answer the student's exact question at their level, grounded in the reference notes you are given "
+    "(the knowledge base's specific answers and the curriculum topic); answer what was asked, not the topic in "
+    "general, and for a 'why' question give the reason. Code the student must type input into is not an example: "
+    "never call input(). `code_example` must be a complete program using only the standard library that prints "
+    "something; it will be executed before the student sees it."
 )
 
 DEBUG_SYSTEM = (

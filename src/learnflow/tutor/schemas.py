@@ -15,11 +15,18 @@ class ConceptAnswer(BaseModel):
     explanation: str = Field(description="Markdown explanation at the student's level.")
     code_example: str = Field(description="A complete program that runs.")
     example_output: str = Field(description="What the program prints, from really running it.")
+    example_stdin: str = Field(default="", description="The input the example reads, as typed; empty when none.")
     key_points: list[str] = Field(default_factory=list)
     common_mistakes: list[str] = Field(default_factory=list)
     related_topics: list[str] = Field(default_factory=list)
     level: Literal["beginner", "intermediate"] = "beginner"
     source: Source = "offline"
+    note_id: str | None = Field(default=None, description="The knowledge-base note the answer comes from, if any.")
+    answer_kind: Literal["note", "docs", "topic", "closest", "overview", "off-topic", "code"] = Field(
+        default="topic",
+        description="Where the answer comes from: a specific note, Python's own documentation, a topic page, the "
+        "closest note when nothing fits well, the overview of topics, the off-topic redirect, or the student's code.",
+    )
 
 
 class DebugAnswer(BaseModel):

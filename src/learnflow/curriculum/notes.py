@@ -1,0 +1,156 @@
+"""The knowledge base: short specific answers ("notes") beside the curriculum's topic pages, and finding them.
+
+A topic page answers "tell me about for loops"; a note answers "how do I loop over a list backwards".
+Notes live in ``data/notes/*.yaml`` (schema: ``Note``), each tied to the nearest curriculum topic.
+
+Retrieval is Okapi BM25 over an inverted index, written here rather than taken from a library because
+the service image carries no scikit-learn/NumPy (see learnflow.textmodel) and the BM25 packages on
+PyPI either need NumPy or are a thin wrapper over this same thirty-line formula; the fields are weighed
+apart (a match in a note's question forms or terms says more than one in its answer prose).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+NOTES_DIR = Path(__file__).parent / "data" / "notes"
+
+
+class Note(BaseModel):
+    """One specific answer, with an example that is run by the test suite exactly as shown."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    topic: str = Field(description="The nearest curriculum topic id.")
+    questions: list[str] = Field(min_length=2, max_length=6, description="Question forms in beginners' words.")
+    answer: str = Field(min_length=40, description="2-5 sentences: the direct answer (for 'why', the reason).")
+    terms: list[str] = Field(min_length=1, description="Names and facts the note is about.")
+    example: str = Field(min_length=1, description="A short runnable program showing exactly this point.")
+    stdin: str = ""
+    output: str = Field(description="Exact stdout of the example run with stdin.")
+
+
+class NoteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    notes: list[Note]
+
+
+def load_notes(directory: Path = NOTES_DIR) -> list[Note]:
+    """Every note of every ``*.yaml`` file under ``directory``; ids must be unique across files."""
+    notes: list[Note] = []
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path.name}: invalid YAML: {exc}") from exc
+        for note in NoteFile.model_validate(data).notes:
+            if note.id in seen:
+                raise ValueError(f"note id {note.id!r} is in both {seen[note.id]} and {path.name}")
+            seen[note.id] = path.name
+            notes.append(note)
+    return notes
+
+
+_TOKEN = re.compile(r"[a-z_][a-z0-9_]*|\d+|[^\sa-z0-9_]{1,3}")
+# Words that carry no meaning about which note is meant; symbols are kept ("**", "//", "[::-1]").
+_STOP = frozenset(
+    """
+    a an the are was were be been what whats how why when do does did i im me my you your it its in on of to
+    for and or can could would should please explain tell show give about python with this that work works use
+    using used help understand mean means some example examples like but want need get more same again code
+    there their they them we us if so just thing things way ways vs versus keyword statement
+    ? ! . , ' " :
+    """.split()
+)
+
+
+def _stem(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+# Spellings of one name that the tokenizer would split apart.
+_JOINED = re.compile(r"\bf[- ]?strings?\b")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased, stemmed words and short symbol runs, without stop words."""
+    text = _JOINED.sub(" fstring ", text.lower().replace("`", " "))
+    return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
+
+
+@dataclass(frozen=True)
+class NoteHit:
+    note: Note
+    score: float
+
+
+# Field weights (BM25F-style: a field's term frequency counts this many times) and BM25's k1 and b.
+_FIELDS = {"questions": 3.0, "terms": 3.0, "answer": 1.0, "id": 2.0}
+_K1 = 1.2
+_B = 0.6
+# Added times the best word overlap (Jaccard) between the question and one of a note's question forms:
+# a note's own question forms are the strongest evidence of what it answers, and BM25 alone favours a
+# note that repeats a word over the note whose question is that word ("recursion").
+QUESTION_MATCH = 4.0
+
+
+class NoteIndex:
+    """BM25 over the notes' question forms, terms, id words and answers."""
+
+    def __init__(self, notes: Iterable[Note]) -> None:
+        self.notes = list(notes)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        lengths: list[float] = []
+        for i, note in enumerate(self.notes):
+            weighted: Counter[str] = Counter()
+            fields = {
+                "questions": " \n ".join(note.questions),
+                "terms": " ".join(note.terms),
+                "answer": note.answer,
+                "id": note.id.replace("-", " "),
+            }
+            for field, text in fields.items():
+                for token in tokens(text):
+                    weighted[token] += _FIELDS[field]
+            lengths.append(sum(weighted.values()))
+            for token, tf in weighted.items():
+                self._postings.setdefault(token, []).append((i, tf))
+        self._forms = [[frozenset(tokens(q)) for q in note.questions] for note in self.notes]
+        self._lengths = lengths
+        self._average = sum(lengths) / len(lengths) if lengths else 1.0
+        n = len(self.notes)
+        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
+
+    def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
+        """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""
+        scores: dict[int, float] = {}
+        asked = set(tokens(text))
+        for token in asked:
+            for i, tf in self._postings.get(token, ()):
+                norm = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * self._lengths[i] / self._average))
+                scores[i] = scores.get(i, 0.0) + self._idf[token] * norm
+        for i in scores:
+            overlap = max((len(asked & form) / len(asked | form) for form in self._forms[i] if form), default=0.0)
+            scores[i] += QUESTION_MATCH * overlap
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        hits = [NoteHit(self.notes[i], s) for i, s in ranked if topics is None or self.notes[i].topic in topics]
+        return hits[:limit]
