@@ -106,12 +106,15 @@ def test_the_note_that_answers_is_found(question: str, note_id: str, fact: str):
 
 def test_what_does_x_do_quotes_pythons_documentation():
     curriculum = get_curriculum()
-    answer = concepts.answer_offline("what does str.split do", curriculum, "beginner")
+    # Names no note covers (a note, with its example that runs, answers the names it does cover).
+    answer = concepts.answer_offline("what does str.zfill do", curriculum, "beginner")
     assert answer.answer_kind == "docs" and answer.code_example == ""
-    assert answer.explanation.startswith("From Python's own documentation for `str.split`")
-    assert "separator" in answer.explanation
-    keyword = concepts.answer_offline("what does the del keyword do", curriculum, "beginner")
-    assert keyword.answer_kind == "docs" and "Deletion" in keyword.explanation
+    assert answer.explanation.startswith("From Python's own documentation for `str.zfill`")
+    assert "zeros" in answer.explanation
+    keyword = concepts.answer_offline("what does the await keyword do", curriculum, "beginner")
+    assert keyword.answer_kind == "docs" and "coroutine" in keyword.explanation
+    covered = concepts.answer_offline("what does str.split do", curriculum, "beginner")
+    assert covered.answer_kind == "note" and "split(" in covered.code_example
     method = pydocs.lookup("what does .strip() do")
     assert method is not None and method.name == "str.strip"
 
@@ -236,7 +239,7 @@ def test_summary_reports_both_engines_answers():
             topics,
             {"triage": accuracy, "concepts": topics},
             students,
-            answers,
+            answers=answers,
         )
     )
     assert summary["concepts_answers_topic_pages_answered"] == 0.25

@@ -62,7 +62,8 @@ def load_notes(directory: Path = NOTES_DIR) -> list[Note]:
     return notes
 
 
-_TOKEN = re.compile(r"[a-z_][a-z0-9_]*|\d+|[^\sa-z0-9_]{1,3}")
+_TOKEN = re.compile(r"[a-z_][a-z0-9_]*|\d+(?:\.\d+)?|[^\sa-z0-9_]{1,3}")
+# A number with its decimals is one token: "0.1" is not "0" and "1" (which would match any "1" or "2").
 # Words that carry no meaning about which note is meant; symbols are kept ("**", "//", "[::-1]").
 _STOP = frozenset(
     """

@@ -191,10 +191,23 @@ def overview(curriculum: Curriculum, level: Level) -> ConceptAnswer:
 KEYWORD_EVIDENCE = 3.0
 
 
+# Above this probability of "not Python" the classifier is overruled only by the question's own Python:
+# words shared with a note or a topic ("capital" letters, "write" a file) are not enough evidence there.
+SURE_OFF_TOPIC = 0.9
+_PYTHONIC = re.compile(
+    r"\bpython\b|`|\w\(|\.\w+|==|!=|\[|\]|\b(?:def|import|print|self|lambda|elif|none|true|false)\b|"
+    r"\b\w+(?:error|exception)\b",
+    re.I,
+)
+
+
 def is_off_topic(question: str, curriculum: Curriculum) -> bool:
     """Not a Python question, by the off-topic classifier's reading and no strong curriculum evidence."""
-    if not offtopic.get_model(curriculum).is_off_topic(question):
+    model = offtopic.get_model(curriculum)
+    if not model.is_off_topic(question):
         return False
+    if model.p_other(question) >= SURE_OFF_TOPIC:
+        return not _PYTHONIC.search(question)
     keyword = curriculum.match_topics(question, limit=1)
     if keyword and keyword[0].score >= KEYWORD_EVIDENCE:
         return False
