@@ -25,6 +25,7 @@ from learnflow.db.models import DeadLetter, InboxEvent
 from learnflow.events import CloudEvent, LearningQuery, ProgressUpdated, Topic, dlq, new_event
 from learnflow.runtime import Runtime, derived_id
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.conftest import free_port, make_settings
 from tests.dapr_emulator import CelError, DaprEmulator, Resiliency, cel_eval
 
@@ -93,7 +94,9 @@ async def dapr_world(
     emulator = DaprEmulator(**emulator_options)
     side_server, side_task, side_url = await serve(emulator.app)
     bus = DaprBus(http_port=int(side_url.rsplit(":", 1)[1]), handler_deadline_s=handler_deadline_s, backoff_s=0.01)
-    rt = Runtime(settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=ai or OfflineProvider())
+    rt = Runtime(
+        CATALOG, settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=ai or OfflineProvider()
+    )
     flaky: dict[str, Any] = {"fails_left": 0, "calls": 0, "gate": None}
 
     async def sometimes_fails(event: CloudEvent[ProgressUpdated]) -> Outcome:

@@ -198,11 +198,12 @@ async def test_the_services_answer_over_kafka(kafka_bootstrap: str, tmp_path):  
     from learnflow.ai import OfflineProvider
     from learnflow.runtime import Runtime
     from learnflow.services.app import create_app
+    from learnflow.services.catalog import CATALOG
     from tests.conftest import make_settings
 
     p = prefix()
     await create_topics(kafka_bootstrap, prefix=p)
-    rt = Runtime(settings=make_settings(tmp_path), bus=make_bus(kafka_bootstrap, p), ai=OfflineProvider())
+    rt = Runtime(CATALOG, settings=make_settings(tmp_path), bus=make_bus(kafka_bootstrap, p), ai=OfflineProvider())
     await rt.start()
     try:
         transport = httpx.ASGITransport(app=create_app(runtime=rt))

@@ -286,7 +286,8 @@ class DaprBus:
                 log.warning("dapr inbox: could not resume parked events (%r)", exc)
             await asyncio.sleep(self._resume_every_s)
 
-    def router(self) -> APIRouter:
+    def routes(self) -> APIRouter | None:
+        """``GET /dapr/subscribe`` and the delivery routes the sidecar posts events to."""
         router = APIRouter(include_in_schema=False)
 
         @router.get("/dapr/subscribe")

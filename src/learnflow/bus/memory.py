@@ -13,6 +13,8 @@ import logging
 from collections import defaultdict, deque
 from typing import Any
 
+from fastapi import APIRouter
+
 from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
@@ -74,6 +76,9 @@ class MemoryBus:
 
     async def ping(self) -> str | None:
         return None if self._started else "event bus not started"
+
+    def routes(self) -> APIRouter | None:
+        return None
 
     async def _work(self, sub: Subscription, queue: asyncio.Queue[dict[str, Any]]) -> None:
         while True:

@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.events.topics import Topic
+from learnflow.specialists import Specialist
 
-Agent = Literal["concepts", "debug", "exercise"]
+Agent = Specialist
 Source = Literal["offline", "llm", "offline-fallback"]
 
 
@@ -42,7 +43,7 @@ class LearningResponse(_Payload):
     query_id: str = Field(description="The query this answers.")
     student_id: str
     session_id: str
-    agent: Literal["triage", "concepts", "debug", "exercise"] = Field(description="Who wrote it.")
+    agent: Specialist | Literal["triage"] = Field(description="Who wrote it.")
     kind: Literal["ack", "answer", "error"] = Field(
         description="`ack`: triage received and routed the query; `answer`: the specialist's answer; "
         "`error`: the specialist could not answer."

@@ -6,10 +6,8 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow import observability
 from learnflow.bus import Outcome
@@ -20,12 +18,6 @@ from learnflow.services import budget
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
 from learnflow.tutor import queries
 from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
-
-_ACK = {
-    "concepts": "Good question! The concepts tutor is preparing an explanation.",
-    "debug": "Let's find that bug. The debug tutor is running your code.",
-    "exercise": "Practice time! The exercise tutor is picking an exercise for you.",
-}
 
 
 def read(row: Response) -> ResponseRead:
@@ -77,7 +69,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     )  # fmt: skip
     ack = LearningResponse(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
-        content=_ACK[decision.routed_to],
+        content=rt.catalog.specialist(decision.routed_to).acknowledgement,
         data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic,
               "decided_by": decision.decided_by},
     )  # fmt: skip
@@ -130,19 +122,3 @@ async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outco
     if row is not None:
         rt.hub.notify(query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack")
     return Outcome.DONE
-
-
-async def on_query_dead(rt: Runtime, event: CloudEvent[Any], *, session: AsyncSession) -> None:
-    """A query no specialist could answer: tell the student instead of leaving it pending (staged in ``session``)."""
-    data: LearningQuery = event.data
-    failure = LearningResponse(
-        query_id=data.query_id,
-        student_id=data.student_id,
-        session_id=data.session_id,
-        agent=data.routed_to,
-        kind="error",
-        content="Sorry, the tutor could not answer this question right now. Please try again.",
-        data={"reason": str((event.model_extra or {}).get("dlqreason", ""))[:500]},
-    )
-    dead_id = derived_id(event.id, "dead")
-    await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=dead_id, session=session)
