@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
@@ -24,6 +23,7 @@ from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
 from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
+from learnflow.events.ids import derived_id
 from learnflow.inbox import Inbox
 from learnflow.outbox import Outbox
 from learnflow.sandbox import CodeRunner, NoCode, Sandbox
@@ -32,13 +32,9 @@ from learnflow.sandbox.remote import RemoteRunner
 from learnflow.services.declare import Catalog, DeadLetterReaction, ServiceDeclaration
 
 log = logging.getLogger(__name__)
+__all__ = ["ResponseHub", "Runtime", "derived_id"]
 
 P = TypeVar("P", bound=BaseModel)
-
-
-def derived_id(parent_event_id: str, purpose: str) -> str:
-    """Deterministic id for an event caused by another, so a redelivery re-publishes the same event."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"learnflow:{parent_event_id}:{purpose}"))
 
 
 class ResponseHub:

@@ -16,5 +16,5 @@ class Specialist(StrEnum):
     def _missing_(cls, value: object) -> Specialist | None:
         # Models validate against the members they saw when built; a member added later (a specialist
         # declared by a plugin, or by a test) must still validate, so look it up in the live table.
-        found = cls._value2member_map_.get(value)  # type: ignore[arg-type]
+        found = cls._value2member_map_.get(value) if isinstance(value, str) else None
         return found if isinstance(found, cls) else None

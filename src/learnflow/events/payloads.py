@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -123,20 +124,24 @@ class ExerciseGraded(_Payload):
     )
 
 
+class StruggleReason(StrEnum):
+    """Why a student seems stuck: each has one detector in ``learnflow.services.struggle``."""
+
+    ASKED_FOR_HELP = "asked_for_help"
+    REPEATED_ERROR = "repeated_error"
+    FAILED_RUNS = "failed_runs"
+    FAILED_SUBMISSIONS = "failed_submissions"
+    STUCK_ON_EXERCISE = "stuck_on_exercise"
+    LOW_QUIZ = "low_quiz"
+
+
 class StruggleDetected(_Payload):
     """A student seems stuck; teachers are alerted."""
 
     alert_id: str
     student_id: str
     topic: str | None = None
-    reason: Literal[
-        "asked_for_help",
-        "repeated_error",
-        "failed_runs",
-        "failed_submissions",
-        "stuck_on_exercise",
-        "low_quiz",
-    ] = Field(examples=["asked_for_help"])
+    reason: StruggleReason = Field(examples=["asked_for_help"])
     details: str = Field(description="What was seen, for the teacher.")
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from learnflow import observability
 from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
-from learnflow.events import CloudEvent, LearningQuery, LearningResponse, StruggleDetected, Topic
+from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
 from learnflow.runtime import Runtime, derived_id
-from learnflow.services import budget
+from learnflow.services import budget, struggle
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
 from learnflow.tutor import queries
 from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
@@ -86,14 +86,8 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         await rt.publish(
             Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"), session=session
         )
-        if decision.asks_for_help:
-            alert = StruggleDetected(
-                alert_id=derived_id(query_id, "struggle"), student_id=body.student_id, topic=event.topic,
-                reason="asked_for_help", details=f"The student wrote: {body.query[:300]!r}",
-            )  # fmt: skip
-            await rt.publish(
-                Topic.STRUGGLE_DETECTED, alert, subject=body.student_id, event_id=alert.alert_id, session=session
-            )
+        seen = struggle.QueryAsked(query_id, body.student_id, body.query, event.topic)
+        await struggle.check(rt, seen, session=session)
         await session.commit()
     rt.outbox.kick()
     return row
