@@ -110,7 +110,7 @@ class Runtime:
         if sandbox is None and not any(d.runs_code for d in self.declarations):
             # Triage alone runs no code: no sandbox to probe, and none that could make it unready.
             self.sandbox = self.grader = NoCode(self.name)
-        elif sandbox is None and self.settings.runner.url and "runner" not in self.services:
+        elif sandbox is None and self.settings.runner.url and not any(d.is_runner for d in self.declarations):
             # This process holds secrets: its code runs in the runner service, never here.
             self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s)
             self.sandbox = self.grader = self.remote

@@ -67,6 +67,8 @@ class ServiceDeclaration:
     consumers: tuple[Consumer, ...] = ()
     periodic: tuple[Periodic, ...] = ()
     runs_code: bool = False
+    # The service that runs everyone's code: a process serving it never hands code to a remote runner.
+    is_runner: bool = False
     specialist: Specialist | None = None
     acknowledgement: str = ""
     answer: EventHandler | None = None

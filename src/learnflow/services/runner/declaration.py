@@ -11,5 +11,6 @@ SERVICE = ServiceDeclaration(
     title="LearnFlow code runner",
     router=routes.router,
     runs_code=True,
+    is_runner=True,
     consumers=(Consumer(Topic.CODE_EXECUTION_REQUEST, routes.on_request, CodeExecutionRequest),),
 )
