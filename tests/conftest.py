@@ -13,8 +13,9 @@ import pytest
 from learnflow.ai import AIProvider, OfflineProvider
 from learnflow.bus import MemoryBus
 from learnflow.config import AISettings, AppSettings, BusSettings, DatabaseSettings, SandboxSettings, Settings
-from learnflow.runtime import SERVICES, Runtime
+from learnflow.runtime import Runtime
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 
 # Tests never talk to a real LLM, whatever the developer's shell has set.
 for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AI_PROVIDER", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
@@ -119,8 +120,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def make_runtime(tmp_path: Path, database_url: str) -> AsyncIterator[RuntimeFactory]:
     started: list[Runtime] = []
 
-    def factory(services: tuple[str, ...] = SERVICES, *, ai: AIProvider | None = None, **kwargs: object) -> Runtime:
+    def factory(services: tuple[str, ...] | None = None, *, ai: AIProvider | None = None, **kwargs: object) -> Runtime:
         rt = Runtime(
+            CATALOG,
             services,
             settings=make_settings(tmp_path, DATABASE_URL=database_url),
             bus=MemoryBus(backoff_s=0.01),

@@ -1,17 +1,22 @@
-"""In-process bus semantics: retries with backoff, dead letters, and exactly-once processing per consumer."""
+"""The in-process bus passes the transport contract; dead letters are kept and reacted to by the runtime."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy import select
 
-from learnflow.bus import MemoryBus, Outcome, Subscription
+from learnflow.ai import OfflineProvider
+from learnflow.bus import MemoryBus, Outcome
 from learnflow.bus.base import RawPayload
 from learnflow.db.models import DeadLetter
-from learnflow.events import CloudEvent, ProgressUpdated, Topic, dlq, new_event
+from learnflow.events import CloudEvent, ProgressUpdated, Topic, new_event
 from learnflow.runtime import Runtime
-from tests.conftest import RuntimeFactory
+from tests.conftest import RuntimeFactory, make_settings
+from tests.transport_contract import PROBE, Harness, TransportContract
 
 
 def progress_event() -> CloudEvent[ProgressUpdated]:
@@ -27,104 +32,18 @@ async def wait_until(predicate, limit_s: float = 5.0) -> None:  # type: ignore[n
         await asyncio.sleep(0.01)
 
 
-async def test_failing_handler_is_retried_then_dead_lettered():
-    bus = MemoryBus(max_attempts=3, backoff_s=0.01)
-    attempts: list[float] = []
-    dead: list[CloudEvent[ProgressUpdated]] = []
+class TestMemoryTransport(TransportContract):
+    within_s = 5.0
 
-    async def flaky(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        attempts.append(asyncio.get_running_loop().time())
-        raise RuntimeError("boom")
-
-    async def on_dead(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        dead.append(event)
-        return Outcome.DONE
-
-    bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "g", flaky, ProgressUpdated))
-    bus.subscribe(Subscription(dlq(Topic.PROGRESS_UPDATED), "dlq", on_dead, ProgressUpdated))
-    await bus.start()
-    event = progress_event()
-    await bus.publish(str(Topic.PROGRESS_UPDATED), event)
-    await wait_until(lambda: dead)
-    await bus.stop()
-    assert len(attempts) == 3
-    # Exponential backoff: the second gap is about twice the first.
-    assert attempts[2] - attempts[1] > attempts[1] - attempts[0]
-    assert dead[0].id == event.id
-    assert "RuntimeError: boom" in dead[0].model_extra["dlqreason"]
-
-
-async def test_retry_then_success_is_not_dead_lettered():
-    bus = MemoryBus(max_attempts=4, backoff_s=0.01)
-    calls = 0
-
-    async def second_time_lucky(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        nonlocal calls
-        calls += 1
-        return Outcome.RETRY if calls == 1 else Outcome.DONE
-
-    bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "g", second_time_lucky, ProgressUpdated))
-    await bus.start()
-    await bus.publish(str(Topic.PROGRESS_UPDATED), progress_event())
-    await wait_until(lambda: calls == 2)
-    await bus.stop()
-    assert not [t for t, _ in bus.published if t.endswith(".dlq")]
-
-
-async def test_drop_goes_to_dlq_without_retry():
-    bus = MemoryBus(max_attempts=4, backoff_s=0.01)
-    calls = 0
-
-    async def reject(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        nonlocal calls
-        calls += 1
-        return Outcome.DROP
-
-    bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "g", reject, ProgressUpdated))
-    await bus.start()
-    await bus.publish(str(Topic.PROGRESS_UPDATED), progress_event())
-    await wait_until(lambda: any(t.endswith(".dlq") for t, _ in bus.published))
-    await bus.stop()
-    assert calls == 1
-
-
-async def test_invalid_payload_is_dead_lettered():
-    bus = MemoryBus(max_attempts=2, backoff_s=0.01)
-    handled: list[object] = []
-
-    async def handler(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        handled.append(event)
-        return Outcome.DONE
-
-    bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "g", handler, ProgressUpdated))
-    await bus.start()
-    event = progress_event()
-    event.data.mastery = 500  # violates the contract once serialised
-    await bus.publish(str(Topic.PROGRESS_UPDATED), event)
-    await wait_until(lambda: any(t.endswith(".dlq") for t, _ in bus.published))
-    await bus.stop()
-    assert not handled
-
-
-async def test_redelivered_event_is_processed_once(make_runtime: RuntimeFactory):
-    rt: Runtime = make_runtime(("runner",))
-    seen: list[str] = []
-
-    async def handler(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        seen.append(event.id)
-        return Outcome.DONE
-
-    rt.consume(Topic.PROGRESS_UPDATED, "counter", handler, payload=ProgressUpdated)
-    await rt.start()
-    event = progress_event()
-    for _ in range(3):  # the same event delivered three times, as a transport may after a crash
-        await rt.bus.publish(str(Topic.PROGRESS_UPDATED), event)
-        await asyncio.sleep(0.1)
-    await rt.bus.publish(str(Topic.PROGRESS_UPDATED), progress_event())
-    await wait_until(lambda: len(seen) >= 2)
-    await asyncio.sleep(0.2)
-    assert seen.count(event.id) == 1
-    assert len(seen) == 2
+    @asynccontextmanager
+    async def harness(self, tmp_path: Path, *, max_attempts: int, backoff_s: float) -> AsyncIterator[Harness]:
+        bus = MemoryBus(max_attempts=max_attempts, backoff_s=backoff_s)
+        rt = Runtime(PROBE, settings=make_settings(tmp_path), bus=bus, ai=OfflineProvider())
+        try:
+            yield Harness(rt, rt.start)
+        finally:
+            if rt.started:
+                await rt.stop()
 
 
 async def stored_dead_letters(rt: Runtime, *, want: int) -> list[DeadLetter]:

@@ -25,8 +25,10 @@ from learnflow.db.models import DeadLetter, InboxEvent
 from learnflow.events import CloudEvent, LearningQuery, ProgressUpdated, Topic, dlq, new_event
 from learnflow.runtime import Runtime, derived_id
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.conftest import free_port, make_settings
 from tests.dapr_emulator import CelError, DaprEmulator, Resiliency, cel_eval
+from tests.transport_contract import PROBE, Harness, TransportContract
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -93,7 +95,9 @@ async def dapr_world(
     emulator = DaprEmulator(**emulator_options)
     side_server, side_task, side_url = await serve(emulator.app)
     bus = DaprBus(http_port=int(side_url.rsplit(":", 1)[1]), handler_deadline_s=handler_deadline_s, backoff_s=0.01)
-    rt = Runtime(settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=ai or OfflineProvider())
+    rt = Runtime(
+        CATALOG, settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=ai or OfflineProvider()
+    )
     flaky: dict[str, Any] = {"fails_left": 0, "calls": 0, "gate": None}
 
     async def sometimes_fails(event: CloudEvent[ProgressUpdated]) -> Outcome:
@@ -122,6 +126,38 @@ async def dapr_world(
 
 def progress(student: str) -> ProgressUpdated:
     return ProgressUpdated(student_id=student, topic="lists", mastery=10, level="Beginner", overall=1)
+
+
+class TestDaprTransport(TransportContract):
+    """Through the sidecar emulator, with an inbound Resiliency policy: daprd owns the retries."""
+
+    dead_letters_say_why = False  # daprd dead-letters the bytes it received, without a reason
+
+    @asynccontextmanager
+    async def harness(self, tmp_path: Path, *, max_attempts: int, backoff_s: float) -> AsyncIterator[Harness]:
+        policy = Resiliency(max_retries=max_attempts - 1, duration_s=backoff_s, max_interval_s=60)
+        emulator = DaprEmulator(resiliency=policy)
+        side_server, side_task, side_url = await serve(emulator.app)
+        port = int(side_url.rsplit(":", 1)[1])
+        bus = DaprBus(http_port=port, max_attempts=max_attempts, backoff_s=backoff_s)
+        rt = Runtime(PROBE, settings=make_settings(tmp_path), bus=bus, ai=OfflineProvider())
+        servers = [(side_server, side_task)]
+
+        async def start() -> None:
+            await rt.start()
+            app_server, app_task, app_url = await serve(create_app(runtime=rt))
+            servers.append((app_server, app_task))
+            await emulator.connect(app_url)
+
+        try:
+            yield Harness(rt, start)
+        finally:
+            await emulator.disconnect()
+            for server, _ in servers:
+                server.should_exit = True
+            await asyncio.gather(*(task for _, task in servers), return_exceptions=True)
+            if rt.started:
+                await rt.stop()
 
 
 # -- subscriptions and routing rules --------------------------------------------------------------

@@ -36,8 +36,10 @@ from learnflow import config
 from learnflow.bus.kafka import all_topic_specs
 from learnflow.events import Topic
 from learnflow.events.topics import dlq
-from learnflow.runtime import SERVICES
+from learnflow.services.catalog import CATALOG
 from tests.conftest import free_port
+
+SERVICES = CATALOG.names
 
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infrastructure"

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from learnflow.ai import OfflineProvider
 from learnflow.bus import Outcome, Subscription
 from learnflow.bus.kafka import KafkaBus, all_topic_specs, create_topics
-from learnflow.events import CloudEvent, ProgressUpdated, StruggleDetected, Topic, dlq, new_event
+from learnflow.events import CloudEvent, ProgressUpdated, Topic, new_event
+from learnflow.runtime import Runtime
+from tests.conftest import make_settings
+from tests.transport_contract import PROBE, Harness, TransportContract
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,85 +71,31 @@ async def test_create_topics_with_partitions(kafka_bootstrap: str):
     assert partitions[p + "exercise.graded"] == 2 and partitions[p + "progress.updated.dlq"] == 2
 
 
-async def test_every_group_sees_every_event_and_filters_apply(kafka_bootstrap: str):
-    p = prefix()
-    await create_topics(kafka_bootstrap, prefix=p)
-    bus = make_bus(kafka_bootstrap, p)
-    seen: dict[str, list[str]] = {"a": [], "b": [], "only-s2": []}
+class TestKafkaTransport(TransportContract):
+    within_s = 60.0  # joining a consumer group on the broker takes seconds
 
-    def recorder(name: str):  # type: ignore[no-untyped-def]
-        async def handler(event: CloudEvent[ProgressUpdated]) -> Outcome:
-            seen[name].append(event.id)
-            return Outcome.DONE
+    @pytest.fixture(autouse=True)
+    def _broker(self, kafka_bootstrap: str) -> None:
+        self.bootstrap = kafka_bootstrap
 
-        return handler
-
-    topic = str(Topic.PROGRESS_UPDATED)
-    bus.subscribe(Subscription(topic, "a", recorder("a"), ProgressUpdated))
-    bus.subscribe(Subscription(topic, "b", recorder("b"), ProgressUpdated))
-    bus.subscribe(Subscription(topic, "c", recorder("only-s2"), ProgressUpdated, {"student_id": "s2"}))
-    await bus.start()
-    try:
-        events = [progress("s1"), progress("s2"), progress("s1")]
-        for event in events:
-            await bus.publish(topic, event)
-        await eventually(lambda: len(seen["a"]) == 3 and len(seen["b"]) == 3 and len(seen["only-s2"]) == 1)
-        assert set(seen["a"]) == set(seen["b"]) == {e.id for e in events}
-        assert seen["only-s2"] == [events[1].id]
-    finally:
-        await bus.stop()
-
-
-async def test_one_students_events_stay_in_order(kafka_bootstrap: str):
-    p = prefix()
-    await create_topics(kafka_bootstrap, prefix=p)
-    bus = make_bus(kafka_bootstrap, p)
-    order: list[float] = []
-
-    async def handler(event: CloudEvent[ProgressUpdated]) -> Outcome:
-        order.append(event.data.mastery)
-        return Outcome.DONE
-
-    bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "ordered", handler, ProgressUpdated))
-    await bus.start()
-    try:
-        for i in range(20):
-            await bus.publish(str(Topic.PROGRESS_UPDATED), progress("same-student", mastery=i))
-        await eventually(lambda: len(order) == 20)
-        assert order == sorted(order)
-    finally:
-        await bus.stop()
-
-
-async def test_failures_are_retried_then_dead_lettered(kafka_bootstrap: str):
-    p = prefix()
-    await create_topics(kafka_bootstrap, prefix=p)
-    bus = make_bus(kafka_bootstrap, p, max_attempts=3)
-    attempts: list[str] = []
-    dead: list[CloudEvent[StruggleDetected]] = []
-
-    async def broken(event: CloudEvent[StruggleDetected]) -> Outcome:
-        attempts.append(event.id)
-        raise RuntimeError("always fails")
-
-    async def on_dead(event: CloudEvent[StruggleDetected]) -> Outcome:
-        dead.append(event)
-        return Outcome.DONE
-
-    topic = str(Topic.STRUGGLE_DETECTED)
-    bus.subscribe(Subscription(topic, "broken", broken, StruggleDetected))
-    bus.subscribe(Subscription(dlq(topic), "dlq-reader", on_dead, StruggleDetected))
-    await bus.start()
-    try:
-        data = StruggleDetected(alert_id="a1", student_id="s", reason="asked_for_help", details="stuck")
-        event = new_event(Topic.STRUGGLE_DETECTED, data, source="/test", subject="s")
-        await bus.publish(topic, event)
-        await eventually(lambda: len(dead) == 1)
-        assert attempts == [event.id] * 3
-        assert dead[0].id == event.id
-        assert "always fails" in dead[0].model_extra["dlqreason"] and dead[0].model_extra["dlqgroup"] == "broken"
-    finally:
-        await bus.stop()
+    @asynccontextmanager
+    async def harness(self, tmp_path: Path, *, max_attempts: int, backoff_s: float) -> AsyncIterator[Harness]:
+        p = prefix()
+        await create_topics(self.bootstrap, prefix=p)
+        bus = KafkaBus(
+            self.bootstrap,
+            topic_prefix=p,
+            idempotence=False,
+            session_timeout_ms=6000,
+            max_attempts=max_attempts,
+            backoff_s=backoff_s,
+        )
+        rt = Runtime(PROBE, settings=make_settings(tmp_path), bus=bus, ai=OfflineProvider())
+        try:
+            yield Harness(rt, rt.start)
+        finally:
+            if rt.started:
+                await rt.stop()
 
 
 async def test_offsets_are_committed_only_after_success(kafka_bootstrap: str):
@@ -195,14 +147,12 @@ async def test_the_services_answer_over_kafka(kafka_bootstrap: str, tmp_path):  
     """The same service code, all services in one process, with events on the broker."""
     import httpx
 
-    from learnflow.ai import OfflineProvider
-    from learnflow.runtime import Runtime
     from learnflow.services.app import create_app
-    from tests.conftest import make_settings
+    from learnflow.services.catalog import CATALOG
 
     p = prefix()
     await create_topics(kafka_bootstrap, prefix=p)
-    rt = Runtime(settings=make_settings(tmp_path), bus=make_bus(kafka_bootstrap, p), ai=OfflineProvider())
+    rt = Runtime(CATALOG, settings=make_settings(tmp_path), bus=make_bus(kafka_bootstrap, p), ai=OfflineProvider())
     await rt.start()
     try:
         transport = httpx.ASGITransport(app=create_app(runtime=rt))

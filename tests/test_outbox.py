@@ -11,6 +11,7 @@ from learnflow.ai import OfflineProvider
 from learnflow.bus import MemoryBus
 from learnflow.runtime import Runtime
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.conftest import make_settings
 
 
@@ -31,7 +32,7 @@ class FlakyBus(MemoryBus):
 
 async def test_queries_accepted_while_the_bus_is_down_are_answered_once_it_is_back(tmp_path, database_url):  # type: ignore[no-untyped-def]
     bus = FlakyBus()
-    rt = Runtime(settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=OfflineProvider())
+    rt = Runtime(CATALOG, settings=make_settings(tmp_path, DATABASE_URL=database_url), bus=bus, ai=OfflineProvider())
     rt.outbox.max_backoff_s = 0.2
     await rt.start()
     try:
@@ -79,7 +80,7 @@ async def test_events_left_by_a_previous_run_are_sent_at_start(tmp_path, databas
 
     settings = make_settings(tmp_path, DATABASE_URL=database_url)
     first_bus = FlakyBus()
-    first = Runtime(("runner",), settings=settings, bus=first_bus, ai=OfflineProvider())
+    first = Runtime(CATALOG, ("runner",), settings=settings, bus=first_bus, ai=OfflineProvider())
     await first.start()
     first_bus.down = True
     payload = ProgressUpdated(student_id="p", topic="lists", mastery=50, level="Learning", overall=1)
@@ -88,7 +89,7 @@ async def test_events_left_by_a_previous_run_are_sent_at_start(tmp_path, databas
     await first.stop()  # "crashes" with the event still in the outbox
 
     second_bus = FlakyBus()
-    second = Runtime(("runner",), settings=settings, bus=second_bus, ai=OfflineProvider())
+    second = Runtime(CATALOG, ("runner",), settings=settings, bus=second_bus, ai=OfflineProvider())
     await second.start()
     try:
         for _ in range(100):

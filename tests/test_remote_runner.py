@@ -15,6 +15,7 @@ from learnflow.runtime import Runtime
 from learnflow.sandbox import Sandbox
 from learnflow.sandbox.remote import RemoteRunner
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.conftest import RuntimeFactory, make_settings
 
 SECRET_HOLDERS = ("triage", "concepts", "debug", "exercise")
@@ -65,11 +66,11 @@ async def services(make_runtime: RuntimeFactory, runner: Runtime) -> AsyncIterat
 
 def test_the_wiring_sends_code_to_the_runner_unless_this_is_the_runner(tmp_path: Path) -> None:
     settings = replace(make_settings(tmp_path), runner=RunnerSettings(RUNNER_URL="http://localhost:3500/x"))
-    debug = Runtime(("debug", "exercise"), settings=settings)
+    debug = Runtime(CATALOG, ("debug", "exercise"), settings=settings)
     assert isinstance(debug.sandbox, RemoteRunner) and debug.grader is debug.sandbox
-    runner = Runtime(("runner",), settings=settings)
+    runner = Runtime(CATALOG, ("runner",), settings=settings)
     assert isinstance(runner.sandbox, Sandbox)
-    local = Runtime(("debug",), settings=make_settings(tmp_path))
+    local = Runtime(CATALOG, ("debug",), settings=make_settings(tmp_path))
     assert isinstance(local.sandbox, Sandbox)
 
 

@@ -24,6 +24,7 @@ from learnflow.config import SandboxSettings
 from learnflow.runtime import Runtime
 from learnflow.sandbox import FairGate, Sandbox, SandboxBusy, SandboxUnavailable, bundled_bwrap, owner_scope
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.conftest import make_settings, max_overlap
 
 CI = os.environ.get("CI") == "true"
@@ -90,7 +91,9 @@ async def make_client(tmp_path: Path) -> AsyncIterator[object]:
         settings = make_settings(tmp_path)
         if app:
             settings = dataclasses.replace(settings, app=settings.app.model_copy(update=app))
-        rt = Runtime(("runner",), settings=settings, bus=MemoryBus(backoff_s=0.01), ai=OfflineProvider(), sandbox=box)
+        rt = Runtime(
+            CATALOG, ("runner",), settings=settings, bus=MemoryBus(backoff_s=0.01), ai=OfflineProvider(), sandbox=box
+        )
         await rt.start()
         runtimes.append(rt)
         client = httpx.AsyncClient(

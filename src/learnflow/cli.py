@@ -14,7 +14,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from learnflow.config import get_settings
-from learnflow.runtime import SERVICES
+from learnflow.services.catalog import CATALOG
 
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -39,7 +39,7 @@ def _logging(level: int | None = None, *, service: str = "learnflow") -> None:
 
 @app.command()
 def serve(
-    service: Annotated[str | None, typer.Argument(help=f"One of {', '.join(SERVICES)}; all when omitted.")] = None,
+    service: Annotated[str | None, typer.Argument(help=f"One of {', '.join(CATALOG.names)}; all when omitted.")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
 ) -> None:
@@ -48,10 +48,10 @@ def serve(
 
     from learnflow.services.app import create_app
 
-    if service is not None and service not in SERVICES:
-        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    if service is not None and service not in CATALOG:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(CATALOG.names)}")
     _logging(service=f"{service}-service" if service else "learnflow")
-    application = create_app([service] if service else SERVICES)
+    application = create_app([service] if service else None)
     # Logging is ours (configured above): uvicorn's loggers reach the root handler, and its access log
     # gives way to the middleware's line, which carries the request id.
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
@@ -95,7 +95,7 @@ async def _ask(body: object, *, as_json: bool) -> None:
     from learnflow.runtime import Runtime
     from learnflow.services.triage import service
 
-    rt = Runtime(SERVICES)
+    rt = Runtime(CATALOG)
     await rt.start()
     try:
         row = await service.create(rt, body=body)  # type: ignore[arg-type]

@@ -210,6 +210,33 @@ class RunnerSettings(BaseSettings):
     timeout_s: float = Field(default=30.0, gt=0, le=600, alias="RUNNER_TIMEOUT_S")
 
 
+class StruggleSettings(BaseSettings):
+    """When a student's runs, submissions, time on an exercise or quiz score count as struggling."""
+
+    model_config = _ENV
+
+    repeated_error_runs: int = Field(
+        default=3, ge=2, le=100, alias="STRUGGLE_REPEATED_ERROR_RUNS", description="The same error this often in a row."
+    )
+    failed_runs: int = Field(default=5, ge=2, le=100, alias="STRUGGLE_FAILED_RUNS", description="Failed runs in a row.")
+    failed_submissions: int = Field(
+        default=3, ge=2, le=100, alias="STRUGGLE_FAILED_SUBMISSIONS", description="Failed submissions of one exercise."
+    )
+    stuck_after_min: float = Field(
+        default=10, gt=0, le=24 * 60, alias="STRUGGLE_STUCK_AFTER_MIN", description="Still failing this long after."
+    )
+    stuck_lookback_h: float = Field(
+        default=24,
+        gt=0,
+        le=30 * 24,
+        alias="STRUGGLE_STUCK_LOOKBACK_H",
+        description="Older assignments are abandoned rather than stuck (no alert on a first sweep after a deploy).",
+    )
+    low_quiz_score: float = Field(
+        default=0.5, gt=0, le=1, alias="STRUGGLE_LOW_QUIZ_SCORE", description="A quiz scored under this fraction."
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
@@ -218,6 +245,7 @@ class Settings:
     ai: AISettings = field(default_factory=AISettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     runner: RunnerSettings = field(default_factory=RunnerSettings)
+    struggle: StruggleSettings = field(default_factory=StruggleSettings)
 
     @property
     def database_url(self) -> str:

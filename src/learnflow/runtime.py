@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -23,23 +23,18 @@ from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
 from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
+from learnflow.events.ids import derived_id
 from learnflow.inbox import Inbox
 from learnflow.outbox import Outbox
 from learnflow.sandbox import CodeRunner, NoCode, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.sandbox.remote import RemoteRunner
+from learnflow.services.declare import Catalog, DeadLetterReaction, ServiceDeclaration
 
 log = logging.getLogger(__name__)
+__all__ = ["ResponseHub", "Runtime", "derived_id"]
 
-SERVICES = ("triage", "concepts", "debug", "exercise", "runner")
-# The services that run code (examples, reproductions, grading, or the runner itself).
-CODE_SERVICES = {"concepts", "debug", "exercise", "runner"}
 P = TypeVar("P", bound=BaseModel)
-
-
-def derived_id(parent_event_id: str, purpose: str) -> str:
-    """Deterministic id for an event caused by another, so a redelivery re-publishes the same event."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"learnflow:{parent_event_id}:{purpose}"))
 
 
 class ResponseHub:
@@ -81,9 +76,12 @@ class ResponseHub:
 
 
 class Runtime:
+    """Serves the declared ``services`` (all of ``catalog`` when None); the catalog answers about the rest."""
+
     def __init__(
         self,
-        services: Iterable[str] = SERVICES,
+        catalog: Catalog,
+        services: Iterable[str] | None = None,
         *,
         settings: Settings | None = None,
         bus: EventBus | None = None,
@@ -91,10 +89,15 @@ class Runtime:
         sandbox: Sandbox | None = None,
         curriculum: Curriculum | None = None,
     ) -> None:
-        self.services = tuple(services)
-        unknown = set(self.services) - set(SERVICES)
-        if unknown:
-            raise ValueError(f"unknown services {sorted(unknown)}; choose from {', '.join(SERVICES)}")
+        if not isinstance(catalog, Catalog):
+            raise TypeError("Runtime serves a Catalog of declarations: Runtime(CATALOG, ('runner',), ...)")
+        self.catalog = catalog
+        self.declarations: tuple[ServiceDeclaration, ...] = tuple(
+            catalog[name] for name in (catalog.names if services is None else services)
+        )
+        self.services = tuple(d.name for d in self.declarations)
+        if not self.services:
+            raise ValueError("a runtime serves at least one service")
         self.settings = settings or get_settings()
         self.name = self.services[0] + "-service" if len(self.services) == 1 else "learnflow"
         self.source = f"/learnflow/{self.name}"
@@ -104,10 +107,10 @@ class Runtime:
         self.sandbox: CodeRunner
         self.grader: GradesCode
         self.remote: RemoteRunner | None = None
-        if sandbox is None and not CODE_SERVICES & set(self.services):
+        if sandbox is None and not any(d.runs_code for d in self.declarations):
             # Triage alone runs no code: no sandbox to probe, and none that could make it unready.
             self.sandbox = self.grader = NoCode(self.name)
-        elif sandbox is None and self.settings.runner.url and "runner" not in self.services:
+        elif sandbox is None and self.settings.runner.url and not any(d.is_runner for d in self.declarations):
             # This process holds secrets: its code runs in the runner service, never here.
             self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s)
             self.sandbox = self.grader = self.remote
@@ -141,10 +144,8 @@ class Runtime:
 
     async def start(self) -> None:
         await self.db.upgrade()
-        from learnflow.services import registry
-
-        for service in self.services:
-            await registry.setup(service, self)
+        for declaration in self.declarations:
+            await self._serve(declaration)
         await self.bus.start()
         self.outbox.start()
         self.outbox.kick()  # events a previous run committed but could not send
@@ -163,6 +164,22 @@ class Runtime:
             self.ai.name,
             "sqlite" if self.db.is_sqlite else "postgresql",
         )
+
+    async def _serve(self, declaration: ServiceDeclaration) -> None:
+        """Prepare ``declaration``'s service and subscribe and schedule what it declares."""
+        if declaration.prepare is not None:
+            await declaration.prepare(self)
+        for consumer in declaration.subscriptions():
+            self.consume(
+                consumer.topic,
+                declaration.name,
+                partial(consumer.handler, self),
+                payload=consumer.payload,
+                match=consumer.match,
+                on_dead_letter=consumer.on_dead_letter,
+            )
+        for periodic in declaration.periodic:
+            self.every(periodic.every_s, periodic.name, partial(periodic.job, self))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -232,8 +249,12 @@ class Runtime:
         *,
         payload: type[P],
         match: Mapping[str, str] | None = None,
+        on_dead_letter: DeadLetterReaction | None = None,
     ) -> None:
-        """Subscribe ``handler`` for consumer ``group``, processing each event id at most once."""
+        """Subscribe ``handler`` for consumer ``group``, processing each event id at most once.
+
+        What the group gives up on is recorded, and ``on_dead_letter`` reacts to it in the same transaction.
+        """
 
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             async with self.db.session() as session:
@@ -256,9 +277,16 @@ class Runtime:
             return outcome
 
         self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
-        self._record_dead_letters(str(topic), group, payload, dict(match or {}))
+        self._record_dead_letters(str(topic), group, payload, dict(match or {}), on_dead_letter)
 
-    def _record_dead_letters(self, topic: str, group: str, payload: type[BaseModel], match: dict[str, str]) -> None:
+    def _record_dead_letters(
+        self,
+        topic: str,
+        group: str,
+        payload: type[BaseModel],
+        match: dict[str, str],
+        react: DeadLetterReaction | None,
+    ) -> None:
         """Keep the events ``group`` gave up on in the database, and react to them (once per consumer)."""
 
         async def record(event: CloudEvent[Any]) -> Outcome:
@@ -275,8 +303,6 @@ class Runtime:
                 # Kept for people to inspect; there is no valid payload to react to.
                 log.warning("%s: dead-lettered event %s has an invalid payload", group, event.id)
                 typed = None
-            from learnflow.services import registry
-
             # The row and the reaction's events commit together, and the row is unique per consumer and
             # event: a redelivered dead letter is recognised here and neither recorded nor reacted to again.
             async with self.db.session() as session:
@@ -295,8 +321,8 @@ class Runtime:
                         event=wire,
                     )
                 )
-                if typed is not None:
-                    await registry.on_dead_letter(self, topic, typed, session=session)
+                if typed is not None and react is not None:
+                    await react(self, typed, session)
                 try:
                     await session.commit()
                 except IntegrityError:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from fastapi import APIRouter
 from pydantic import BaseModel, RootModel, ValidationError
 
 from learnflow import observability
@@ -71,6 +72,10 @@ class EventBus(Protocol):
 
     async def ping(self) -> str | None:
         """Return None when the transport answers, else the reason it does not."""
+        ...
+
+    def routes(self) -> APIRouter | None:
+        """The HTTP routes through which the transport delivers to the app (Dapr's), or None (it pulls)."""
         ...
 
 

@@ -57,6 +57,15 @@ def cel(match: dict[str, str]) -> str:
     return " && ".join(clauses)
 
 
+def _exclusive(subs: list[Subscription]) -> bool:
+    """True when every subscription is filtered on the same fields with different values (one matches at most)."""
+    if not subs or not all(s.match for s in subs):
+        return False
+    keys = {tuple(sorted(s.match)) for s in subs}
+    values = [tuple(sorted(s.match.items())) for s in subs]
+    return len(keys) == 1 and len(values) == len(set(values))
+
+
 class Parking(Protocol):
     """Durable storage for events taken over from daprd before they are finished (the inbox)."""
 
@@ -160,17 +169,16 @@ class DaprBus:
         """What the app answers to ``GET /dapr/subscribe``."""
         result = []
         for topic, subs in sorted(self._subs.items()):
-            rules = [
-                {"match": cel(dict(s.match)), "path": f"{ROUTE_PREFIX}/{s.group}/{topic}"} for s in subs if s.match
-            ]
-            unfiltered = [s for s in subs if not s.match]
-            default = (
-                f"{ROUTE_PREFIX}/{unfiltered[0].group}/{topic}"
-                if len(unfiltered) == 1
-                else f"{ROUTE_PREFIX}/_all/{topic}"
-                if unfiltered
-                else f"{ROUTE_PREFIX}/_none/{topic}"
-            )
+            # daprd sends an event down the first route whose rule matches, never down two: rules can
+            # only select among subscriptions that exclude each other. Otherwise every event goes to
+            # one route and the app gives it to each subscription that matches it.
+            if _exclusive(subs):
+                rules = [{"match": cel(dict(s.match)), "path": f"{ROUTE_PREFIX}/{s.group}/{topic}"} for s in subs]
+                default = f"{ROUTE_PREFIX}/_none/{topic}"
+            else:
+                rules = []
+                whole = len(subs) == 1 and not subs[0].match
+                default = f"{ROUTE_PREFIX}/{subs[0].group if whole else '_all'}/{topic}"
             entry: dict[str, Any] = {
                 "pubsubname": self.pubsub,
                 "topic": topic,
@@ -185,9 +193,12 @@ class DaprBus:
         """Deliver one event to the subscriptions the route names, once; Dapr owns the retries."""
         if group == "_none":
             return Outcome.DONE  # no rule matched: not for this app
-        subs = [
-            s for s in self._subs.get(topic, []) if (group == "_all" and not s.match) or s.group == group
-        ]  # fmt: skip
+        if group == "_all":
+            subs = [s for s in self._subs.get(topic, []) if s.matches(wire.get("data", {}))]
+            if not subs:
+                return Outcome.DONE  # for none of this app's subscriptions
+        else:
+            subs = [s for s in self._subs.get(topic, []) if s.group == group]
         if not subs:
             log.warning("dapr delivery for unknown route %s/%s dropped", group, topic)
             return Outcome.DROP
@@ -286,7 +297,8 @@ class DaprBus:
                 log.warning("dapr inbox: could not resume parked events (%r)", exc)
             await asyncio.sleep(self._resume_every_s)
 
-    def router(self) -> APIRouter:
+    def routes(self) -> APIRouter | None:
+        """``GET /dapr/subscribe`` and the delivery routes the sidecar posts events to."""
         router = APIRouter(include_in_schema=False)
 
         @router.get("/dapr/subscribe")

@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from fastapi import APIRouter
 
 from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
@@ -159,6 +160,9 @@ class KafkaBus:
                 await self._producer.client.fetch_all_metadata()
         except (KafkaError, TimeoutError, OSError) as exc:
             return f"kafka unavailable at {self.bootstrap}: {type(exc).__name__}"
+        return None
+
+    def routes(self) -> APIRouter | None:
         return None
 
     async def publish(self, topic: str, event: CloudEvent[Any]) -> None:

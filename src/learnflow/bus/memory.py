@@ -1,6 +1,9 @@
 """In-process event bus with the delivery semantics of the real transports.
 
-Each subscription gets its own queue and workers (like a Kafka consumer group); a handler that
+Each subscription gets its own workers (like a Kafka consumer group), each with its own queue; an
+event goes to the worker its subject (the student) hashes to, as a keyed record goes to one partition,
+so one student's events are handled one at a time and in order while other students' run beside
+them. A handler that
 raises or answers RETRY is retried with exponential backoff, and after the last attempt (or on DROP)
 the event is published to ``<topic>.dlq`` with the reason, so nothing is silently lost.
 """
@@ -10,14 +13,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections import defaultdict, deque
 from typing import Any
+
+from fastapi import APIRouter
 
 from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
 
 log = logging.getLogger(__name__)
+Queue = asyncio.Queue[dict[str, Any]]
+
+
+def _partition(wire: dict[str, Any], partitions: int) -> int:
+    key = str(wire.get("subject") or wire.get("id") or "")
+    return zlib.crc32(key.encode()) % partitions
 
 
 class MemoryBus:
@@ -27,17 +39,17 @@ class MemoryBus:
         self._max_attempts = max_attempts
         self._backoff_s = backoff_s
         self._workers = workers
-        self._subs: dict[str, list[tuple[Subscription, asyncio.Queue[dict[str, Any]]]]] = defaultdict(list)
+        self._subs: dict[str, list[tuple[Subscription, list[Queue]]]] = defaultdict(list)
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         # The last events, for inspection (tests, debugging); bounded so it never grows with traffic.
         self.published: deque[tuple[str, dict[str, Any]]] = deque(maxlen=1000)
 
     def subscribe(self, subscription: Subscription) -> None:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self._subs[subscription.topic].append((subscription, queue))
+        queues: list[Queue] = [asyncio.Queue() for _ in range(self._workers)]
+        self._subs[subscription.topic].append((subscription, queues))
         if self._started:
-            self._spawn(subscription, queue)
+            self._spawn(subscription, queues)
 
     async def publish(self, topic: str, event: CloudEvent[Any]) -> None:
         # Serialise at the boundary exactly as a network transport would, so handlers never share
@@ -47,23 +59,23 @@ class MemoryBus:
     async def publish_wire(self, topic: str, wire: dict[str, Any]) -> None:
         # Subscribers only read the dict (each validates it into its own model), so it is shared.
         self.published.append((topic, wire))
-        for sub, queue in self._subs.get(topic, []):
+        for sub, queues in self._subs.get(topic, []):
             if sub.matches(wire.get("data", {})):
-                queue.put_nowait(wire)
+                queues[_partition(wire, len(queues))].put_nowait(wire)
 
     async def start(self) -> None:
         self._started = True
         for subs in self._subs.values():
-            for sub, queue in subs:
-                self._spawn(sub, queue)
+            for sub, queues in subs:
+                self._spawn(sub, queues)
 
-    def _spawn(self, sub: Subscription, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        for _ in range(self._workers):
+    def _spawn(self, sub: Subscription, queues: list[Queue]) -> None:
+        for queue in queues:
             self._tasks.append(asyncio.create_task(self._work(sub, queue), name=f"bus:{sub.group}:{sub.topic}"))
 
     async def stop(self) -> None:
         # Let in-flight deliveries finish briefly so a clean shutdown loses nothing it accepted.
-        queues = [q for subs in self._subs.values() for _, q in subs]
+        queues = [q for subs in self._subs.values() for _, qs in subs for q in qs]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*(q.join() for q in queues)), timeout=5)
         for task in self._tasks:
@@ -75,7 +87,10 @@ class MemoryBus:
     async def ping(self) -> str | None:
         return None if self._started else "event bus not started"
 
-    async def _work(self, sub: Subscription, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    def routes(self) -> APIRouter | None:
+        return None
+
+    async def _work(self, sub: Subscription, queue: Queue) -> None:
         while True:
             wire = await queue.get()
             try:
@@ -98,6 +113,6 @@ class MemoryBus:
         log.error("dead-lettering event %s from %s for %s: %s", wire.get("id"), sub.topic, sub.group, reason)
         dead = {**wire, "dlqreason": reason[:1000], "dlqgroup": sub.group}
         self.published.append((dlq(sub.topic), dead))
-        for dsub, queue in self._subs.get(dlq(sub.topic), []):
+        for dsub, queues in self._subs.get(dlq(sub.topic), []):
             if dsub.matches(dead.get("data", {})):
-                queue.put_nowait(dead)
+                queues[_partition(dead, len(queues))].put_nowait(dead)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.events.topics import Topic
+from learnflow.specialists import Specialist
 
-Agent = Literal["concepts", "debug", "exercise"]
+Agent = Specialist
 Source = Literal["offline", "llm", "offline-fallback"]
 
 
@@ -42,7 +44,7 @@ class LearningResponse(_Payload):
     query_id: str = Field(description="The query this answers.")
     student_id: str
     session_id: str
-    agent: Literal["triage", "concepts", "debug", "exercise"] = Field(description="Who wrote it.")
+    agent: Specialist | Literal["triage"] = Field(description="Who wrote it.")
     kind: Literal["ack", "answer", "error"] = Field(
         description="`ack`: triage received and routed the query; `answer`: the specialist's answer; "
         "`error`: the specialist could not answer."
@@ -122,20 +124,24 @@ class ExerciseGraded(_Payload):
     )
 
 
+class StruggleReason(StrEnum):
+    """Why a student seems stuck: each has one detector in ``learnflow.services.struggle``."""
+
+    ASKED_FOR_HELP = "asked_for_help"
+    REPEATED_ERROR = "repeated_error"
+    FAILED_RUNS = "failed_runs"
+    FAILED_SUBMISSIONS = "failed_submissions"
+    STUCK_ON_EXERCISE = "stuck_on_exercise"
+    LOW_QUIZ = "low_quiz"
+
+
 class StruggleDetected(_Payload):
     """A student seems stuck; teachers are alerted."""
 
     alert_id: str
     student_id: str
     topic: str | None = None
-    reason: Literal[
-        "asked_for_help",
-        "repeated_error",
-        "failed_runs",
-        "failed_submissions",
-        "stuck_on_exercise",
-        "low_quiz",
-    ] = Field(examples=["asked_for_help"])
+    reason: StruggleReason = Field(examples=["asked_for_help"])
     details: str = Field(description="What was seen, for the teacher.")
 
 

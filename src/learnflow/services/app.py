@@ -9,22 +9,14 @@ from fastapi import FastAPI
 
 from learnflow import __version__
 from learnflow.observability import Observe
-from learnflow.runtime import SERVICES, Runtime
-from learnflow.services import registry
+from learnflow.runtime import Runtime
+from learnflow.services.catalog import CATALOG
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers
 
-_TITLES = {
-    "triage": "LearnFlow triage service",
-    "concepts": "LearnFlow concepts service",
-    "debug": "LearnFlow debug service",
-    "exercise": "LearnFlow exercise service",
-    "runner": "LearnFlow code runner",
-}
 
-
-def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app serving ``services``; the runtime starts and stops with it."""
-    rt = runtime or Runtime(services)
+def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app serving ``services`` (all the catalog's when None); the runtime starts and stops with it."""
+    rt = runtime or Runtime(CATALOG, services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,7 +26,7 @@ def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = 
         finally:
             await rt.stop()
 
-    title = _TITLES[rt.services[0]] if len(rt.services) == 1 else "LearnFlow"
+    title = rt.declarations[0].title if len(rt.declarations) == 1 else "LearnFlow"
     app = FastAPI(
         title=title,
         version=__version__,
@@ -46,10 +38,9 @@ def create_app(services: Iterable[str] = SERVICES, *, runtime: Runtime | None = 
     app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
     app.add_middleware(Observe)  # outermost: even a refused body has a request id, a trace and a latency
     app.include_router(health_router)
-    transport_routes = getattr(rt.bus, "router", None)
-    if callable(transport_routes):
-        app.include_router(transport_routes())  # Dapr's subscription discovery and deliveries
-    for service in rt.services:
-        for router in registry.routers(service):
-            app.include_router(router)
+    transport_routes = rt.bus.routes()
+    if transport_routes is not None:
+        app.include_router(transport_routes)  # how the transport delivers to the app (Dapr's sidecar)
+    for declaration in rt.declarations:
+        app.include_router(declaration.router)
     return app

@@ -11,8 +11,9 @@ import yaml
 from pydantic import BaseModel, Field
 
 from learnflow.curriculum import DATA
+from learnflow.specialists import Specialist
 
-Route = Literal["concepts", "debug", "exercise"]
+Route = Specialist
 
 
 class TriageExample(BaseModel):

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import get_args
 
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
@@ -128,7 +127,7 @@ def evaluate_triage_students(examples: list[TriageExample]) -> dict[str, Accurac
     accuracy on the examples of that label (the recall of that route).
     """
     result = {name: Accuracy() for name in ROUTERS}
-    result |= {f"{name}/{label}": Accuracy() for name in ROUTERS for label in get_args(Route)}
+    result |= {f"{name}/{label}": Accuracy() for name in ROUTERS for label in Route}
     for ex in examples:
         for name, route in ROUTERS.items():
             got = route(ex)
@@ -486,7 +485,7 @@ def summary_json(
             "triage_students_accuracy": round(students["router"].value, 4),
             "triage_students_rules": round(students["rules"].value, 4),
             "triage_students_keyword_baseline": round(students["keyword_baseline"].value, 4),
-            **{f"triage_students_{label}": round(students[f"router/{label}"].value, 4) for label in get_args(Route)},
+            **{f"triage_students_{label}": round(students[f"router/{label}"].value, 4) for label in Route},
             "triage_students_size": students["router"].total,
             "triage_independent_accuracy": round(independent["triage"]["router"].value, 4),
             "triage_independent_keyword_baseline": round(independent["triage"]["keyword_baseline"].value, 4),

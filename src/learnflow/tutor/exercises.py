@@ -30,7 +30,6 @@ _DIFFICULTY_FOR_LEVEL = {
     "Proficient": "advanced",
     "Mastered": "advanced",
 }
-FAILED_SUBMISSIONS_ALERT = 3
 # Each mutant is one sandbox grading: this many keeps a teacher's request within seconds.
 TEACHER_MUTANTS = 24
 
@@ -245,7 +244,6 @@ async def assign(session: AsyncSession, *, student_id: str, exercise: Exercise) 
 class Graded:
     submission: Submission
     progress: Progress
-    failed_in_a_row: int
 
 
 async def grade_submission(
@@ -285,32 +283,8 @@ async def grade_submission(
         session.add(existing)
         await session.flush()
     progress = await progress_service.recompute(session, student_id=student_id, topic=exercise.topic)
-    recent = (
-        (
-            await session.execute(
-                select(Submission.passed)
-                .where(Submission.student_id == student_id, Submission.exercise_id == exercise.id)
-                .order_by(Submission.created_at.desc())
-                .limit(FAILED_SUBMISSIONS_ALERT)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    failed_in_a_row = 0
-    for ok in recent:
-        if ok:
-            break
-        failed_in_a_row += 1
     await session.commit()
-    return Graded(submission=existing, progress=progress, failed_in_a_row=failed_in_a_row)
-
-
-# "Stuck on an exercise": still failing it this long after it was assigned.
-STUCK_AFTER = timedelta(minutes=10)
-# Older assignments are abandoned rather than stuck: never alert on them (e.g. on the first sweep
-# after a deployment).
-STUCK_LOOKBACK = timedelta(hours=24)
+    return Graded(submission=existing, progress=progress)
 
 
 @dataclass(frozen=True)
@@ -323,9 +297,16 @@ class Stuck:
 
 
 async def find_stuck(
-    session: AsyncSession, *, now: datetime, student_id: str | None = None, exercise_id: str | None = None
+    session: AsyncSession,
+    *,
+    now: datetime,
+    stuck_after: timedelta,
+    lookback: timedelta,
+    student_id: str | None = None,
+    exercise_id: str | None = None,
 ) -> list[Stuck]:
-    """Assignments open for over STUCK_AFTER with failed submissions, no pass and no alert yet.
+    """Assignments open for over ``stuck_after`` (and under ``lookback``) with failed submissions, no pass and
+    no alert yet.
 
     Only the latest assignment of an exercise to a student counts, and only one alert is raised per
     assignment (its id is derived from the assignment's).
@@ -337,8 +318,8 @@ async def find_stuck(
     )
     # The database narrows the sweep to open assignments with a failed submission and no pass.
     stmt = select(Assignment).where(
-        Assignment.assigned_at <= now - STUCK_AFTER,
-        Assignment.assigned_at >= now - STUCK_LOOKBACK,
+        Assignment.assigned_at <= now - stuck_after,
+        Assignment.assigned_at >= now - lookback,
         exists().where(since_assigned, Submission.passed.is_(False)),
         ~exists().where(since_assigned, Submission.passed.is_(True)),
     )

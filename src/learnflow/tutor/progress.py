@@ -164,41 +164,9 @@ async def record_alert(
     return True
 
 
-REPEATED_ERROR_RUNS = 3
-FAILED_RUNS_IN_A_ROW = 5
-
-
-async def record_run(
-    session: AsyncSession, *, student_id: str, ok: bool, error_type: str | None
-) -> tuple[str, str] | None:
-    """Store a run and say whether it starts a struggle: (reason, details), or None; caller commits.
-
-    An alert is raised when a streak *reaches* its threshold (the third same error type in a row,
-    the fifth failed run in a row), not again on every further run of the same streak.
-    """
-    session.add(CodeRun(student_id=student_id, ok=ok, error_type=error_type))
+async def record_run(session: AsyncSession, *, student_id: str, ok: bool, error_type: str | None) -> CodeRun:
+    """Store a student's run (struggle detection reads the streaks); caller commits."""
+    run = CodeRun(student_id=student_id, ok=ok, error_type=error_type)
+    session.add(run)
     await session.flush()
-    recent = (
-        await session.execute(
-            select(CodeRun.ok, CodeRun.error_type)
-            .where(CodeRun.student_id == student_id)
-            .order_by(CodeRun.id.desc())
-            .limit(FAILED_RUNS_IN_A_ROW + 1)
-        )
-    ).all()
-    failed = 0
-    for run_ok, _ in recent:
-        if run_ok:
-            break
-        failed += 1
-    if failed == FAILED_RUNS_IN_A_ROW:
-        return "failed_runs", f"{failed} failed runs in a row; the last ended with {error_type or 'no exception'}."
-    if error_type:
-        same = 0
-        for _, kind in recent:
-            if kind != error_type:
-                break
-            same += 1
-        if same == REPEATED_ERROR_RUNS:
-            return "repeated_error", f"{error_type} {same} times in a row."
-    return None
+    return run

@@ -15,8 +15,6 @@ from learnflow.db.models import Progress, QuizAttempt
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.tutor import progress
 
-# A quiz under this score raises struggle.detected (the "quiz score under 50%").
-LOW_SCORE = 0.5
 # Questions drawn from the topic's pool for one attempt.
 QUESTIONS_PER_ATTEMPT = 5
 

@@ -19,12 +19,13 @@ from typing import Literal
 from pydantic import BaseModel
 
 from learnflow.ai import AIProvider, AIUnavailable
+from learnflow.specialists import Specialist
 from learnflow.tutor import phrasing
 from learnflow.tutor.prompts import TRIAGE_SYSTEM, fence
 
 log = logging.getLogger(__name__)
 
-Route = Literal["concepts", "debug", "exercise"]
+Route = Specialist
 
 _F = re.IGNORECASE
 

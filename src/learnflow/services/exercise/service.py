@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Assignment, Exercise, Progress, QuizAttempt
@@ -161,17 +160,8 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
         subject=student_id,
         event_id=derived_id(sub.id, "progress"),
     )
-    if graded.failed_in_a_row == exercises.FAILED_SUBMISSIONS_ALERT:
-        await struggle.announce(
-            rt,
-            alert_id=derived_id(sub.id, "struggle"),
-            student_id=student_id,
-            topic=exercise.topic,
-            reason="failed_submissions",
-            details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
-        )
-    if not sub.passed:
-        await flag_stuck(rt, student_id=student_id, exercise_id=exercise.id)
+    seen = struggle.SubmissionGraded(sub.id, student_id, exercise.id, exercise.topic, sub.passed, datetime.now(UTC))
+    await struggle.check(rt, seen)
     return SubmissionRead(
         submission_id=sub.id,
         exercise_id=exercise.id,
@@ -183,41 +173,12 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
     )
 
 
-async def flag_stuck(
-    rt: Runtime, *, now: datetime | None = None, student_id: str | None = None, exercise_id: str | None = None
-) -> int:
-    """Alert on students still failing an exercise over 10 minutes after it was assigned; return how many.
+async def flag_stuck(rt: Runtime, *, now: datetime | None = None) -> int:
+    """Alert on students still failing an exercise long after it was assigned; return how many alerts.
 
-    Runs after each failed submission and on a schedule (a student can be stuck between submissions).
+    Runs on a schedule: a student can be stuck between submissions (a failed submission checks too).
     """
-    async with rt.db.session() as session:
-        found = await exercises.find_stuck(
-            session, now=now or datetime.now(UTC), student_id=student_id, exercise_id=exercise_id
-        )
-        for stuck in found:
-            details = (
-                f"Still failing exercise {stuck.exercise.id!r} ({stuck.exercise.title}) {stuck.minutes} minutes "
-                f"after it was assigned; {stuck.failed} failed submission(s)."
-            )
-            # Stored in the transaction that decides it, so the next check sees it at once.
-            await struggle.announce(
-                rt,
-                alert_id=stuck.alert_id,
-                student_id=stuck.student_id,
-                topic=stuck.exercise.topic,
-                reason="stuck_on_exercise",
-                details=details,
-                session=session,
-                store=True,
-            )
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()  # a concurrent check raised the same alert first
-            return 0
-    if found:
-        rt.outbox.kick()
-    return len(found)
+    return len(await struggle.check(rt, struggle.Sweep(now or datetime.now(UTC))))
 
 
 async def _last_assignment(rt: Runtime, student_id: str) -> Exercise | None:
@@ -368,13 +329,12 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
             stored = await session.get(Progress, (attempt.student_id, attempt.topic)) or await progress.recompute(
                 session, student_id=attempt.student_id, topic=attempt.topic
             )
-            return _attempt_read(attempt, stored, low=attempt.score < quizzes.LOW_SCORE)
+            return _attempt_read(attempt, stored, low=attempt.score < rt.settings.struggle.low_quiz_score)
         found = quizzes.quiz_for(rt.curriculum, attempt.topic)
         graded = quizzes.grade(quizzes.questions_of(found, attempt), answers)
         topic_progress = await quizzes.record(session, attempt=attempt, graded=graded)
         student_id, topic = attempt.student_id, attempt.topic
         overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
-        low = graded.score < quizzes.LOW_SCORE
         # One transaction: the grade is stored if and only if its events are sent.
         await rt.publish(
             Topic.PROGRESS_UPDATED,
@@ -389,17 +349,8 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
             event_id=derived_id(attempt.id, "progress"),
             session=session,
         )
-        if low:
-            await struggle.announce(
-                rt,
-                alert_id=derived_id(attempt.id, "struggle"),
-                student_id=student_id,
-                topic=topic,
-                reason="low_quiz",
-                details=f"Quiz on {topic!r}: {graded.correct}/{graded.total} correct "
-                f"({round(graded.score * 100)}%, under {round(quizzes.LOW_SCORE * 100)}%).",
-                session=session,
-            )
+        seen = struggle.QuizGraded(attempt.id, student_id, topic, graded.correct, graded.total, graded.score)
+        low = bool(await struggle.check(rt, seen, session=session))
         await session.commit()
     rt.outbox.kick()
     return _attempt_read(attempt, topic_progress, low=low)

@@ -15,6 +15,7 @@ from learnflow.services.limits import (
     MAX_QUERY_CHARS,
     MAX_STDIN_CHARS,
 )
+from learnflow.specialists import Specialist
 
 
 class TriageCreate(BaseModel):
@@ -54,7 +55,7 @@ class TriageRead(BaseModel):
     query_id: str
     student_id: str
     session_id: str
-    routed_to: Literal["concepts", "debug", "exercise"]
+    routed_to: Specialist
     confidence: float
     status: Literal["pending", "answered", "failed"]
     timestamp: datetime
@@ -66,6 +67,6 @@ class TriageRead(BaseModel):
 
 class QueryRead(BaseModel):
     query_id: str
-    routed_to: Literal["concepts", "debug", "exercise"]
+    routed_to: Specialist
     status: Literal["pending", "answered", "failed"]
     response: ResponseRead | None = None

@@ -6,26 +6,18 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow import observability
 from learnflow.bus import Outcome
 from learnflow.db.models import Query, Response
-from learnflow.events import CloudEvent, LearningQuery, LearningResponse, StruggleDetected, Topic
+from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
 from learnflow.runtime import Runtime, derived_id
-from learnflow.services import budget
+from learnflow.services import budget, struggle
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
 from learnflow.tutor import queries
 from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
-
-_ACK = {
-    "concepts": "Good question! The concepts tutor is preparing an explanation.",
-    "debug": "Let's find that bug. The debug tutor is running your code.",
-    "exercise": "Practice time! The exercise tutor is picking an exercise for you.",
-}
 
 
 def read(row: Response) -> ResponseRead:
@@ -77,7 +69,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     )  # fmt: skip
     ack = LearningResponse(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
-        content=_ACK[decision.routed_to],
+        content=rt.catalog.specialist(decision.routed_to).acknowledgement,
         data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic,
               "decided_by": decision.decided_by},
     )  # fmt: skip
@@ -94,14 +86,8 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         await rt.publish(
             Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"), session=session
         )
-        if decision.asks_for_help:
-            alert = StruggleDetected(
-                alert_id=derived_id(query_id, "struggle"), student_id=body.student_id, topic=event.topic,
-                reason="asked_for_help", details=f"The student wrote: {body.query[:300]!r}",
-            )  # fmt: skip
-            await rt.publish(
-                Topic.STRUGGLE_DETECTED, alert, subject=body.student_id, event_id=alert.alert_id, session=session
-            )
+        seen = struggle.QueryAsked(query_id, body.student_id, body.query, event.topic)
+        await struggle.check(rt, seen, session=session)
         await session.commit()
     rt.outbox.kick()
     return row
@@ -130,19 +116,3 @@ async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outco
     if row is not None:
         rt.hub.notify(query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack")
     return Outcome.DONE
-
-
-async def on_query_dead(rt: Runtime, event: CloudEvent[Any], *, session: AsyncSession) -> None:
-    """A query no specialist could answer: tell the student instead of leaving it pending (staged in ``session``)."""
-    data: LearningQuery = event.data
-    failure = LearningResponse(
-        query_id=data.query_id,
-        student_id=data.student_id,
-        session_id=data.session_id,
-        agent=data.routed_to,
-        kind="error",
-        content="Sorry, the tutor could not answer this question right now. Please try again.",
-        data={"reason": str((event.model_extra or {}).get("dlqreason", ""))[:500]},
-    )
-    dead_id = derived_id(event.id, "dead")
-    await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=dead_id, session=session)
