@@ -104,8 +104,8 @@ async def generate(
         exercise_id=exercise.id,
         student_id=student_id,
         topic=exercise.topic,
-        difficulty=exercise.difficulty,
-        assigned_at=assignment.assigned_at or datetime.now(UTC),  # type: ignore[arg-type]
+        difficulty=exercise.difficulty,  # type: ignore[arg-type]  # a str column: pydantic checks it against the Literal
+        assigned_at=assignment.assigned_at or datetime.now(UTC),
     )
     await rt.publish(
         Topic.EXERCISE_ASSIGNED,
@@ -155,8 +155,8 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             student_id=student_id,
             topic=exercise.topic,
             mastery=graded.progress.mastery,
-            level=graded.progress.level,
-            overall=overall,  # type: ignore[arg-type]
+            level=graded.progress.level,  # type: ignore[arg-type]  # a str column: pydantic checks it against the Literal
+            overall=overall,
         ),
         subject=student_id,
         event_id=derived_id(sub.id, "progress"),
@@ -412,7 +412,7 @@ def _attempt_read(attempt: QuizAttempt, topic_progress: Progress, *, low: bool) 
         score=attempt.score,
         correct=attempt.correct,
         total=attempt.total,
-        results=attempt.results,  # type: ignore[arg-type]
+        results=attempt.results,
         mastery=topic_progress.mastery,
         level=topic_progress.level,  # type: ignore[arg-type]
         struggle_detected=low,

@@ -31,10 +31,10 @@ _ACK = {
 def read(row: Response) -> ResponseRead:
     return ResponseRead(
         agent=row.agent,
-        kind=row.kind,
+        kind=row.kind,  # type: ignore[arg-type]  # a str column: pydantic checks it against the Literal
         content=row.content,
         data=row.data or {},
-        source=row.source,  # type: ignore[arg-type]
+        source=row.source,
         query_id=row.query_id,
         created_at=row.created_at,
     )
