@@ -34,6 +34,7 @@ async def announce(
         await progress.record_alert(
             session, alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details
         )
+    # reason is a str: pydantic checks it against the Literal.
     alert = StruggleDetected(alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details)  # type: ignore[arg-type]
     await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
 

@@ -31,7 +31,8 @@ _ACK = {
 def read(row: Response) -> ResponseRead:
     return ResponseRead(
         agent=row.agent,
-        kind=row.kind,  # type: ignore[arg-type]  # a str column: pydantic checks it against the Literal
+        # kind is a str column: pydantic checks it against the Literal.
+        kind=row.kind,  # type: ignore[arg-type]
         content=row.content,
         data=row.data or {},
         source=row.source,
@@ -65,6 +66,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         # which specialist and which topic the student means.
         previous = await _last_query(rt, session_id=body.session_id, student_id=body.student_id)
         if previous is not None:
+            # routed_to is a str column, written only from a Decision's Route.
             decision = replace(decision, routed_to=previous.routed_to, decided_by="history")  # type: ignore[arg-type]
             topic = topic or previous.topic
     query_id = str(uuid.uuid4())
