@@ -29,6 +29,7 @@ run: install
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest -q
@@ -67,4 +68,4 @@ smoke-image: install-dev
 	scripts/image_smoke.sh
 
 clean:
-	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache data
+	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache .mypy_cache data

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import TYPE_CHECKING, Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.panel import Panel
 
 from learnflow.config import get_settings
 from learnflow.services.catalog import CATALOG
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the services
+    from learnflow.services.triage.schemas import TriageCreate
 
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -91,14 +94,14 @@ def ask(
     asyncio.run(_ask(body, as_json=as_json))
 
 
-async def _ask(body: object, *, as_json: bool) -> None:
+async def _ask(body: TriageCreate, *, as_json: bool) -> None:
     from learnflow.runtime import Runtime
     from learnflow.services.triage import service
 
     rt = Runtime(CATALOG)
     await rt.start()
     try:
-        row = await service.create(rt, body=body)  # type: ignore[arg-type]
+        row = await service.create(rt, body=body)
         answer = await service.wait_for_answer(rt, query_id=row.id, timeout_s=60)
     finally:
         await rt.stop()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from learnflow import __version__
-from learnflow.events.envelope import CloudEvent
+from learnflow.events.envelope import event_model
 from learnflow.events.payloads import PAYLOADS
 from learnflow.events.topics import Topic, dlq
 
@@ -31,7 +31,7 @@ CONSUMERS: dict[Topic, list[str]] = {
 def schema_for(topic: Topic) -> dict[str, Any]:
     """JSON Schema of the full CloudEvent carrying ``topic``'s payload."""
     payload = PAYLOADS[topic]
-    schema = CloudEvent[payload].model_json_schema()  # type: ignore[valid-type]
+    schema = event_model(payload).model_json_schema()
     schema["title"] = f"CloudEvent<{payload.__name__}>"
     schema["$id"] = f"https://learnflow.dev/schemas/{topic}.json"
     return schema

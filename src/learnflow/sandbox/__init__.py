@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn, ParamSpec, Protocol, TypeVar
+from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -417,6 +417,7 @@ class Sandbox:
         self._gate: FairGate | None = None
         self._last_ok = -1e9
         metrics.sandbox_gauges(self)  # runs in progress and queue depth, read when scraped
+        self._hidden: list[str]
         self._prefix, self._hidden = "/usr", []
         self.bwrap: str | None = None
         self.isolation, self.isolation_reason = self._choose_isolation()
@@ -772,11 +773,11 @@ class Sandbox:
         ]
         waiter = asyncio.create_task(proc.wait())
         flood_wait = asyncio.create_task(flood.wait())
+        startup: set[asyncio.Future[Any]] = {started, waiter}
+        began: float | None
         try:
             # The interpreter's start-up (slow under load) does not count against the program's time.
-            await asyncio.wait(
-                {started, waiter}, timeout=self.settings.startup_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait(startup, timeout=self.settings.startup_timeout_s, return_when=asyncio.FIRST_COMPLETED)
             if started.done() and not waiter.done():
                 # None: the launch failed before the program began (bwrap or the interpreter); it is ending.
                 began = started.result() or time.perf_counter()

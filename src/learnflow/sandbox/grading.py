@@ -21,9 +21,11 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
-from learnflow.curriculum.models import IOTest as IOCase
+from learnflow.curriculum.models import IOTest
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox import Program, Sandbox
+
+IOCase = IOTest  # the grading API's name for a stdin/stdout case, imported from here
 
 log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
@@ -160,8 +162,7 @@ def read_tester_output(stdout: str, names: list[str]) -> tuple[dict[str, TestOut
             import_error = _clean(rec["message"])
         elif event == "result":
             name, passed, message = rec.get("name"), rec.get("passed"), rec.get("message", "")
-            well_formed = isinstance(name, str) and isinstance(passed, bool) and isinstance(message, str)
-            if not well_formed or name in done:
+            if not (isinstance(name, str) and isinstance(passed, bool) and isinstance(message, str)) or name in done:
                 raise GraderError(f"tester line {number} is a malformed result: {line[:120]!r}")
             if name in known:  # a test_ name the tests imported rather than defined is not graded
                 done[name] = TestOutcome(name=name, passed=passed, message=_clean(message))

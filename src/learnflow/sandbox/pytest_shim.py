@@ -4,12 +4,20 @@ The sandbox has only the standard library, and the real pytest would bring plugi
 time we do not want. ``raises`` understands the student's own exception classes through the proxy.
 """
 
+# Annotations stay strings (never evaluated): the sandbox must not import typing, which pulls in re.
+from __future__ import annotations
+
 import math as _math
 
 import _lf_rpc
 
+TYPE_CHECKING = False  # type checkers read the block below; at run time nothing is imported
+if TYPE_CHECKING:
+    from types import TracebackType
+    from typing import NoReturn
 
-def _matches(exc_type, expected):
+
+def _matches(exc_type: type[BaseException], expected: object) -> bool:
     if isinstance(expected, tuple):
         return any(_matches(exc_type, e) for e in expected)
     if isinstance(expected, _lf_rpc.Proxy):
@@ -18,7 +26,7 @@ def _matches(exc_type, expected):
     return isinstance(expected, type) and issubclass(exc_type, expected)
 
 
-def _name(expected):
+def _name(expected: object) -> str:
     if isinstance(expected, tuple):
         return " or ".join(_name(e) for e in expected)
     if isinstance(expected, _lf_rpc.Proxy):
@@ -27,15 +35,17 @@ def _name(expected):
 
 
 class _Raises:
-    def __init__(self, expected, match=None):
+    def __init__(self, expected: object, match: str | None = None) -> None:
         self.expected = expected
         self.match = match
-        self.value = None
+        self.value: BaseException | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _Raises:
         return self
 
-    def __exit__(self, exc_type, exc, tb):
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         name = _name(self.expected)
         if exc_type is None:
             raise AssertionError(f"expected {name} to be raised, but nothing was raised")
@@ -47,22 +57,22 @@ class _Raises:
         return True
 
 
-def raises(expected, match=None):
+def raises(expected: object, match: str | None = None) -> _Raises:
     return _Raises(expected, match)
 
 
 class approx:
-    def __init__(self, expected, rel=1e-6, abs=1e-12):
+    def __init__(self, expected: float, rel: float = 1e-6, abs: float = 1e-12) -> None:
         self.expected, self.rel, self.abs = expected, rel, abs
 
-    def __eq__(self, other):
-        if type(other) not in (int, float):
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not int and type(other) is not float:  # exact types: a bool is no number here
             return False
         return _math.isclose(other, self.expected, rel_tol=self.rel, abs_tol=self.abs)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"approx({self.expected!r})"
 
 
-def fail(message=""):
+def fail(message: str = "") -> NoReturn:
     raise AssertionError(message or "failed")

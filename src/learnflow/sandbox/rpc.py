@@ -21,6 +21,9 @@ The tester's peer is *guarded* (the agent side is hostile, whatever it sends, in
   built-in bases and message text, never as live objects, and carry no traceback.
 """
 
+# Annotations stay strings (never evaluated): the sandbox must not import typing, which pulls in re.
+from __future__ import annotations
+
 import _json
 import builtins
 import math
@@ -28,6 +31,19 @@ import operator
 import os
 import select
 import time
+
+TYPE_CHECKING = False  # type checkers read the block below; at run time nothing is imported
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, Literal
+
+    # A JSON object as it arrived from the other side: untrusted, so its fields are Any until checked.
+    Message = dict[str, Any]
+    # An encoded value (``{"v": 1}``, ``{"h": 3, "n": "Point", "k": "object"}``...), see ``Peer.encode``.
+    Encoded = dict[str, Any]
+    # A JSON value the other side sent where an encoded value belongs, not checked first: a malformed
+    # one raises while being decoded, and serve() answers that as the request's error.
+    Wire = Any
 
 MAX_LINE = 16 * 2**20
 MAX_ITEMS = 2_000_000
@@ -50,15 +66,16 @@ class _ScanContext:
     parse_int = int
 
     @staticmethod
-    def parse_constant(name):
+    def parse_constant(name: str) -> float:
         raise ValueError("non-finite numbers are not allowed: " + name)
 
 
-_scan = _json.make_scanner(_ScanContext)
+# typeshed types the context as a make_scanner instance; the scanner only reads the attributes above.
+_scan = _json.make_scanner(_ScanContext)  # type: ignore[arg-type]
 _quote = _json.encode_basestring_ascii
 
 
-def dumps(value):
+def dumps(value: Any) -> str:
     """JSON text of plain data (None, bool, int, finite float, str, list, tuple, str-keyed dict)."""
     if value is None:
         return "null"
@@ -82,7 +99,7 @@ def dumps(value):
     raise TypeError("cannot send " + kind.__name__)
 
 
-def loads(text):
+def loads(text: str) -> Any:
     try:
         value, end = _scan(text, 0)
     except StopIteration as exc:
@@ -101,23 +118,23 @@ class TimedOut(Dead):
 
 
 class Peer:
-    def __init__(self, rfd, wfd, allowed_ops, guarded=False):
+    def __init__(self, rfd: int, wfd: int, allowed_ops: set[str], guarded: bool = False) -> None:
         self.guarded = guarded  # the tester's side: see the module docstring
         self.rfd = rfd
         self.wfd = wfd
         self.allowed = set(allowed_ops)
-        self.objects = {}
-        self.ids = {}
+        self.objects: dict[int, Any] = {}  # handles this side exported, by id
+        self.ids: dict[int, int] = {}  # id() of an exported object -> its handle
         self.next_id = 1
         self.seq = 0
         self.buf = b""
-        self.deadline = None
-        self.dead = None
-        self.exception_classes = {}
-        self.mirrors = {}
+        self.deadline: float | None = None
+        self.dead: str | None = None
+        self.exception_classes: dict[int, type[BaseException]] = {}
+        self.mirrors: dict[tuple[str, type[BaseException]], type[BaseException]] = {}
 
     # -- transport ---------------------------------------------------------------------------
-    def send(self, msg):
+    def send(self, msg: Message) -> None:
         data = (dumps(msg) + "\n").encode()
         try:
             while data:
@@ -126,7 +143,7 @@ class Peer:
             self.dead = "the other side closed the channel"
             raise Dead(self.dead) from exc
 
-    def recv(self):
+    def recv(self) -> Message:
         while b"\n" not in self.buf:
             if self.deadline is not None:
                 remaining = self.deadline - time.monotonic()
@@ -155,7 +172,7 @@ class Peer:
             raise Dead(self.dead)
         return message
 
-    def request(self, op, _mutable=None, **fields):
+    def request(self, op: str, _mutable: dict[str, Any] | None = None, **fields: Any) -> Any:
         if self.dead:
             raise Dead(self.dead)
         self.seq += 1
@@ -173,7 +190,7 @@ class Peer:
                     raise self.decode_exception(msg["x"])
                 return self.decode(msg["v"])
 
-    def serve(self, msg):
+    def serve(self, msg: Message) -> None:
         try:
             if msg.get("op") not in self.allowed:
                 raise PermissionError("operation not allowed: " + str(msg.get("op")))
@@ -188,18 +205,18 @@ class Peer:
             reply = {"a": msg.get("q"), "x": self.encode_exception(exc)}
         self.send(reply)
 
-    def reply_value(self, value):
+    def reply_value(self, value: object) -> Encoded:
         """What a served request answers: anything on the agent's side, plain data on the tester's."""
         if not self.guarded:
             return self.encode(value)
         return self.encode(value, export=False)
 
-    def serve_forever(self):
+    def serve_forever(self) -> None:
         while True:
             self.serve(self.recv())
 
     # -- operations on local objects ---------------------------------------------------------
-    def target(self, msg):
+    def target(self, msg: Message) -> Any:
         """The object a request acts on; on the guarded side only a handle this side exported."""
         ref = msg.get("o")
         if not self.guarded:
@@ -208,7 +225,7 @@ class Peer:
             raise PermissionError("requests may only act on objects the tests handed to your code")
         return self.objects[ref["r"]]
 
-    def execute(self, msg):
+    def execute(self, msg: Message) -> Any:
         op = msg["op"]
         if op == "call":
             target = self.target(msg)
@@ -220,7 +237,7 @@ class Peer:
             after = {str(i): self.reply_value(a) for i, a in enumerate(args) if type(a) in (list, dict, set)}
             after.update({k: self.reply_value(v) for k, v in kwargs.items() if type(v) in (list, dict, set)})
             return _WithAfter(result, after) if after else result
-        name = msg.get("n")
+        name: Any = msg.get("n")  # a str whenever an operation below reads it (checked next)
         if op in ("getattr", "setattr", "delattr", "unary", "binary") and type(name) is not str:
             raise PermissionError("malformed request")
         if op == "getattr":
@@ -251,7 +268,7 @@ class Peer:
         raise PermissionError("unknown operation " + str(op))
 
     # -- encoding ----------------------------------------------------------------------------
-    def register(self, obj):
+    def register(self, obj: object) -> int:
         # One id per object (the table keeps it alive, so id() stays unique): the other side can
         # then tell that two handles are the same class.
         oid = self.ids.get(id(obj))
@@ -263,7 +280,7 @@ class Peer:
         self.ids[id(obj)] = oid
         return oid
 
-    def encode(self, value, depth=0, budget=None, export=True):
+    def encode(self, value: Any, depth: int = 0, budget: list[int] | None = None, export: bool = True) -> Encoded:
         """``value`` as data; an object that is not plain data becomes a handle when ``export``.
 
         Without ``export`` (the guarded side's answers) only objects already handed out, and their
@@ -290,7 +307,7 @@ class Peer:
             return {"rg": [value.start, value.stop, value.step]}
         if kind in (list, tuple, set, frozenset):
             items = [self.encode(v, depth + 1, budget, export) for v in value]
-            return {{list: "l", tuple: "t", set: "s", frozenset: "fs"}[kind]: items}
+            return {_COLLECTION_TAGS[kind]: items}
         if kind is dict:
             return {
                 "d": [
@@ -306,11 +323,11 @@ class Peer:
             return self.handle(value)
         raise TypeError("a " + kind.__name__ + " from the tests cannot be handed to your code")
 
-    def handle(self, value):
+    def handle(self, value: object) -> Encoded:
         kind = "class" if isinstance(value, type) else ("callable" if callable(value) else "object")
         return {"h": self.register(value), "n": type(value).__name__, "k": kind}
 
-    def decode(self, data):
+    def decode(self, data: Wire) -> Any:
         if "v" in data:
             return data["v"]
         if "i" in data:
@@ -338,7 +355,7 @@ class Peer:
             return Proxy(self, data["h"], data.get("n", "object"), data.get("k", "object"))
         raise ValueError("bad value")
 
-    def mirror(self, name, base):
+    def mirror(self, name: str, base: type[BaseException]) -> type[BaseException]:
         """A local class named like an exception of the guarded side, derived from its built-in base."""
         if name == base.__name__:
             return base
@@ -347,7 +364,7 @@ class Peer:
             cls = self.mirrors[(name, base)] = type(name, (base,), {})
         return cls
 
-    def stand_in(self, remote_class):
+    def stand_in(self, remote_class: Proxy) -> type[BaseException]:
         """A local exception class mirroring a remote one and its ancestors.
 
         It is a real subclass of the built-in exceptions the remote class derives from, and of the
@@ -357,7 +374,7 @@ class Peer:
         cls = self.exception_classes.get(key)
         if cls is not None:
             return cls
-        bases = []
+        bases: list[type[BaseException]] = []
         for base in remote_class.__bases__:
             if isinstance(base, Proxy):
                 bases.append(self.stand_in(base))
@@ -370,7 +387,7 @@ class Peer:
         self.exception_classes[key] = cls
         return cls
 
-    def encode_exception(self, exc, depth=0):
+    def encode_exception(self, exc: BaseException, depth: int = 0) -> Message:
         bases = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins" and issubclass(c, BaseException)]
         if self.guarded:
             # Plain data only: the exception's own object, class and traceback stay here.
@@ -391,7 +408,7 @@ class Peer:
             args = self.encode(list(exc.args)) if all(_plain(a) for a in exc.args) else {"l": [{"v": str(exc)}]}
         except Exception:
             args = {"l": [{"v": "<unprintable>"}]}
-        data = {
+        data: Message = {
             "bases": bases,
             "name": type(exc).__name__,
             "own": type(exc).__module__ == "builtins",
@@ -405,8 +422,8 @@ class Peer:
             data["cause"] = self.encode_exception(cause, depth + 1)
         return data
 
-    def decode_exception(self, data):
-        base = builtins.Exception
+    def decode_exception(self, data: Message) -> BaseException:
+        base: type[BaseException] = builtins.Exception
         for name in data.get("bases", []):
             candidate = getattr(builtins, name, None)
             if isinstance(candidate, type) and issubclass(candidate, BaseException):
@@ -430,10 +447,12 @@ class Peer:
             exc = cls(*args)
         except Exception:
             exc = cls(str(args))
+        # The stand-in classes are built at run time: these attributes are what tester.py and
+        # _remote_exception_attribute read back, so no class declares them.
         try:
-            exc._lf_where = data.get("where", "")
+            exc._lf_where = data.get("where", "")  # type: ignore[attr-defined]
             if "inst" in data:
-                exc._lf_remote = self.decode(data["inst"])
+                exc._lf_remote = self.decode(data["inst"])  # type: ignore[attr-defined]
             if "cause" in data:
                 exc.__cause__ = self.decode_exception(data["cause"])
         except Exception:
@@ -442,12 +461,12 @@ class Peer:
 
 
 class _WithAfter:
-    def __init__(self, value, after):
+    def __init__(self, value: object, after: dict[str, Encoded]) -> None:
         self.value = value
         self.after = after
 
 
-def _update_in_place(target, state):
+def _update_in_place(target: Any, state: object) -> None:
     if type(target) is list and type(state) is list:
         target[:] = state
     elif (type(target) is dict and type(state) is dict) or (type(target) is set and type(state) is set):
@@ -455,7 +474,7 @@ def _update_in_place(target, state):
         target.update(state)
 
 
-def _remote_exception_attribute(self, name):
+def _remote_exception_attribute(self: BaseException, name: str) -> Any:
     # Attributes the student's exception carries (`err.field`) are read from the real one.
     if name.startswith("_lf_") or name.startswith("__"):
         raise AttributeError(name)
@@ -465,16 +484,16 @@ def _remote_exception_attribute(self, name):
     return getattr(remote, name)
 
 
-def _plain(value):
+def _plain(value: object) -> bool:
     return type(value) in (type(None), bool, int, float, str)
 
 
-def _next(it):
+def _next(it: Iterator[Any]) -> Any:
     return next(it)
 
 
 class _Probe:
-    def method(self):
+    def method(self) -> _Probe:
         return self
 
 
@@ -485,7 +504,7 @@ _MethodType = type(_Probe().method)  # a bound method's type (no `types` import:
 _GUARDED_UNARY = {"len", "str", "repr", "bool", "hash", "iter", "next", "int", "float", "index", "abs", "neg", "pos"}
 _GUARDED_BINARY = {"eq", "ne", "lt", "le", "gt", "ge", "contains", "getitem"}
 
-_UNARY = {
+_UNARY: dict[str, Callable[[Any], Any]] = {
     "len": len,
     "str": str,
     "repr": repr,
@@ -504,7 +523,7 @@ _UNARY = {
     "enter": lambda o: o.__enter__(),
     "exit": lambda o: o.__exit__(None, None, None),
 }
-_BINARY = {
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "eq": operator.eq,
     "ne": operator.ne,
     "lt": operator.lt,
@@ -529,6 +548,7 @@ _BINARY = {
 }
 
 
+_COLLECTION_TAGS: dict[type, str] = {list: "l", tuple: "t", set: "s", frozenset: "fs"}
 _PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset, range)
 _COMPARISONS = {"eq", "ne", "lt", "le", "gt", "ge"}
 _ARITHMETIC = {"add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "radd", "rsub", "rmul"}
@@ -539,29 +559,30 @@ class Proxy:
 
     __slots__ = ("_lf_id", "_lf_kind", "_lf_peer", "_lf_type")
 
-    def __init__(self, peer, oid, type_name, kind):
+    def __init__(self, peer: Peer, oid: int, type_name: str, kind: str) -> None:
         object.__setattr__(self, "_lf_peer", peer)
         object.__setattr__(self, "_lf_id", oid)
         object.__setattr__(self, "_lf_type", type_name)
         object.__setattr__(self, "_lf_kind", kind)
 
-    def _lf(self, op, **fields):
+    def _lf(self, op: str, **fields: Any) -> Any:
         peer = object.__getattribute__(self, "_lf_peer")
         return peer.request(op, o={"r": object.__getattribute__(self, "_lf_id")}, **fields)
 
-    def _lf_enc(self, value):
-        return object.__getattribute__(self, "_lf_peer").encode(value)
+    def _lf_enc(self, value: object) -> Encoded:
+        peer: Peer = object.__getattribute__(self, "_lf_peer")
+        return peer.encode(value)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return self._lf("getattr", n=name)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: object) -> None:
         self._lf("setattr", n=name, v=self._lf_enc(value))
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         self._lf("delattr", n=name)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         mutable = {str(i): a for i, a in enumerate(args) if type(a) in (list, dict, set)}
         mutable.update({k: v for k, v in kwargs.items() if type(v) in (list, dict, set)})
         peer = object.__getattribute__(self, "_lf_peer")
@@ -573,10 +594,10 @@ class Proxy:
             kwargs={k: self._lf_enc(v) for k, v in kwargs.items()},
         )
 
-    def _lf_un(self, name):
+    def _lf_un(self, name: str) -> Any:
         return self._lf("unary", n=name)
 
-    def _lf_bin(self, name, other):
+    def _lf_bin(self, name: str, other: object) -> Any:
         strict = object.__getattribute__(self, "_lf_peer").guarded and type(other) in _PLAIN_TYPES
         if strict and name in _COMPARISONS:
             # On the tester's side an object of the student's is never equal to a plain value and
@@ -592,32 +613,32 @@ class Proxy:
             raise TypeError("arithmetic between an object your code made and a plain value gave a plain value")
         return result
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         try:
             text = self._lf_un("repr")
         except Dead:
             text = None
         return text if type(text) is str else f"<{object.__getattribute__(self, '_lf_type')} object>"
 
-    def __str__(self):
+    def __str__(self) -> str:
         text = self._lf_un("str")
         return text if type(text) is str else repr(self)
 
-    def __len__(self):
+    def __len__(self) -> int:
         value = self._lf_un("len")
         if type(value) is not int:
             raise TypeError("len() of the object did not return an int")
         return value
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         value = self._lf_un("bool")
         return value is True
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         value = self._lf_un("hash")
         return value if type(value) is int else 0
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         iterator = self._lf_un("iter")
         while True:
             try:
@@ -626,99 +647,99 @@ class Proxy:
                 return
             yield item
 
-    def __next__(self):
+    def __next__(self) -> Any:
         return self._lf_un("next")
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self._lf_un("int"))
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self._lf_un("float"))
 
-    def __index__(self):
+    def __index__(self) -> int:
         return int(self._lf_un("index"))
 
-    def __abs__(self):
+    def __abs__(self) -> Any:
         return self._lf_un("abs")
 
-    def __neg__(self):
+    def __neg__(self) -> Any:
         return self._lf_un("neg")
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self._lf_un("enter")
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         self._lf_un("exit")
         return False
 
-    def __contains__(self, item):
+    def __contains__(self, item: object) -> bool:
         return self._lf_bin("contains", item) is True
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: object) -> Any:
         return self._lf_bin("getitem", key)
 
-    def __setitem__(self, key, value):
+    def __setitem__(self, key: object, value: object) -> None:
         self._lf("setitem", k=self._lf_enc(key), v=self._lf_enc(value))
 
-    def __delitem__(self, key):
+    def __delitem__(self, key: object) -> None:
         self._lf_bin("delitem", key)
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return self._lf_bin("eq", other) is True
 
-    def __ne__(self, other):
+    def __ne__(self, other: object) -> bool:
         return self._lf_bin("ne", other) is not False
 
-    def __lt__(self, other):
+    def __lt__(self, other: object) -> Any:
         return self._lf_bin("lt", other)
 
-    def __le__(self, other):
+    def __le__(self, other: object) -> Any:
         return self._lf_bin("le", other)
 
-    def __gt__(self, other):
+    def __gt__(self, other: object) -> Any:
         return self._lf_bin("gt", other)
 
-    def __ge__(self, other):
+    def __ge__(self, other: object) -> Any:
         return self._lf_bin("ge", other)
 
-    def __add__(self, other):
+    def __add__(self, other: object) -> Any:
         return self._lf_bin("add", other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: object) -> Any:
         return self._lf_bin("radd", other)
 
-    def __sub__(self, other):
+    def __sub__(self, other: object) -> Any:
         return self._lf_bin("sub", other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other: object) -> Any:
         return self._lf_bin("rsub", other)
 
-    def __mul__(self, other):
+    def __mul__(self, other: object) -> Any:
         return self._lf_bin("mul", other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other: object) -> Any:
         return self._lf_bin("rmul", other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: object) -> Any:
         return self._lf_bin("truediv", other)
 
-    def __floordiv__(self, other):
+    def __floordiv__(self, other: object) -> Any:
         return self._lf_bin("floordiv", other)
 
-    def __mod__(self, other):
+    def __mod__(self, other: object) -> Any:
         return self._lf_bin("mod", other)
 
-    def __pow__(self, other):
+    def __pow__(self, other: object) -> Any:
         return self._lf_bin("pow", other)
 
-    def __instancecheck__(self, instance):
+    def __instancecheck__(self, instance: object) -> bool:
         return _remote_check(self, "isinstance", instance)
 
-    def __subclasscheck__(self, subclass):
+    def __subclasscheck__(self, subclass: object) -> bool:
         return _remote_check(self, "issubclass", subclass)
 
 
-def _remote_check(cls_proxy, op, value):
+def _remote_check(cls_proxy: Proxy, op: str, value: object) -> bool:
     peer = object.__getattribute__(cls_proxy, "_lf_peer")
     result = peer.request("binary", n=op, o=peer.encode(value), v={"r": object.__getattribute__(cls_proxy, "_lf_id")})
     return result is True

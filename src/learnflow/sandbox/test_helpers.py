@@ -7,15 +7,23 @@ found in a plain container; an assertion that compares the two either way fails.
 ``issubclass`` and ``type`` are routed through helpers that can see through proxies.
 """
 
+# Annotations stay strings (never evaluated): the sandbox must not import typing, which pulls in re.
+from __future__ import annotations
+
 import operator as _lf_operator
 
 import _lf_pytest
 from _lf_rpc import Proxy as _lf_Proxy
 
+TYPE_CHECKING = False  # type checkers read the block below; at run time nothing is imported
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
 _LF_PLAIN = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset, range)
 
 
-def _lf_plain(value, depth=0):
+def _lf_plain(value: Any, depth: int = 0) -> bool:  # Any: dispatched on its exact type
     kind = type(value)
     if kind not in _LF_PLAIN or depth > 50:
         return False
@@ -26,7 +34,7 @@ def _lf_plain(value, depth=0):
     return True
 
 
-def _lf_eq(left, right):
+def _lf_eq(left: object, right: object) -> bool:
     if type(right) is _lf_pytest.approx:
         return right == left
     if type(left) is _lf_pytest.approx:
@@ -39,7 +47,7 @@ def _lf_eq(left, right):
     return (left == right) is True and (right == left) is True
 
 
-def _lf_show(value):
+def _lf_show(value: object) -> str:
     try:
         text = repr(value)
     except Exception:
@@ -47,11 +55,11 @@ def _lf_show(value):
     return text if len(text) <= 300 else text[:300] + "..."
 
 
-def _lf_isinstance(obj, cls):
+def _lf_isinstance(obj: object, cls: Any) -> bool:  # Any: a class, a tuple of them, or a proxy of one
     return isinstance(obj, cls)
 
 
-def _lf_issubclass(sub, cls):
+def _lf_issubclass(sub: Any, cls: Any) -> bool:
     if isinstance(sub, _lf_Proxy) or isinstance(cls, _lf_Proxy):
         owner = sub if isinstance(sub, _lf_Proxy) else cls
         peer = object.__getattribute__(owner, "_lf_peer")
@@ -59,13 +67,13 @@ def _lf_issubclass(sub, cls):
     return issubclass(sub, cls)
 
 
-def _lf_type(obj):
+def _lf_type(obj: object) -> object:
     if isinstance(obj, _lf_Proxy):
         return obj._lf_un("type")
     return type(obj)
 
 
-def _lf_except(kind):
+def _lf_except(kind: object) -> object:
     """What an `except` clause catches: a student's exception class becomes its local stand-in."""
     if isinstance(kind, tuple):
         return tuple(_lf_except(k) for k in kind)
@@ -74,7 +82,7 @@ def _lf_except(kind):
     return kind
 
 
-def _lf_student(value, depth=0):
+def _lf_student(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` is, or holds, an object that lives in the student's process."""
     if isinstance(value, _lf_Proxy):
         return True
@@ -85,17 +93,22 @@ def _lf_student(value, depth=0):
     return any(_lf_student(item, depth + 1) for item in items)
 
 
-def _lf_mixed(left, right):
+def _lf_mixed(left: object, right: object) -> AssertionError:
     return AssertionError(
         f"{_lf_show(left)} was compared with {_lf_show(right)}: one is an object your code made, the other a "
         "plain value (a number, a string, a list …); return the plain value itself"
     )
 
 
-_LF_ORDER = {"lt": _lf_operator.lt, "le": _lf_operator.le, "gt": _lf_operator.gt, "ge": _lf_operator.ge}
+_LF_ORDER: dict[str, Callable[[Any, Any], Any]] = {
+    "lt": _lf_operator.lt,
+    "le": _lf_operator.le,
+    "gt": _lf_operator.gt,
+    "ge": _lf_operator.ge,
+}
 
 
-def _lf_cmp(op, left, right):
+def _lf_cmp(op: str, left: object, right: Any) -> bool:
     """One comparison of a test, strict about the student's objects (see the module docstring)."""
     if op == "is":
         return left is right
@@ -125,12 +138,12 @@ def _lf_cmp(op, left, right):
     return _LF_ORDER[op](left, right) is True
 
 
-def _lf_chain(ops, *operands):
+def _lf_chain(ops: Sequence[str], *operands: object) -> bool:
     """``a < b <= c`` as one strict comparison after another (every operand is evaluated once)."""
     return all(_lf_cmp(op, operands[i], operands[i + 1]) for i, op in enumerate(ops))
 
 
-def _lf_assert_compare(op, left, right, source, message):
+def _lf_assert_compare(op: str, left: object, right: object, source: str, message: object) -> None:
     if _lf_student(left) != _lf_student(right) and type(left) is not _lf_pytest.approx:
         ok = False  # a plain value against an object the student made proves nothing, either way
     elif op == "==":

@@ -12,6 +12,12 @@ import types
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _lf_rpc
 
+# No `from __future__ import annotations` here: compile() below would pass it on to the tests. Names
+# from typing are quoted instead, as the sandbox must not import typing (it pulls in re).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _req, _resp, _budget = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 _out = os.dup(1)
 _null = os.open(os.devnull, os.O_RDWR)
@@ -19,7 +25,7 @@ os.dup2(_null, 0)
 os.dup2(_null, 1)  # a test's own prints must not be mistaken for results
 
 
-def report(**record):
+def report(**record: "Any") -> None:
     if type(record.get("message")) is str:
         record["message"] = record["message"][:800]  # one bound for every record, whatever went into it
     os.write(_out, (_lf_rpc.dumps(record) + "\n").encode())
@@ -39,7 +45,7 @@ remote_solution = peer.decode(hello["module"])
 
 
 class _SolutionModule(types.ModuleType):
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> "Any":
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -54,12 +60,12 @@ import _lf_pytest  # noqa: E402
 sys.modules["pytest"] = _lf_pytest
 
 
-def remote_open(*args, **kwargs):
+def remote_open(*args: "Any", **kwargs: "Any") -> "Any":
     """Files a test writes must exist where the student's code runs: open them there."""
     return peer.request("builtin", o={"v": None}, n="open")(*args, **kwargs)
 
 
-namespace = {"__name__": "_lf_tests", "open": remote_open}
+namespace: "dict[str, Any]" = {"__name__": "_lf_tests", "open": remote_open}
 with open(os.path.join(os.path.dirname(__file__), "_lf_tests.py")) as _file:
     source = _file.read()
 try:
@@ -76,7 +82,7 @@ report(event="tests", names=names)
 per_test = max(1.0, _budget / max(len(names), 1))
 
 
-def describe(exc):
+def describe(exc: BaseException) -> str:
     import traceback  # only when a test fails: it costs milliseconds at start-up
 
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]

@@ -28,6 +28,7 @@ async def reply(
         query_id=query.query_id,
         student_id=query.student_id,
         session_id=query.session_id,
+        # agent is a str: pydantic checks it against the Literal.
         agent=agent,  # type: ignore[arg-type]
         kind="answer",
         content=content,

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime  # set by the app's lifespan
+    return runtime
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

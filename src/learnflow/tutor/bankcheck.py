@@ -245,7 +245,8 @@ class _Replace(ast.NodeTransformer):
     def visit(self, node: ast.AST) -> ast.AST:
         if node is self.target:
             return self.replacement
-        return super().visit(node)
+        visited: ast.AST = super().visit(node)
+        return visited
 
 
 def _variants(function: ast.FunctionDef, modules: set[str], pool: _Pool) -> Iterator[tuple[str, ast.FunctionDef]]:
@@ -261,8 +262,9 @@ def _variants(function: ast.FunctionDef, modules: set[str], pool: _Pool) -> Iter
         variant = copy.deepcopy(function)
         target = _input_sites(variant, modules)[site_index]
         replacement = ast.copy_location(ast.parse(repr(near), mode="eval").body, target)
-        variant = _Replace(target, replacement).visit(variant)
-        yield f"{ast.unparse(sites[site_index])[:60]} → {repr(near)[:60]}", variant
+        replaced = _Replace(target, replacement).visit(variant)
+        assert isinstance(replaced, ast.FunctionDef)  # the input sites are inside the function, never the function
+        yield f"{ast.unparse(sites[site_index])[:60]} → {repr(near)[:60]}", replaced
 
 
 _HARNESS = r"""

@@ -97,11 +97,11 @@ def _module_assigns(tree: ast.Module, name: str) -> bool:
 
 
 def _enclosing_function(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    found = None
+    found: ast.FunctionDef | ast.AsyncFunctionDef | None = None
     for node in ast.walk(tree):
-        inside = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.lineno <= line <= (
-            node.end_lineno or 0
-        )
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        inside = node.lineno <= line <= (node.end_lineno or 0)
         if inside and (found is None or node.lineno >= found.lineno):
             found = node  # the innermost one
     return found

@@ -322,8 +322,9 @@ class _Source:
         if line is None or line != end or not 0 < line <= len(self.lines):
             return None
         raw = self.lines[line - 1].encode("utf-8")
+        # ast.AST declares no positions; lineno above showed this node has them.
         start, stop = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
-        new = (raw[:start] + text.encode("utf-8") + raw[stop:]).decode("utf-8")
+        new: str = (raw[:start] + text.encode("utf-8") + raw[stop:]).decode("utf-8")
         return "".join(self.lines[: line - 1]) + new + "".join(self.lines[line:])
 
     def on_line(self, line: int) -> Iterator[ast.AST]:
@@ -858,7 +859,7 @@ def _loop_question(trace: Trace, statement: ast.For, line: int) -> str | None:
     if target is None:
         return None
     questions = hint_texts().questions
-    seen = [s.after.get(target) for s in trace.steps if s.after.get(target) is not None]
+    seen = [value for s in trace.steps if (value := s.after.get(target)) is not None]
     sequence = list(dict.fromkeys(seen))
     if not sequence:
         return questions.loop_never_ran.format(line=line, case=trace.case)

@@ -17,6 +17,19 @@ import sys
 import time
 import types
 
+# No `from __future__ import annotations` here: compile() and eval() below would pass it on to the
+# tests and the watched expressions. Annotations that name typing (never imported at run time) or use
+# `X | None` are quoted, so they are never evaluated whatever the sandbox's interpreter.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, NoReturn
+
+    from _typeshed import TraceFunction
+
+    # One watched line, as the job sends it: [names to show, names the line assigns, a safe expression or None].
+    Watched = list[Any]
+
 STUDENT = "solution.py"
 _write, _dumps, _monotonic, _settrace = os.write, json.dumps, time.monotonic, sys.settrace
 # The report's descriptor is the highest one allowed: student code that opens or closes a small
@@ -40,13 +53,13 @@ class Capped(io.StringIO):
 
     limit = 20_000
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if self.tell() < self.limit:
             super().write(str(text)[: self.limit])
         return len(text)
 
 
-def short(value, limit=60):
+def short(value: object, limit: int = 60) -> str:
     state.paused = True
     try:
         text = repr(value)
@@ -60,46 +73,48 @@ def short(value, limit=60):
 
 
 class State:
-    def __init__(self):
-        self.lines = {}
+    def __init__(self) -> None:
+        self.lines: dict[int, int] = {}
         self.steps = 0
         self.deadline = 0.0
         self.max_steps = 0
         self.paused = False
-        self.watch = None  # {line: [names, assigned names, safe expression]} for this case
-        self.hits = {}
-        self.after = None  # (frame, names, hit): values of assigned names once the line has run
+        self.watch: dict[int, Watched] | None = None  # {line: [names, assigned names, safe expression]}
+        self.hits: dict[int, list[dict[str, object]]] = {}
+        # (frame, names, hit): values of assigned names once the line has run
+        self.after: tuple[types.FrameType, list[str], dict[str, object]] | None = None
 
 
 state = State()
 
 
-def _record_after(frame):
+def _record_after(frame: types.FrameType) -> None:
     pending, state.after = state.after, None
+    assert pending is not None  # _local calls this only while a line's values are pending
     watched_frame, names, hit = pending
     if watched_frame is not frame:
         state.after = pending
         return
-    values = {}
+    values: dict[str, str] = {}
     for name in names:
         if name in frame.f_locals:
             values[name] = short(frame.f_locals[name])
     hit["after"] = values
 
 
-def _look(frame, line, what):
+def _look(frame: types.FrameType, line: int, what: "Watched") -> None:
     names, assigned, expression = what
     hits = state.hits.setdefault(line, [])
     if len(hits) >= JOB["max_hits"]:
         return
-    values = {}
+    values: dict[str, str] = {}
     scope = frame.f_locals
     for name in names:
         if name in scope:
             values[name] = short(scope[name])
         elif name in frame.f_globals and not callable(frame.f_globals[name]):
             values[name] = short(frame.f_globals[name])
-    hit = {"values": values}
+    hit: dict[str, object] = {"values": values}
     if expression:
         # The service sent only names, constants, operators and subscripts: evaluating reads, never calls.
         state.paused = True
@@ -114,7 +129,7 @@ def _look(frame, line, what):
         state.after = (frame, assigned, hit)
 
 
-def _local(frame, event, arg):
+def _local(frame: types.FrameType, event: str, arg: object) -> "TraceFunction":
     if state.paused:
         return _local
     if state.after is not None and event in ("line", "return"):
@@ -131,26 +146,28 @@ def _local(frame, event, arg):
     return _local
 
 
-def _global(frame, event, arg):
+def _global(frame: types.FrameType, event: str, arg: object) -> "TraceFunction | None":
     if frame.f_code.co_filename != STUDENT:
         return None
     return _local(frame, event, arg)
 
 
-def _alarm(signum, frame):
+def _alarm(signum: int, frame: "types.FrameType | None") -> "NoReturn":
     raise Budget()
 
 
 signal.signal(signal.SIGALRM, _alarm)
 
 
-def traced(fn, *args):
+def traced(fn: "Callable[..., object]", *args: object) -> "tuple[str | None, str | None]":
     """Call ``fn`` with line tracing on the student's file; return (error name or None, message)."""
     state.lines = {}
     state.steps = 0
     state.max_steps = JOB["max_steps"]
     state.deadline = _monotonic() + JOB["case_s"]
     signal.setitimer(signal.ITIMER_REAL, JOB["case_s"] + 0.5)
+    error: str | None
+    message: str | None
     error = message = None
     _settrace(_global)
     try:
@@ -172,13 +189,19 @@ def traced(fn, *args):
 
 
 class Raises:
-    def __init__(self, expected, match=None):
+    value: "BaseException | None"
+
+    def __init__(
+        self, expected: "type[BaseException] | tuple[type[BaseException], ...]", match: "str | None" = None
+    ) -> None:
         self.expected, self.match, self.value = expected, match, None
 
-    def __enter__(self):
+    def __enter__(self) -> "Raises":
         return self
 
-    def __exit__(self, kind, exc, tb):
+    def __exit__(
+        self, kind: "type[BaseException] | None", exc: "BaseException | None", tb: "types.TracebackType | None"
+    ) -> bool:
         if kind is None:
             raise AssertionError("expected an exception, but nothing was raised")
         if issubclass(kind, Budget) or not issubclass(kind, self.expected):
@@ -190,26 +213,28 @@ class Raises:
 
 
 class Approx:
-    def __init__(self, expected, rel=1e-6, abs=1e-12):
+    def __init__(self, expected: float, rel: float = 1e-6, abs: float = 1e-12) -> None:
         self.expected, self.rel, self.abs = expected, rel, abs
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         import math
 
-        return type(other) in (int, float) and math.isclose(other, self.expected, rel_tol=self.rel, abs_tol=self.abs)
+        return (type(other) is int or type(other) is float) and math.isclose(
+            other, self.expected, rel_tol=self.rel, abs_tol=self.abs
+        )
 
 
-def _fail(message=""):
+def _fail(message: str = "") -> "NoReturn":
     raise AssertionError(message or "failed")
 
 
 pytest = types.ModuleType("pytest")
-pytest.raises, pytest.approx, pytest.fail = Raises, Approx, _fail
+pytest.__dict__.update(raises=Raises, approx=Approx, fail=_fail)
 sys.modules["pytest"] = pytest
 
 
-def describe(value):
-    item = {"value": short(value), "type": type(value).__name__}
+def describe(value: "Any") -> dict[str, object]:  # Any: dispatched on its exact type
+    item: dict[str, object] = {"value": short(value), "type": type(value).__name__}
     if type(value) in (int, float):
         item["num"] = float(value)
     elif type(value) in (list, tuple, str, dict, set):
@@ -217,10 +242,10 @@ def describe(value):
     return item
 
 
-def recorder(name, fn, calls):
-    def call(*args, **kwargs):
+def recorder(name: str, fn: "Callable[..., Any]", calls: "list[dict[str, object]]") -> "Callable[..., Any]":
+    def call(*args: object, **kwargs: object) -> "Any":
         shown = ", ".join([short(a, 40) for a in args] + [k + "=" + short(v, 40) for k, v in kwargs.items()])
-        record = {"fn": name, "args": shown[:120]}
+        record: dict[str, object] = {"fn": name, "args": shown[:120]}
         try:
             result = fn(*args, **kwargs)
         except BaseException as exc:
@@ -236,22 +261,24 @@ def recorder(name, fn, calls):
     return call
 
 
-def run_tests(program, record_calls, watch):
+def run_tests(program: str, record_calls: bool, watch: "dict[str, Any] | None") -> "list[dict[str, object]]":
     code = compile(program, STUDENT, "exec", dont_inherit=True)
     module = types.ModuleType("solution")
     module.__file__ = STUDENT
     sys.modules.pop("solution", None)
     setup_error, _ = traced(exec, code, module.__dict__)
     setup_lines = dict(state.lines)
-    calls = []
+    calls: list[dict[str, object]] = []
     facade = types.ModuleType("solution")
     for name, value in list(module.__dict__.items()):
         is_student = isinstance(value, types.FunctionType) and value.__code__.co_filename == STUDENT
         setattr(facade, name, recorder(name, value, calls) if record_calls and is_student else value)
     sys.modules["solution"] = facade
-    namespace = {"__name__": "_lf_tests"}
+    namespace: dict[str, Any] = {"__name__": "_lf_tests"}
     exec(compile(JOB["tests"], "tests.py", "exec"), namespace)
-    cases = []
+    cases: list[dict[str, object]] = []
+    error: str | None
+    message: str | None
     for index, name in enumerate(JOB["test_names"]):
         state.watch = watch["lines"] if watch is not None and watch["case"] == index else None
         state.hits = {}
@@ -262,7 +289,12 @@ def run_tests(program, record_calls, watch):
         else:
             error, message = traced(namespace[name])
         lines = {**setup_lines, **state.lines}
-        case = {"passed": error is None, "error": error, "message": message, "lines": sorted(lines.items())}
+        case: dict[str, object] = {
+            "passed": error is None,
+            "error": error,
+            "message": message,
+            "lines": sorted(lines.items()),
+        }
         if record_calls:
             case["calls"] = list(calls)
         if state.watch is not None:
@@ -272,13 +304,13 @@ def run_tests(program, record_calls, watch):
     return cases
 
 
-def _normalise(text):
+def _normalise(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
-def run_io(program, record_output, watch):
+def run_io(program: str, record_output: bool, watch: "dict[str, Any] | None") -> "list[dict[str, object]]":
     code = compile(program, STUDENT, "exec", dont_inherit=True)
-    cases = []
+    cases: list[dict[str, object]] = []
     for index, case in enumerate(JOB["io"]):
         state.watch = watch["lines"] if watch is not None and watch["case"] == index else None
         state.hits = {}
@@ -288,7 +320,12 @@ def run_io(program, record_output, watch):
         error, message = traced(exec, code, namespace)
         printed = out.getvalue()
         passed = error is None and _normalise(printed) == _normalise(case["expected"])
-        record = {"passed": passed, "error": error, "message": message, "lines": sorted(state.lines.items())}
+        record: dict[str, object] = {
+            "passed": passed,
+            "error": error,
+            "message": message,
+            "lines": sorted(state.lines.items()),
+        }
         if record_output:
             record["stdout"] = printed[:2000]
         if state.watch is not None:
@@ -298,9 +335,9 @@ def run_io(program, record_output, watch):
     return cases
 
 
-def main():
+def main() -> None:
     started = _monotonic()
-    results = []
+    results: list[object] = []
     watch = JOB.get("watch")
     if watch is not None:
         watch["lines"] = {int(line): what for line, what in watch["lines"].items()}
@@ -308,6 +345,7 @@ def main():
         if _monotonic() - started > JOB["total_s"]:
             break  # the rest are reported as not run: unverified, never guessed
         first = number == 0
+        cases: list[dict[str, object]] | dict[str, str]
         try:
             if JOB["mode"] == "tests":
                 cases = run_tests(program, first and JOB["record_calls"], watch if first else None)

@@ -13,15 +13,22 @@ and shortened before they are put into the explanation, never interpreted.
 from __future__ import annotations
 
 import re
-import re._parser as sre_parse  # the stdlib's own regex parser: the only exact way to measure a pattern
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from learnflow.curriculum import DATA
+
+# The stdlib's own regex parser: the only exact way to measure a pattern. typeshed describes it under
+# its old public name only (importing that one warns of its deprecation).
+if TYPE_CHECKING:
+    import sre_parse
+else:
+    import re._parser as sre_parse
 
 MESSAGES_FILE = DATA / "error_messages.yaml"
 # Longer messages are cut before matching: a pasted wall of text must not cost more than a real message.
@@ -125,7 +132,8 @@ def _walk(parsed: sre_parse.SubPattern) -> tuple[int, set[str]]:
     literal = 0
     groups: set[str] = set()
     names = {index: name for name, index in parsed.state.groupdict.items()}
-    for op, arg in parsed:
+    arg: Any  # an opcode's argument: its shape depends on the opcode, which typeshed's union does not tell
+    for op, arg in parsed.data:  # what iterating the SubPattern yields
         if op is sre_parse.LITERAL:
             literal += 1
         elif op is sre_parse.SUBPATTERN:

@@ -100,6 +100,7 @@ class _Source:
         return self.starts[lineno - 1] + len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
 
     def span(self, node: ast.AST) -> tuple[int, int]:
+        # ast.AST declares no positions; callers pass only nodes the parser placed (expressions, statements).
         start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
         end = self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
         return start, end
@@ -139,8 +140,10 @@ def _is_int(node: ast.AST) -> bool:
 
 def _int_value(node: ast.AST) -> int | None:
     if _is_int(node):
+        # _is_int checked that node is a Constant holding an int (a bool is no int here).
         return node.value  # type: ignore[attr-defined,no-any-return]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _is_int(node.operand):
+        # _is_int checked the operand as above.
         return -node.operand.value  # type: ignore[attr-defined,no-any-return]
     return None
 
@@ -194,9 +197,12 @@ def _comparison(src: _Source, tree: ast.AST) -> Iterator[_Edit]:
                 yield _Edit(start, end, new, src.line_of(start), "comparison", f"`{_short(old)}` → `{new}`")
 
 
-def _scopes(tree: ast.Module) -> Iterator[tuple[ast.AST, list[str]]]:
+_Scope = ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+
+
+def _scopes(tree: ast.Module) -> Iterator[tuple[_Scope, list[str]]]:
     """Each function (and the module) with the variables it binds itself, in first-seen order."""
-    holders: list[ast.AST] = [tree]
+    holders: list[_Scope] = [tree]
     holders.extend(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda))
     for holder in holders:
         names: list[str] = []
@@ -214,9 +220,9 @@ def _scopes(tree: ast.Module) -> Iterator[tuple[ast.AST, list[str]]]:
         yield holder, unique
 
 
-def _own_nodes(holder: ast.AST) -> Iterator[ast.AST]:
+def _own_nodes(holder: _Scope) -> Iterator[ast.AST]:
     """Nodes of a scope, not descending into nested functions or classes."""
-    body: list[ast.AST] = [holder.body] if isinstance(holder, ast.Lambda) else list(holder.body)  # type: ignore[attr-defined]
+    body: list[ast.AST] = [holder.body] if isinstance(holder, ast.Lambda) else list(holder.body)
     stack = list(reversed(body))
     while stack:
         node = stack.pop()

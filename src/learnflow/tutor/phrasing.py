@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import BaseModel
 
 from learnflow.curriculum import DATA
+
+if TYPE_CHECKING:  # triage imports this module
+    from learnflow.tutor.triage import Route
 
 _F = re.IGNORECASE
 _WORD = re.compile(r"[a-z']+")
@@ -47,7 +51,7 @@ class Marker:
 
     name: str
     pattern: re.Pattern[str]
-    route: str
+    route: Route
     weight: float
 
 

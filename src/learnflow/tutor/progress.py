@@ -51,7 +51,7 @@ class MasteryParts:
     @property
     def mastery(self) -> float:
         """40% completion + 30% quiz + 20% code quality + 10% consistency, on 0-100, two decimals."""
-        total = sum(WEIGHTS[name] * min(max(getattr(self, name), 0.0), 1.0) for name in WEIGHTS)
+        total: float = sum(WEIGHTS[name] * min(max(getattr(self, name), 0.0), 1.0) for name in WEIGHTS)
         return round(100 * total, 2)
 
 

@@ -63,6 +63,7 @@ class RouterModel:
         probabilities = self.model.probabilities(features(query, code, error_message))
         by_route = dict(zip(self.model.classes, probabilities, strict=True))
         route = max(by_route, key=lambda r: by_route[r])
+        # The model's classes are its training labels, each a Route (TriageExample validates them).
         return route, by_route[route], by_route  # type: ignore[return-value]
 
 

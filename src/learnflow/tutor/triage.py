@@ -133,7 +133,7 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
     """Route a query by hand-written rules; confidence is a softmax over the route scores."""
     text = query.strip()
     usual = phrasing.normalise(text)  # "excercise", "doesnt wrk" read as the words they mean
-    scores = {
+    scores: dict[Route, float] = {
         "concepts": 0.5 + _score(usual, _CONCEPTS),  # the default when nothing else is said
         "debug": _score(usual, _DEBUG),
         "exercise": _score(usual, _EXERCISE),
@@ -154,7 +154,7 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
     exp = {k: math.exp(v) for k, v in scores.items()}
     confidence = exp[route] / sum(exp.values())
     return Decision(
-        routed_to=route,  # type: ignore[arg-type]
+        routed_to=route,
         confidence=round(confidence, 3),
         scores={k: round(v, 2) for k, v in scores.items()},
         asks_for_help=asks_for_help(text),

@@ -123,6 +123,7 @@ async def student_progress(student_id: str, runtime: RuntimeDep, session: Sessio
             TopicProgress(
                 topic=r.topic,
                 mastery=r.mastery,
+                # level is a str column: pydantic checks it against the Literal.
                 level=r.level,  # type: ignore[arg-type]
                 completion=r.completion,
                 quiz=r.quiz,

@@ -49,6 +49,7 @@ def read(ex: Exercise) -> ExerciseRead:
         exercise_id=ex.id,
         title=ex.title,
         topic=ex.topic,
+        # difficulty and author are str columns: pydantic checks them against their Literals.
         difficulty=ex.difficulty,  # type: ignore[arg-type]
         description=ex.description,
         starter_code=ex.starter_code,
@@ -103,8 +104,9 @@ async def generate(
         exercise_id=exercise.id,
         student_id=student_id,
         topic=exercise.topic,
-        difficulty=exercise.difficulty,
-        assigned_at=assignment.assigned_at or datetime.now(UTC),  # type: ignore[arg-type]
+        # difficulty is a str column: pydantic checks it against the Literal.
+        difficulty=exercise.difficulty,  # type: ignore[arg-type]
+        assigned_at=assignment.assigned_at or datetime.now(UTC),
     )
     await rt.publish(
         Topic.EXERCISE_ASSIGNED,
@@ -154,8 +156,9 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             student_id=student_id,
             topic=exercise.topic,
             mastery=graded.progress.mastery,
-            level=graded.progress.level,
-            overall=overall,  # type: ignore[arg-type]
+            # level is a str column: pydantic checks it against the Literal.
+            level=graded.progress.level,  # type: ignore[arg-type]
+            overall=overall,
         ),
         subject=student_id,
         event_id=derived_id(sub.id, "progress"),
@@ -342,6 +345,7 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
                 student_id=student_id,
                 topic=topic,
                 mastery=topic_progress.mastery,
+                # level is a str column: pydantic checks it against the Literal.
                 level=topic_progress.level,  # type: ignore[arg-type]
                 overall=overall,
             ),
@@ -363,8 +367,9 @@ def _attempt_read(attempt: QuizAttempt, topic_progress: Progress, *, low: bool) 
         score=attempt.score,
         correct=attempt.correct,
         total=attempt.total,
-        results=attempt.results,  # type: ignore[arg-type]
+        results=attempt.results,
         mastery=topic_progress.mastery,
+        # level is a str column: pydantic checks it against the Literal.
         level=topic_progress.level,  # type: ignore[arg-type]
         struggle_detected=low,
     )

@@ -39,11 +39,13 @@ async def triage(
         query_id=row.id,
         student_id=row.student_id,
         session_id=row.session_id,
+        # routed_to is a str column: pydantic checks it against the Literal.
         routed_to=row.routed_to,  # type: ignore[arg-type]
         confidence=row.confidence,
-        status=status,
+        # status is a str column: pydantic checks it against the Literal.
+        status=status,  # type: ignore[arg-type]
         timestamp=row.created_at,
-        topic=row.topic,  # type: ignore[arg-type]
+        topic=row.topic,
         response=response,
     )
 
@@ -55,7 +57,9 @@ async def get_query(query_id: str, session: SessionDep) -> QueryRead:
     answer = await queries.answer_for(session, query_id=query_id)
     return QueryRead(
         query_id=row.id,
-        routed_to=row.routed_to,
+        # routed_to is a str column: pydantic checks it against the Literal.
+        routed_to=row.routed_to,  # type: ignore[arg-type]
+        # status is a str column: pydantic checks it against the Literal.
         status=row.status,  # type: ignore[arg-type]
         response=service.read(answer) if answer else None,
     )

@@ -23,10 +23,11 @@ from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
 def read(row: Response) -> ResponseRead:
     return ResponseRead(
         agent=row.agent,
-        kind=row.kind,
+        # kind is a str column: pydantic checks it against the Literal.
+        kind=row.kind,  # type: ignore[arg-type]
         content=row.content,
         data=row.data or {},
-        source=row.source,  # type: ignore[arg-type]
+        source=row.source,
         query_id=row.query_id,
         created_at=row.created_at,
     )
@@ -57,6 +58,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         # which specialist and which topic the student means.
         previous = await _last_query(rt, session_id=body.session_id, student_id=body.student_id)
         if previous is not None:
+            # routed_to is a str column, written only from a Decision's Route.
             decision = replace(decision, routed_to=previous.routed_to, decided_by="history")  # type: ignore[arg-type]
             topic = topic or previous.topic
     query_id = str(uuid.uuid4())

@@ -28,6 +28,7 @@ def replace_node(code: str, node: ast.AST, new: str) -> str | None:
         return None
     lines = code.splitlines()
     raw = lines[start - 1].encode()
+    # ast.AST declares no positions; lineno above showed this node has them.
     col, end_col = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
     lines[start - 1] = (raw[:col] + new.encode() + raw[end_col:]).decode()
     return join(lines, code)

@@ -41,7 +41,7 @@ class JsonText(Rule):
         # JSON text written as a Python literal (single quotes, trailing commas): make it real JSON. The
         # literal is the student's own source text, read with literal_eval (values only, nothing runs).
         for node in literal_nodes(case.source):
-            if node.value.lstrip()[:1] in "{[":
+            if isinstance(node.value, str) and node.value.lstrip()[:1] in "{[":
                 try:
                     value = ast.literal_eval(node.value)
                 except (ValueError, SyntaxError):

@@ -204,7 +204,7 @@ class TypeErrors(Rule):
         if "'str'" in msg or '"str"' in msg or "sequence by non-int" in msg:
             # A number written in quotes ("4", "2.50") used in arithmetic: write it as a number.
             for node in literal_nodes(case.source):
-                if re.fullmatch(r"-?\d+(\.\d+)?", node.value.strip()):
+                if isinstance(node.value, str) and re.fullmatch(r"-?\d+(\.\d+)?", node.value.strip()):
                     fixed = replace_node(case.source, node, node.value.strip())
                     if fixed:
                         yield fixed
