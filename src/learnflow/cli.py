@@ -273,14 +273,14 @@ def evaluate(
         f"{mutation.kill_rate:.1%}",
     )
     console.print(table)
-    for (expected, got), count in router.confusion.most_common(5):
-        console.print(f"  triage: {count} x {expected} routed to {got}")
-    for (expected, got), count in students["router"].confusion.most_common(3):
-        console.print(f"  routing, students' style: {count} x {expected} routed to {got}")
-    for (expected, got), count in top1.confusion.most_common(5):
-        console.print(f"  concepts: {count} x {expected} matched as {got}")
-    for miss in answers["knowledge_base"].misses[:10]:
-        console.print(f"  concepts answer miss: {miss}")
+    for (expected, routed), count in router.confusion.most_common(5):
+        console.print(f"  triage: {count} x {expected} routed to {routed}")
+    for (expected, routed), count in students["router"].confusion.most_common(3):
+        console.print(f"  routing, students' style: {count} x {expected} routed to {routed}")
+    for (expected, matched), count in top1.confusion.most_common(5):
+        console.print(f"  concepts: {count} x {expected} matched as {matched}")
+    for unanswered in answers["knowledge_base"].misses[:10]:
+        console.print(f"  concepts answer miss: {unanswered}")
     for miss in sorted(debug_score.misses)[:10]:
         console.print(f"  debug miss: {miss}")
     for miss in sorted(pasted.misses)[:10]:

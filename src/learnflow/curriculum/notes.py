@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,7 +122,7 @@ class NoteIndex:
         self._postings: dict[str, list[tuple[int, float]]] = {}
         lengths: list[float] = []
         for i, note in enumerate(self.notes):
-            weighted: Counter[str] = Counter()
+            weighted: dict[str, float] = defaultdict(float)
             fields = {
                 "questions": " \n ".join(note.questions),
                 "terms": " ".join(note.terms),

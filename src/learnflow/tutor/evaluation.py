@@ -17,6 +17,7 @@ from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
+from learnflow.specialists import Specialist
 from learnflow.tutor import bankcheck, compare, concepts, debug, pasted
 from learnflow.tutor.datasets import (
     BuggyProgram,
@@ -33,8 +34,11 @@ from learnflow.tutor.schemas import ConceptAnswer
 from learnflow.tutor.triage import classify, rule_classify
 
 _KEYWORDS: list[tuple[Route, re.Pattern[str]]] = [
-    ("debug", re.compile(r"error|bug|traceback|exception|fix|wrong|crash|broken|not working|doesn'?t work", re.I)),
-    ("exercise", re.compile(r"exercise|practi[cs]e|quiz|challenge|problem|task|test me", re.I)),
+    (
+        Specialist.DEBUG,
+        re.compile(r"error|bug|traceback|exception|fix|wrong|crash|broken|not working|doesn'?t work", re.I),
+    ),
+    (Specialist.EXERCISE, re.compile(r"exercise|practi[cs]e|quiz|challenge|problem|task|test me", re.I)),
 ]
 
 
@@ -43,7 +47,7 @@ def keyword_route(example: TriageExample) -> Route:
     for route, pattern in _KEYWORDS:
         if pattern.search(example.query):
             return route
-    return "concepts"
+    return Specialist.CONCEPTS
 
 
 @dataclass

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel
 
 from learnflow.curriculum import DATA
+from learnflow.specialists import Specialist
 
 if TYPE_CHECKING:  # triage imports this module
     from learnflow.tutor.triage import Route
@@ -66,7 +67,7 @@ _ERROR_PHRASES = (
 
 MARKERS: tuple[Marker, ...] = (
     # An exception or Python's error wording anywhere in the prose, with or without a traceback.
-    Marker("zzerrornamed", re.compile(r"\b(?:" + _ERROR_PHRASES + r")", _F), "debug", 2.0),
+    Marker("zzerrornamed", re.compile(r"\b(?:" + _ERROR_PHRASES + r")", _F), Specialist.DEBUG, 2.0),
     Marker(
         "zznotworking",
         re.compile(
@@ -83,7 +84,7 @@ MARKERS: tuple[Marker, ...] = (
             r"tests? (?:is|are) red)",
             _F,
         ),
-        "debug",
+        Specialist.DEBUG,
         2.5,
     ),
     Marker(
@@ -97,7 +98,7 @@ MARKERS: tuple[Marker, ...] = (
             r"output mismatch|(?:prints|returns) the wrong)",
             _F,
         ),
-        "debug",
+        Specialist.DEBUG,
         2.5,
     ),
     Marker(
@@ -110,7 +111,7 @@ MARKERS: tuple[Marker, ...] = (
             r"runtime error|time limit|timeout|wrong answer on|assert(?:ion)? ?(?:error|fails?)|submission rejected",
             _F,
         ),
-        "debug",
+        Specialist.DEBUG,
         3.0,
     ),
     Marker(
@@ -122,7 +123,7 @@ MARKERS: tuple[Marker, ...] = (
             r"stuck forever|stuck in a loop|keeps? (?:going|running))\b",
             _F,
         ),
-        "debug",
+        Specialist.DEBUG,
         2.5,
     ),
     Marker(
@@ -148,7 +149,7 @@ MARKERS: tuple[Marker, ...] = (
             r"any (?:comments|feedback|tips) (?:on|for|before)|(?:ready|ok|okay|good) to submit)",
             _F,
         ),
-        "exercise",
+        Specialist.EXERCISE,
         3.5,
     ),
     # "What does KeyError mean" asks about the error in general: concepts, unless it is the student's own.
@@ -162,7 +163,7 @@ MARKERS: tuple[Marker, ...] = (
             r"\s*(?:what|whats|what's) (?:is |are )?(?:an? |the )?(?:\w+ )?\w*(?:error|exception)s?\b)",
             _F,
         ),
-        "concepts",
+        Specialist.CONCEPTS,
         4.0,
     ),
 )

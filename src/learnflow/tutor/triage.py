@@ -134,20 +134,20 @@ def rule_classify(query: str, *, code: str | None = None, error_message: str | N
     text = query.strip()
     usual = phrasing.normalise(text)  # "excercise", "doesnt wrk" read as the words they mean
     scores: dict[Route, float] = {
-        "concepts": 0.5 + _score(usual, _CONCEPTS),  # the default when nothing else is said
-        "debug": _score(usual, _DEBUG),
-        "exercise": _score(usual, _EXERCISE),
+        Specialist.CONCEPTS: 0.5 + _score(usual, _CONCEPTS),  # the default when nothing else is said
+        Specialist.DEBUG: _score(usual, _DEBUG),
+        Specialist.EXERCISE: _score(usual, _EXERCISE),
     }
     has_code = bool(code and code.strip())
     if error_message and error_message.strip():
-        scores["debug"] += 5.0
+        scores[Specialist.DEBUG] += 5.0
     if has_code:
-        scores["debug"] += 1.0
-        scores["exercise"] += 0.5 if scores["exercise"] else 0.0
+        scores[Specialist.DEBUG] += 1.0
+        scores[Specialist.EXERCISE] += 0.5 if scores[Specialist.EXERCISE] else 0.0
         if not text:
-            scores["debug"] += 2.0  # bare code: the student wants to know what is wrong with it
+            scores[Specialist.DEBUG] += 2.0  # bare code: the student wants to know what is wrong with it
     if re.search(r"\bexplain (this|the|my) code\b|\bwhat does (this|the|my) code do\b", text, _F) and not error_message:
-        scores["concepts"] += 3.0
+        scores[Specialist.CONCEPTS] += 3.0
     for marker in phrasing.markers(text, attached=has_code or bool(error_message and error_message.strip())):
         scores[marker.route] += marker.weight
     route = max(scores, key=lambda k: (scores[k], k == "concepts"))
