@@ -7,14 +7,14 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learnflow import observability
+from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
@@ -28,6 +28,7 @@ from learnflow.outbox import Outbox
 from learnflow.sandbox import CodeRunner, NoCode, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.sandbox.remote import RemoteRunner
+from learnflow.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -193,10 +194,11 @@ class Runtime:
         event_id: str | None = None,
         session: AsyncSession | None = None,
     ) -> CloudEvent[Any]:
-        """Publish through the outbox: in ``session`` (sent after the caller commits), else at once.
+        """Stage an event in the outbox of the open unit of work (or of ``session``); it is sent once that commits.
 
-        An event id that is already staged is not staged again: a redelivered handler publishing its
-        (deterministic) answer id does not duplicate it.
+        Without either, a unit of work is opened for this event alone. An event id that is already staged
+        is not staged again: a redelivered handler publishing its (deterministic) answer id does not
+        duplicate it.
         """
         if not isinstance(payload, PAYLOADS[topic]):
             raise TypeError(f"{topic} carries {PAYLOADS[topic].__name__}, not {type(payload).__name__}")
@@ -210,19 +212,17 @@ class Runtime:
             event.tracestate = trace_context.get("tracestate") or None
         observability.record_published(topic=str(topic))
         wire = event.model_dump(mode="json", exclude_none=True)
-        if session is not None:
-            staged = await session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
+        async with self.unit_of_work() as work:
+            target = session if session is not None else work.session
+            staged = await target.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
             if staged is None:
-                Outbox.add(session, str(topic), wire)
-            return event
-        async with self.db.session() as own:
-            Outbox.add(own, str(topic), wire)
-            try:
-                await own.commit()
-            except IntegrityError:
-                await own.rollback()  # already staged by an earlier delivery of the same cause
-        self.outbox.kick()
+                Outbox.add(target, str(topic), wire)
+                work.staged_events += 1
         return event
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """The transaction of one request, delivery or job (joins the one already open in this task)."""
+        return uow.begin(self.db, on_events=self.outbox.kick)
 
     def consume(
         self,
@@ -236,23 +236,22 @@ class Runtime:
         """Subscribe ``handler`` for consumer ``group``, processing each event id at most once."""
 
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
-            async with self.db.session() as session:
-                seen = await session.scalar(
+            # The handler's changes, its events and the processed mark commit together: a failure
+            # anywhere leaves none of them, and the redelivery then does the work once.
+            async with self.unit_of_work() as work:
+                seen = await work.session.scalar(
                     select(ProcessedEvent.id).where(
                         ProcessedEvent.consumer == group, ProcessedEvent.event_id == event.id
                     )
                 )
-            if seen is not None:
-                log.info("%s: event %s already processed", group, event.id)
-                return Outcome.DONE
-            outcome = await handler(event)
-            if outcome is Outcome.DONE:
-                async with self.db.session() as session:
-                    session.add(ProcessedEvent(consumer=group, event_id=event.id))
-                    try:
-                        await session.commit()
-                    except IntegrityError:
-                        await session.rollback()  # a concurrent redelivery recorded it first
+                if seen is not None:
+                    log.info("%s: event %s already processed", group, event.id)
+                    return Outcome.DONE
+                outcome = await handler(event)
+                if outcome is not Outcome.DONE:
+                    work.discard()  # acknowledge only what succeeded
+                    return outcome
+                work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
             return outcome
 
         self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
@@ -279,7 +278,8 @@ class Runtime:
 
             # The row and the reaction's events commit together, and the row is unique per consumer and
             # event: a redelivered dead letter is recognised here and neither recorded nor reacted to again.
-            async with self.db.session() as session:
+            async with self.unit_of_work() as work:
+                session = work.session
                 recorded = await session.scalar(
                     select(DeadLetter.id).where(DeadLetter.consumer == group, DeadLetter.event_id == event.id)
                 )
@@ -297,14 +297,8 @@ class Runtime:
                 )
                 if typed is not None:
                     await registry.on_dead_letter(self, topic, typed, session=session)
-                try:
-                    await session.commit()
-                except IntegrityError:
-                    await session.rollback()  # a concurrent redelivery recorded it first
-                    return Outcome.DONE
             # Counted here, once per consumer and event, whoever dead-lettered it (our retries or daprd's).
             observability.record_dead_letter(topic=topic, service=group)
-            self.outbox.kick()
             return Outcome.DONE
 
         # The DLQ consumer accepts any payload: an event dead-lettered *because* it was invalid must

@@ -61,8 +61,8 @@ async def setup(service: str, rt: Runtime) -> None:
         from learnflow.services.exercise import service as exercise
         from learnflow.tutor import exercises
 
-        async with rt.db.session() as session:
-            await exercises.sync_bank(session, curriculum=rt.curriculum)
+        async with rt.unit_of_work() as work:
+            await exercises.sync_bank(work.session, curriculum=rt.curriculum)
         rt.consume(
             Topic.LEARNING_QUERY,
             "exercise",

@@ -22,25 +22,26 @@ async def announce(
     session: AsyncSession | None = None,
     store: bool = False,
 ) -> None:
-    """Publish struggle.detected under the alert's own id (a repeat is not sent twice); in ``session``
-    when given, so the alert goes out if and only if what caused it is stored.
+    """Stage struggle.detected under the alert's own id (a repeat is not sent twice) in the unit of work
+    (or ``session``), so the alert goes out if and only if what caused it is stored.
 
-    ``store`` also records the alert in that session, for a caller whose next check must see it at
-    once (the exercise service's own consumer would otherwise store it a moment later).
+    ``store`` also records the alert there, for a caller whose next check must see it at once (the
+    exercise service's own consumer would otherwise store it a moment later).
     """
-    if store:
-        if session is None:
-            raise ValueError("storing an alert needs the caller's session")
-        await progress.record_alert(
-            session, alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details
-        )
-    alert = StruggleDetected(alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details)  # type: ignore[arg-type]
-    await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=session)
+    async with rt.unit_of_work() as work:
+        target = session if session is not None else work.session
+        if store:
+            await progress.record_alert(
+                target, alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details
+            )
+        alert = StruggleDetected(alert_id=alert_id, student_id=student_id, topic=topic, reason=reason, details=details)  # type: ignore[arg-type]
+        await rt.publish(Topic.STRUGGLE_DETECTED, alert, subject=student_id, event_id=alert_id, session=target)
 
 
 async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str | None) -> str | None:
-    """Store the run; when it completes a struggle streak, publish struggle.detected. Return the reason."""
-    async with rt.db.session() as session:
+    """Stage the run; when it completes a struggle streak, stage struggle.detected. Return the reason."""
+    async with rt.unit_of_work() as work:
+        session = work.session
         await queries.ensure_student(session, student_id=student_id)
         found = await progress.record_run(session, student_id=student_id, ok=ok, error_type=error_type)
         if found is not None:
@@ -54,6 +55,4 @@ async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str 
                 details=details,
                 session=session,
             )
-        await session.commit()
-    rt.outbox.kick()
     return found[0] if found else None

@@ -75,7 +75,7 @@ async def answer_for(session: AsyncSession, *, query_id: str) -> Response | None
 
 
 async def store_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response | None:
-    """Store a response once per event id and update its query's status; None if already stored."""
+    """Stage a response once per event id and update its query's status; None if already stored."""
     if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
         return None
     row = Response(
@@ -95,11 +95,7 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
         if query is not None and query.status == "pending":
             query.status = "answered" if payload.kind == "answer" else "failed"
             query.answered_at = datetime.now(UTC)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        return None
+    await session.flush()  # its seq numbers the stream's events
     return row
 
 

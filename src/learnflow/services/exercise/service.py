@@ -59,12 +59,6 @@ def read(ex: Exercise) -> ExerciseRead:
     )
 
 
-async def _ensure_student(rt: Runtime, student_id: str) -> None:
-    async with rt.db.session() as session:
-        await queries.ensure_student(session, student_id=student_id)
-        await session.commit()
-
-
 @queued_as_student
 async def generate(
     rt: Runtime, *, student_id: str, topic: str | None, difficulty: str | None, cause_id: str | None = None
@@ -75,52 +69,50 @@ async def generate(
     LLM (when configured, within the student's budget) may write a new one; it is used only if the
     sandbox shows its solution passing its tests and its starter failing, else the bank repeats.
     """
-    await _ensure_student(rt, student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         exercise, repeat = await exercises.choose(
             session, curriculum=rt.curriculum, student_id=student_id, topic=topic, difficulty=difficulty
         )
-        used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
-    proposed = None
-    if repeat and rt.ai.is_llm:
-        ai = await budget.ai_for(rt, student_id=student_id, agent="exercise")
-        proposed = await exercises.propose_with_llm(
-            ai,
-            grader=rt.grader,
-            curriculum=rt.curriculum,
-            topic=exercise.topic,
-            difficulty=difficulty or exercise.difficulty,
-            used_titles=used,
-        )
-    async with rt.db.session() as session:
+        proposed = None
+        if repeat and rt.ai.is_llm:
+            used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
+            ai = await budget.ai_for(rt, student_id=student_id, agent="exercise")
+            proposed = await exercises.propose_with_llm(
+                ai,
+                grader=rt.grader,
+                curriculum=rt.curriculum,
+                topic=exercise.topic,
+                difficulty=difficulty or exercise.difficulty,
+                used_titles=used,
+            )
+        # Writes only after the slow part: on SQLite the first write takes the one writer's lock.
+        await queries.ensure_student(session, student_id=student_id)
         if proposed is not None:
             exercise = exercises.store(session, data=proposed, exercise_id="llm-" + new_id(), author="llm")
             await session.flush()  # the assignment's foreign key needs the row first
-        else:
-            exercise = await exercises.get(session, exercise_id=exercise.id)
         assignment = await exercises.assign(session, student_id=student_id, exercise=exercise)
-        await session.commit()
-    event = ExerciseAssigned(
-        exercise_id=exercise.id,
-        student_id=student_id,
-        topic=exercise.topic,
-        difficulty=exercise.difficulty,
-        assigned_at=assignment.assigned_at or datetime.now(UTC),  # type: ignore[arg-type]
-    )
-    await rt.publish(
-        Topic.EXERCISE_ASSIGNED,
-        event,
-        subject=student_id,
-        event_id=derived_id(cause_id, "assigned") if cause_id else None,
-    )
+        event = ExerciseAssigned(
+            exercise_id=exercise.id,
+            student_id=student_id,
+            topic=exercise.topic,
+            difficulty=exercise.difficulty,
+            assigned_at=assignment.assigned_at or datetime.now(UTC),  # type: ignore[arg-type]
+        )
+        await rt.publish(
+            Topic.EXERCISE_ASSIGNED,
+            event,
+            subject=student_id,
+            event_id=derived_id(cause_id, "assigned") if cause_id else None,
+        )
     return exercise
 
 
 @queued_as_student
 async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, submission_id: str) -> SubmissionRead:
     """Grade a submission and publish the grade, the progress and any struggle it shows."""
-    await _ensure_student(rt, student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         exercise = await exercises.get(session, exercise_id=exercise_id)
         graded = await exercises.grade_submission(
             session,
@@ -131,47 +123,47 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             code=code,
         )
         overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
-    sub = graded.submission
-    tests = [TestOutcome.model_validate(t) for t in sub.results]
-    await rt.publish(
-        Topic.EXERCISE_GRADED,
-        ExerciseGraded(
-            submission_id=sub.id,
-            exercise_id=exercise.id,
-            student_id=student_id,
-            topic=exercise.topic,
-            passed=sub.passed,
-            score=sub.score,
-            tests=tests,
-            feedback=sub.feedback,
-            quality=sub.quality,
-        ),
-        subject=student_id,
-        event_id=derived_id(sub.id, "graded"),
-    )
-    await rt.publish(
-        Topic.PROGRESS_UPDATED,
-        ProgressUpdated(
-            student_id=student_id,
-            topic=exercise.topic,
-            mastery=graded.progress.mastery,
-            level=graded.progress.level,
-            overall=overall,  # type: ignore[arg-type]
-        ),
-        subject=student_id,
-        event_id=derived_id(sub.id, "progress"),
-    )
-    if graded.failed_in_a_row == exercises.FAILED_SUBMISSIONS_ALERT:
-        await struggle.announce(
-            rt,
-            alert_id=derived_id(sub.id, "struggle"),
-            student_id=student_id,
-            topic=exercise.topic,
-            reason="failed_submissions",
-            details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
+        sub = graded.submission
+        tests = [TestOutcome.model_validate(t) for t in sub.results]
+        await rt.publish(
+            Topic.EXERCISE_GRADED,
+            ExerciseGraded(
+                submission_id=sub.id,
+                exercise_id=exercise.id,
+                student_id=student_id,
+                topic=exercise.topic,
+                passed=sub.passed,
+                score=sub.score,
+                tests=tests,
+                feedback=sub.feedback,
+                quality=sub.quality,
+            ),
+            subject=student_id,
+            event_id=derived_id(sub.id, "graded"),
         )
-    if not sub.passed:
-        await flag_stuck(rt, student_id=student_id, exercise_id=exercise.id)
+        await rt.publish(
+            Topic.PROGRESS_UPDATED,
+            ProgressUpdated(
+                student_id=student_id,
+                topic=exercise.topic,
+                mastery=graded.progress.mastery,
+                level=graded.progress.level,
+                overall=overall,  # type: ignore[arg-type]
+            ),
+            subject=student_id,
+            event_id=derived_id(sub.id, "progress"),
+        )
+        if graded.failed_in_a_row == exercises.FAILED_SUBMISSIONS_ALERT:
+            await struggle.announce(
+                rt,
+                alert_id=derived_id(sub.id, "struggle"),
+                student_id=student_id,
+                topic=exercise.topic,
+                reason="failed_submissions",
+                details=f"{graded.failed_in_a_row} failed submissions in a row on exercise {exercise.id!r}.",
+            )
+        if not sub.passed:
+            await flag_stuck(rt, student_id=student_id, exercise_id=exercise.id)
     return SubmissionRead(
         submission_id=sub.id,
         exercise_id=exercise.id,
@@ -188,9 +180,18 @@ async def flag_stuck(
 ) -> int:
     """Alert on students still failing an exercise over 10 minutes after it was assigned; return how many.
 
-    Runs after each failed submission and on a schedule (a student can be stuck between submissions).
+    Runs after each failed submission (in its unit of work) and on a schedule (a student can be stuck
+    between submissions).
     """
-    async with rt.db.session() as session:
+    try:
+        return await _flag_stuck(rt, now=now, student_id=student_id, exercise_id=exercise_id)
+    except IntegrityError:
+        return 0  # a concurrent check raised the same alert first (only an outermost unit gets here)
+
+
+async def _flag_stuck(rt: Runtime, *, now: datetime | None, student_id: str | None, exercise_id: str | None) -> int:
+    async with rt.unit_of_work() as work:
+        session = work.session
         found = await exercises.find_stuck(
             session, now=now or datetime.now(UTC), student_id=student_id, exercise_id=exercise_id
         )
@@ -210,13 +211,6 @@ async def flag_stuck(
                 session=session,
                 store=True,
             )
-        try:
-            await session.commit()
-        except IntegrityError:
-            await session.rollback()  # a concurrent check raised the same alert first
-            return 0
-    if found:
-        rt.outbox.kick()
     return len(found)
 
 
@@ -302,8 +296,9 @@ async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Out
 
 async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outcome:
     s = event.data
-    await _ensure_student(rt, s.student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
+        await queries.ensure_student(session, student_id=s.student_id)
         await progress.record_alert(
             session,
             alert_id=s.alert_id,
@@ -312,7 +307,6 @@ async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outco
             reason=s.reason,
             details=s.details,
         )
-        await session.commit()
     return Outcome.DONE
 
 
@@ -329,7 +323,8 @@ def quiz_info(rt: Runtime, topic: str) -> QuizInfo:
 async def start_quiz(rt: Runtime, *, topic: str, student_id: str, attempt_id: str) -> QuizRead:
     """Open an attempt: draw the questions the student has met least, without their answers."""
     found = quizzes.quiz_for(rt.curriculum, topic)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         existing = await session.get(QuizAttempt, attempt_id)
         if existing is not None:  # the same request again (a redelivered query): the same questions
             drawn = quizzes.questions_of(found, existing)
@@ -338,7 +333,6 @@ async def start_quiz(rt: Runtime, *, topic: str, student_id: str, attempt_id: st
             seen = await quizzes.seen_counts(session, student_id=student_id, topic=topic)
             drawn = quizzes.draw(found, seen=seen, rng=random.Random())
             await quizzes.start(session, attempt_id=attempt_id, student_id=student_id, topic=topic, questions=drawn)
-            await session.commit()
     return QuizRead(
         attempt_id=attempt_id,
         topic=topic,
@@ -356,7 +350,8 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
     Sending the same answers again returns the same result (a retried request); different answers
     to an attempt already graded are refused.
     """
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         attempt = await session.get(QuizAttempt, attempt_id)
         if attempt is None:
             raise NotFound(f"quiz attempt {attempt_id!r} does not exist")
@@ -400,8 +395,6 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
                 f"({round(graded.score * 100)}%, under {round(quizzes.LOW_SCORE * 100)}%).",
                 session=session,
             )
-        await session.commit()
-    rt.outbox.kick()
     return _attempt_read(attempt, topic_progress, low=low)
 
 
