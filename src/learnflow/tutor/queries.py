@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student
@@ -13,31 +14,27 @@ from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
 
+def _insert_new(session: AsyncSession, model: type[Student] | type[LearningSession], **values: str) -> Insert:
+    """An INSERT that does nothing when the row exists: no savepoint, and no race to lose."""
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    return insert(model).values(**values).on_conflict_do_nothing()
+
+
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
     """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
-    if await session.get(Student, student_id) is None:
-        try:
-            async with session.begin_nested():
-                session.add(Student(id=student_id))
-        except IntegrityError:  # created concurrently by another request
-            pass
+    # Not a savepoint: on SQLite the driver opens no transaction before it, so releasing it would commit.
+    await session.execute(_insert_new(session, Student, id=student_id))
 
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
     await ensure_student(session, student_id=student_id)
+    await session.execute(_insert_new(session, LearningSession, id=session_id, student_id=student_id))
     existing = await session.get(LearningSession, session_id)
-    if existing is None:
-        try:
-            # A savepoint: losing the race to another request must not undo the student created above.
-            async with session.begin_nested():
-                session.add(LearningSession(id=session_id, student_id=student_id))
-        except IntegrityError:
-            existing = await session.get(LearningSession, session_id)
-    if existing is not None:
-        if existing.student_id != student_id:
-            raise Unprocessable(f"session {session_id!r} belongs to another student")
-        existing.updated_at = datetime.now(UTC)
+    if existing is None or existing.student_id != student_id:
+        raise Unprocessable(f"session {session_id!r} belongs to another student")
+    existing.updated_at = datetime.now(UTC)
 
 
 async def get(session: AsyncSession, *, query_id: str) -> Query:
