@@ -21,7 +21,7 @@ from learnflow.bus.base import RawPayload
 from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
-from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
+from learnflow.db.models import DeadLetter, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.inbox import Inbox
 from learnflow.outbox import Outbox
@@ -214,9 +214,7 @@ class Runtime:
         wire = event.model_dump(mode="json", exclude_none=True)
         async with self.unit_of_work() as work:
             target = session if session is not None else work.session
-            staged = await target.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
-            if staged is None:
-                Outbox.add(target, str(topic), wire)
+            if await Outbox.stage(target, str(topic), wire):
                 work.staged_events += 1
         return event
 

@@ -4,33 +4,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student
+from learnflow.db.session import insert_new
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
-
-
-def _insert_new(session: AsyncSession, model: type[Student] | type[LearningSession], **values: str) -> Insert:
-    """An INSERT that does nothing when the row exists: no savepoint, and no race to lose."""
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-    return insert(model).values(**values).on_conflict_do_nothing()
 
 
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
     """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
     # Not a savepoint: on SQLite the driver opens no transaction before it, so releasing it would commit.
-    await session.execute(_insert_new(session, Student, id=student_id))
+    await session.execute(insert_new(session, Student, id=student_id))
 
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
     await ensure_student(session, student_id=student_id)
-    await session.execute(_insert_new(session, LearningSession, id=session_id, student_id=student_id))
+    await session.execute(insert_new(session, LearningSession, id=session_id, student_id=student_id))
     existing = await session.get(LearningSession, session_id)
     if existing is None or existing.student_id != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student")
@@ -88,10 +80,12 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     )
     session.add(row)
     if payload.kind != "ack":
-        query = await session.get(Query, payload.query_id)
-        if query is not None and query.status == "pending":
-            query.status = "answered" if payload.kind == "answer" else "failed"
-            query.answered_at = datetime.now(UTC)
+        await session.execute(
+            update(Query)
+            .where(Query.id == payload.query_id, Query.status == "pending")
+            .values(status="answered" if payload.kind == "answer" else "failed", answered_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
     await session.flush()  # its seq numbers the stream's events
     return row
 
