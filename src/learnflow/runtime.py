@@ -6,8 +6,8 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -213,10 +213,21 @@ class Runtime:
         observability.record_published(topic=str(topic))
         wire = event.model_dump(mode="json", exclude_none=True)
         async with self.unit_of_work() as work:
-            target = session if session is not None else work.session
-            if await Outbox.stage(target, str(topic), wire):
+            if session is None or session is work.session:
+                work.stage(topic=str(topic), wire=wire)
+            elif await Outbox.stage(session, str(topic), wire):
                 work.staged_events += 1
         return event
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session to read in: the open unit of work's (no second connection), else a short one."""
+        work = uow.current()
+        if work is not None:
+            yield work.session
+            return
+        async with self.db.session() as session:
+            yield session
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """The transaction of one request, delivery or job (joins the one already open in this task)."""

@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db import Database
+from learnflow.db.models import OutboxEvent
+from learnflow.db.session import insert_new_rows
 
 
 class UnitOfWork:
@@ -25,11 +28,26 @@ class UnitOfWork:
         self.session = session
         self.staged_events = 0
         self.discarded = False
+        # Outbox rows written in one statement just before the commit: on SQLite every statement
+        # after the first write is made holding the single writer's lock.
+        self.outbox: list[OutboxEvent] = []
         self._after_commit: list[Callable[[], None]] = []
 
     def discard(self) -> None:
         """Roll the unit back when it ends instead of committing it (a handler that did not succeed)."""
         self.discarded = True
+
+    def stage(self, *, topic: str, wire: dict[str, Any]) -> None:
+        """Add an event to the unit's outbox (once per event id)."""
+        if all(row.event_id != wire["id"] for row in self.outbox):
+            self.outbox.append(OutboxEvent(event_id=str(wire["id"]), topic=topic, event=wire))
+            self.staged_events += 1
+
+    async def _write_outbox(self) -> None:
+        if self.outbox:
+            rows = [{"event_id": r.event_id, "topic": r.topic, "event": r.event} for r in self.outbox]
+            # An id staged by an earlier, committed delivery of the same cause is not staged twice.
+            await self.session.execute(insert_new_rows(self.session, OutboxEvent, rows))
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit has committed (never when it rolls back)."""
@@ -64,6 +82,7 @@ async def begin(db: Database, *, on_events: Callable[[], None] | None = None) ->
             if uow.discarded:
                 await session.rollback()
                 return
+            await uow._write_outbox()
             await session.commit()
         except BaseException:
             await session.rollback()

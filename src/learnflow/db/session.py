@@ -30,8 +30,13 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 def insert_new(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> Insert:
     """An INSERT that does nothing when the row (by any unique key) exists: one statement, no race to lose."""
+    return insert_new_rows(session, model, [values])
+
+
+def insert_new_rows(session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]) -> Insert:
+    """One INSERT of ``rows`` that skips those whose unique key exists already."""
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return insert(model).values(**values).on_conflict_do_nothing()
+    return insert(model).values(rows).on_conflict_do_nothing()
 
 
 def alembic_config(url: str) -> Config:

@@ -21,9 +21,14 @@ async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
-    await ensure_student(session, student_id=student_id)
-    await session.execute(insert_new(session, LearningSession, id=session_id, student_id=student_id))
+    # The read first: on SQLite the first write takes the one writer's lock until the commit.
     existing = await session.get(LearningSession, session_id)
+    if existing is None:
+        await ensure_student(session, student_id=student_id)
+        created = await session.execute(insert_new(session, LearningSession, id=session_id, student_id=student_id))
+        if getattr(created, "rowcount", -1) == 1:
+            return
+        existing = await session.get(LearningSession, session_id)  # another request created it first
     if existing is None or existing.student_id != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student")
     existing.updated_at = datetime.now(UTC)

@@ -215,7 +215,7 @@ async def _flag_stuck(rt: Runtime, *, now: datetime | None, student_id: str | No
 
 
 async def _last_assignment(rt: Runtime, student_id: str) -> Exercise | None:
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         row = (
             await session.execute(
                 select(Exercise)
@@ -279,7 +279,7 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
 
 async def _weakest_topic(rt: Runtime, student_id: str) -> str:
     """The first curriculum topic the student has not yet reached Proficient in."""
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         _, rows = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
     strong = {r.topic for r in rows if r.level in ("Proficient", "Mastered")}
     return next((t for t in rt.curriculum.topics if t not in strong), next(iter(rt.curriculum.topics)))
