@@ -79,16 +79,15 @@ async def begin(db: Database, *, on_events: Callable[[], None] | None = None) ->
         token = _current.set(uow)
         try:
             yield uow
-            if uow.discarded:
-                await session.rollback()
-                return
-            await uow._write_outbox()
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+            if not uow.discarded:
+                await uow._write_outbox()
+                await session.commit()
         finally:
             _current.reset(token)
+        # Leaving the session closes it, which rolls back whatever was not committed; SQLAlchemy
+        # shields that close from cancellation, which a rollback awaited here would not be.
+    if uow.discarded:
+        return
     if uow.staged_events and on_events is not None:
         on_events()
     for callback in uow._after_commit:
