@@ -1,4 +1,4 @@
-"""Database work per question -> answer: statements, commits and connection checkouts, on SQLite.
+"""Work per question -> answer: statements, commits, connection checkouts and CPU time, on SQLite.
 
 Runs the whole app in this process (in-memory bus, offline tutor, a fresh SQLite file), asks the same
 questions as bench/load.py one at a time with ``?wait``, and counts what each one cost the database.
@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import os
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,19 +61,21 @@ async def main() -> None:
                 if i == 0:
                     await rt.outbox.flush()
                     counts.clear()
+                    cpu = time.process_time()
                 body = {"student_id": f"s{i % 50}", "session_id": f"a{i}", "query": QUESTIONS[i % len(QUESTIONS)]}
                 r = await client.post("/api/triage", params={"wait": 30}, json=body)
                 if r.json().get("status") != "answered":
                     raise RuntimeError(f"not answered: {r.text[:200]}")
                 await rt.outbox.flush()  # the relay's share of this question, before the next one
                 await asyncio.sleep(0.05)  # the acknowledgement's consumer, which nobody waits for
+        cpu = time.process_time() - cpu
     finally:
         await rt.stop()
     per = {k: v / opts.questions for k, v in counts.items()}
     print(f"per question -> answer ({opts.questions} questions, SQLite, one at a time):")
     print(
         f"  statements {per['statements']:.1f}   commits {per.get('commits', 0):.1f}   "
-        f"connection checkouts {per.get('checkouts', 0):.1f}"
+        f"connection checkouts {per.get('checkouts', 0):.1f}   CPU {cpu / opts.questions * 1000:.1f} ms (all threads)"
     )
     verbs = ", ".join(f"{k} {v:.1f}" for k, v in sorted(per.items()) if k.isupper())
     print(f"  by kind: {verbs}")
