@@ -9,6 +9,7 @@ Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -386,3 +387,11 @@ async def test_a_failure_at_any_step_leaves_all_or_nothing_and_redelivery_does_i
             assert delta(before, await rig.effects()) == scenario.expected
     assert sum(outcomes.values()) == steps
     assert uow.current() is None  # no unit of work leaks out of a request or a delivery
+
+
+async def test_two_deliveries_of_one_event_at_once_produce_its_effects_once(rig: Rig) -> None:
+    operations = [await answering(rig, f"twice-{i}") for i in range(5)]
+    before = await rig.effects()
+    # Each event delivered twice concurrently (a rebalance, a redelivery racing the first delivery).
+    await asyncio.gather(*(operation() for operation in operations for _ in range(2)))
+    assert delta(before, await rig.effects()) == {"processed_events": 5, "outbox:learning.response": 5}

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow import observability, uow
@@ -244,23 +245,32 @@ class Runtime:
     ) -> None:
         """Subscribe ``handler`` for consumer ``group``, processing each event id at most once."""
 
+        async def processed(session: AsyncSession, event_id: str) -> bool:
+            mark = select(ProcessedEvent.id).where(
+                ProcessedEvent.consumer == group, ProcessedEvent.event_id == event_id
+            )
+            return await session.scalar(mark) is not None
+
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             # The handler's changes, its events and the processed mark commit together: a failure
             # anywhere leaves none of them, and the redelivery then does the work once.
-            async with self.unit_of_work() as work:
-                seen = await work.session.scalar(
-                    select(ProcessedEvent.id).where(
-                        ProcessedEvent.consumer == group, ProcessedEvent.event_id == event.id
-                    )
-                )
-                if seen is not None:
-                    log.info("%s: event %s already processed", group, event.id)
-                    return Outcome.DONE
-                outcome = await handler(event)
-                if outcome is not Outcome.DONE:
-                    work.discard()  # acknowledge only what succeeded
-                    return outcome
-                work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
+            try:
+                async with self.unit_of_work() as work:
+                    if await processed(work.session, event.id):
+                        log.info("%s: event %s already processed", group, event.id)
+                        return Outcome.DONE
+                    outcome = await handler(event)
+                    if outcome is not Outcome.DONE:
+                        work.discard()  # acknowledge only what succeeded
+                        return outcome
+                    work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
+            except IntegrityError:
+                async with self.db.session() as session:
+                    if not await processed(session, event.id):
+                        raise
+                # A concurrent delivery of the same event committed first; this one's work is undone.
+                log.info("%s: event %s processed by a concurrent delivery", group, event.id)
+                return Outcome.DONE
             return outcome
 
         self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
