@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learnflow.bus import EventBus
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
+from learnflow.db.session import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,12 @@ class Outbox:
         self.last_error: str | None = None
 
     @staticmethod
-    def add(session: AsyncSession, topic: str, wire: dict[str, Any]) -> None:
-        """Stage an event in ``session``; it is sent once the caller commits."""
-        session.add(OutboxEvent(event_id=str(wire["id"]), topic=topic, event=wire))
+    async def stage(session: AsyncSession, topic: str, wire: dict[str, Any]) -> bool:
+        """Stage an event in ``session`` (sent once it commits); False when its id is staged already."""
+        result = await session.execute(
+            insert_new(session, OutboxEvent, event_id=str(wire["id"]), topic=topic, event=wire)
+        )
+        return bool(getattr(result, "rowcount", 1))
 
     def kick(self) -> None:
         """Tell the relay there is something to send."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any, TypeVar
 
@@ -14,14 +15,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learnflow import observability
+from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
 from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
-from learnflow.db.models import DeadLetter, OutboxEvent, ProcessedEvent
+from learnflow.db.models import DeadLetter, ProcessedEvent
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.events.ids import derived_id
 from learnflow.inbox import Inbox
@@ -30,6 +31,7 @@ from learnflow.sandbox import CodeRunner, NoCode, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.sandbox.remote import RemoteRunner
 from learnflow.services.declare import Catalog, DeadLetterReaction, ServiceDeclaration
+from learnflow.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 __all__ = ["ResponseHub", "Runtime", "derived_id"]
@@ -210,10 +212,11 @@ class Runtime:
         event_id: str | None = None,
         session: AsyncSession | None = None,
     ) -> CloudEvent[Any]:
-        """Publish through the outbox: in ``session`` (sent after the caller commits), else at once.
+        """Stage an event in the outbox of the open unit of work (or of ``session``); it is sent once that commits.
 
-        An event id that is already staged is not staged again: a redelivered handler publishing its
-        (deterministic) answer id does not duplicate it.
+        Without either, a unit of work is opened for this event alone. An event id that is already staged
+        is not staged again: a redelivered handler publishing its (deterministic) answer id does not
+        duplicate it.
         """
         if not isinstance(payload, PAYLOADS[topic]):
             raise TypeError(f"{topic} carries {PAYLOADS[topic].__name__}, not {type(payload).__name__}")
@@ -227,19 +230,26 @@ class Runtime:
             event.tracestate = trace_context.get("tracestate") or None
         observability.record_published(topic=str(topic))
         wire = event.model_dump(mode="json", exclude_none=True)
-        if session is not None:
-            staged = await session.scalar(select(OutboxEvent.id).where(OutboxEvent.event_id == event.id))
-            if staged is None:
-                Outbox.add(session, str(topic), wire)
-            return event
-        async with self.db.session() as own:
-            Outbox.add(own, str(topic), wire)
-            try:
-                await own.commit()
-            except IntegrityError:
-                await own.rollback()  # already staged by an earlier delivery of the same cause
-        self.outbox.kick()
+        async with self.unit_of_work() as work:
+            if session is None or session is work.session:
+                work.stage(topic=str(topic), wire=wire)
+            elif await Outbox.stage(session, str(topic), wire):
+                work.staged_events += 1
         return event
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session to read in: the open unit of work's (no second connection), else a short one."""
+        work = uow.current()
+        if work is not None:
+            yield work.session
+            return
+        async with self.db.session() as session:
+            yield session
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """The transaction of one request, delivery or job (joins the one already open in this task)."""
+        return uow.begin(self.db, on_events=self.outbox.kick)
 
     def consume(
         self,
@@ -256,24 +266,32 @@ class Runtime:
         What the group gives up on is recorded, and ``on_dead_letter`` reacts to it in the same transaction.
         """
 
+        async def processed(session: AsyncSession, event_id: str) -> bool:
+            mark = select(ProcessedEvent.id).where(
+                ProcessedEvent.consumer == group, ProcessedEvent.event_id == event_id
+            )
+            return await session.scalar(mark) is not None
+
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
-            async with self.db.session() as session:
-                seen = await session.scalar(
-                    select(ProcessedEvent.id).where(
-                        ProcessedEvent.consumer == group, ProcessedEvent.event_id == event.id
-                    )
-                )
-            if seen is not None:
-                log.info("%s: event %s already processed", group, event.id)
-                return Outcome.DONE
-            outcome = await handler(event)
-            if outcome is Outcome.DONE:
+            # The handler's changes, its events and the processed mark commit together: a failure
+            # anywhere leaves none of them, and the redelivery then does the work once.
+            try:
+                async with self.unit_of_work() as work:
+                    if await processed(work.session, event.id):
+                        log.info("%s: event %s already processed", group, event.id)
+                        return Outcome.DONE
+                    outcome = await handler(event)
+                    if outcome is not Outcome.DONE:
+                        work.discard()  # acknowledge only what succeeded
+                        return outcome
+                    work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
+            except IntegrityError:
                 async with self.db.session() as session:
-                    session.add(ProcessedEvent(consumer=group, event_id=event.id))
-                    try:
-                        await session.commit()
-                    except IntegrityError:
-                        await session.rollback()  # a concurrent redelivery recorded it first
+                    if not await processed(session, event.id):
+                        raise
+                # A concurrent delivery of the same event committed first; this one's work is undone.
+                log.info("%s: event %s processed by a concurrent delivery", group, event.id)
+                return Outcome.DONE
             return outcome
 
         self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
@@ -306,32 +324,31 @@ class Runtime:
                 typed = None
             # The row and the reaction's events commit together, and the row is unique per consumer and
             # event: a redelivered dead letter is recognised here and neither recorded nor reacted to again.
-            async with self.db.session() as session:
-                recorded = await session.scalar(
-                    select(DeadLetter.id).where(DeadLetter.consumer == group, DeadLetter.event_id == event.id)
-                )
-                if recorded is not None:
-                    log.info("%s: dead letter %s already recorded", group, event.id)
-                    return Outcome.DONE
-                session.add(
-                    DeadLetter(
-                        topic=topic,
-                        event_id=event.id,
-                        consumer=group,
-                        reason=str(extra.get("dlqreason", "")) or "dead-lettered by the transport",
-                        event=wire,
+            try:
+                async with self.unit_of_work() as work:
+                    session = work.session
+                    recorded = await session.scalar(
+                        select(DeadLetter.id).where(DeadLetter.consumer == group, DeadLetter.event_id == event.id)
                     )
-                )
-                if typed is not None and react is not None:
-                    await react(self, typed, session)
-                try:
-                    await session.commit()
-                except IntegrityError:
-                    await session.rollback()  # a concurrent redelivery recorded it first
-                    return Outcome.DONE
+                    if recorded is not None:
+                        log.info("%s: dead letter %s already recorded", group, event.id)
+                        return Outcome.DONE
+                    session.add(
+                        DeadLetter(
+                            topic=topic,
+                            event_id=event.id,
+                            consumer=group,
+                            reason=str(extra.get("dlqreason", "")) or "dead-lettered by the transport",
+                            event=wire,
+                        )
+                    )
+                    if typed is not None and react is not None:
+                        await react(self, typed, session)
+            except IntegrityError:
+                # A concurrent redelivery recorded it first: recorded and reacted to once, by that one.
+                return Outcome.DONE
             # Counted here, once per consumer and event, whoever dead-lettered it (our retries or daprd's).
             observability.record_dead_letter(topic=topic, service=group)
-            self.outbox.kick()
             return Outcome.DONE
 
         # The DLQ consumer accepts any payload: an event dead-lettered *because* it was invalid must

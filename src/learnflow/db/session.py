@@ -11,13 +11,32 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Insert, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# How long a write waits for this process's other writers, like SQLite's own busy timeout.
+WRITER_WAIT_S = 30.0
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def insert_new(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> Insert:
+    """An INSERT that does nothing when the row (by any unique key) exists: one statement, no race to lose."""
+    return insert_new_rows(session, model, [values])
+
+
+def insert_new_rows(session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]) -> Insert:
+    """One INSERT of ``rows`` that skips those whose unique key exists already."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    return insert(model).values(rows).on_conflict_do_nothing()
 
 
 def alembic_config(url: str) -> Config:
@@ -33,7 +52,8 @@ class Database:
     def __init__(self, url: str, *, connect_timeout_s: float = 5.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        # A local file has no connection to lose: pinging it would only add a round trip per checkout.
+        kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
@@ -46,12 +66,28 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            self._writer = asyncio.Lock()
+            event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_statement)
+            event.listen(self.engine.sync_engine.pool, "checkin", self._checkin)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessionmaker() as session:
             yield session
+
+    def _before_statement(self, conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        # SQLite has one writer; the others poll for its lock, sleeping up to 100 ms a time, which
+        # under load is most of a request's latency. This process's writers queue here instead, from
+        # their first write until their connection goes back to the pool (after commit or rollback).
+        if conn.info.get("writer") or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        await_only(asyncio.wait_for(self._writer.acquire(), WRITER_WAIT_S))
+        conn.info["writer"] = True
+
+    def _checkin(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("writer", False):
+            self._writer.release()
 
     async def ping(self) -> str | None:
         """Return None when the database answers, else the reason it does not."""

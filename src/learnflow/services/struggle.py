@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from learnflow import uow
 from learnflow.config import StruggleSettings
 from learnflow.db.models import CodeRun, Submission
 from learnflow.events import StruggleDetected, Topic
@@ -266,42 +267,38 @@ async def _publish(rt: Runtime, finding: Finding, session: AsyncSession) -> None
 
 
 async def check(rt: Runtime, seen: Observation, *, session: AsyncSession | None = None) -> list[Finding]:
-    """Run the detectors on ``seen`` and publish what they find; return the alerts published.
+    """Run the detectors on ``seen`` and stage what they find; return the alerts staged.
 
-    In ``session`` when given (the alerts go out if and only if the caller commits what caused them);
-    otherwise each alert in a transaction of its own, so one that a concurrent check raised first
-    (its id is taken) does not hold back the others.
+    In ``session`` when given, else in the open unit of work (the alerts go out if and only if what
+    caused them commits). With no unit open (a periodic sweep), each alert in a unit of its own, so one
+    that a concurrent check raised first (its id is taken) does not hold back the others.
     """
     limits = rt.settings.struggle
-    if session is not None:
-        found = await detect(session, seen, limits)
-        for finding in found:
-            await _publish(rt, finding, session)
+    if session is not None or uow.current() is not None:
+        async with rt.unit_of_work() as work:
+            target = session if session is not None else work.session
+            found = await detect(target, seen, limits)
+            for finding in found:
+                await _publish(rt, finding, target)
         return found
-    async with rt.db.session() as reading:
+    async with rt.reading() as reading:
         found = await detect(reading, seen, limits)
     published = []
     for finding in found:
-        async with rt.db.session() as own:
-            await _publish(rt, finding, own)
-            try:
-                await own.commit()
-            except IntegrityError:
-                await own.rollback()
-                continue
+        try:
+            async with rt.unit_of_work() as work:
+                await _publish(rt, finding, work.session)
+        except IntegrityError:
+            continue
         published.append(finding)
-    if published:
-        rt.outbox.kick()
     return published
 
 
 async def record_run(rt: Runtime, *, student_id: str, ok: bool, error_type: str | None) -> list[Reason]:
-    """Store a student's run and publish the struggles it completes, together; return their reasons."""
-    async with rt.db.session() as session:
+    """Store a student's run and stage the struggles it completes, in one unit; return their reasons."""
+    async with rt.unit_of_work() as work:
+        session = work.session
         await queries.ensure_student(session, student_id=student_id)
         run = await progress.record_run(session, student_id=student_id, ok=ok, error_type=error_type)
         found = await check(rt, RunFinished(run.id, student_id, ok, error_type), session=session)
-        await session.commit()
-    if found:
-        rt.outbox.kick()
     return [f.reason for f in found]

@@ -17,7 +17,7 @@ from learnflow.db.models import Assignment, Exercise, Progress, StruggleAlert, S
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.sandbox import CodeRunner
 from learnflow.sandbox.grading import GradeReport, GradesCode, IOCase, test_names
-from learnflow.tutor import bankcheck, quality
+from learnflow.tutor import bankcheck, quality, queries
 from learnflow.tutor import progress as progress_service
 from learnflow.tutor.prompts import EXERCISE_SYSTEM, fence
 from learnflow.tutor.schemas import LLMExercise
@@ -43,7 +43,7 @@ def io_cases(exercise: Exercise) -> list[IOCase]:
 
 
 async def sync_bank(session: AsyncSession, *, curriculum: Curriculum) -> int:
-    """Make the exercises table hold the packaged bank (new and changed ones); return how many changed."""
+    """Stage the packaged bank into the exercises table (new and changed ones); return how many changed."""
     existing = {
         e.id: e for e in (await session.execute(select(Exercise).where(Exercise.author == "curriculum"))).scalars()
     }
@@ -70,7 +70,6 @@ async def sync_bank(session: AsyncSession, *, curriculum: Curriculum) -> int:
             for k, v in values.items():
                 setattr(row, k, v)
             changed += 1
-    await session.commit()
     return changed
 
 
@@ -146,14 +145,13 @@ async def create(
     runner: CodeRunner | None = None,
     mutants: int = TEACHER_MUTANTS,
 ) -> tuple[Exercise, list[str]]:
-    """Validate and store a teacher-authored exercise; return it with warnings about weak tests.
+    """Validate and stage a teacher-authored exercise; return it with warnings about weak tests.
 
     ``mutants`` caps the mutation check (0 skips it).
     """
     await validate(grader, data)
     warnings = await weak_spots(grader, data, runner=runner, limit=mutants) if mutants > 0 else []
     exercise = store(session, data=data, exercise_id=exercise_id, author="teacher")
-    await session.commit()
     return exercise, warnings
 
 
@@ -255,7 +253,10 @@ async def grade_submission(
     student_id: str,
     code: str,
 ) -> Graded:
-    """Grade, store the submission and recompute progress (idempotent per submission id); commits."""
+    """Grade, stage the submission and recompute progress (idempotent per submission id); caller commits.
+
+    The student is created after grading, so no write (on SQLite, the one writer's lock) waits on the sandbox.
+    """
     existing = await session.get(Submission, submission_id)
     if existing is None:
         # Linting needs no sandbox and overlaps grading, so it adds no latency to a submission.
@@ -280,10 +281,10 @@ async def grade_submission(
             quality=lint.score if lint else None,
             quality_findings=[f.as_dict() for f in lint.findings] if lint else [],
         )
+        await queries.ensure_student(session, student_id=student_id)
         session.add(existing)
         await session.flush()
     progress = await progress_service.recompute(session, student_id=student_id, topic=exercise.topic)
-    await session.commit()
     return Graded(submission=existing, progress=progress)
 
 

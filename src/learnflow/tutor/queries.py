@@ -4,40 +4,34 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student
+from learnflow.db.session import insert_new
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
 
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
     """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
-    if await session.get(Student, student_id) is None:
-        try:
-            async with session.begin_nested():
-                session.add(Student(id=student_id))
-        except IntegrityError:  # created concurrently by another request
-            pass
+    # Not a savepoint: on SQLite the driver opens no transaction before it, so releasing it would commit.
+    await session.execute(insert_new(session, Student, id=student_id))
 
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
-    await ensure_student(session, student_id=student_id)
+    # The read first: on SQLite the first write takes the one writer's lock until the commit.
     existing = await session.get(LearningSession, session_id)
     if existing is None:
-        try:
-            # A savepoint: losing the race to another request must not undo the student created above.
-            async with session.begin_nested():
-                session.add(LearningSession(id=session_id, student_id=student_id))
-        except IntegrityError:
-            existing = await session.get(LearningSession, session_id)
-    if existing is not None:
-        if existing.student_id != student_id:
-            raise Unprocessable(f"session {session_id!r} belongs to another student")
-        existing.updated_at = datetime.now(UTC)
+        await ensure_student(session, student_id=student_id)
+        created = await session.execute(insert_new(session, LearningSession, id=session_id, student_id=student_id))
+        if getattr(created, "rowcount", -1) == 1:
+            return
+        existing = await session.get(LearningSession, session_id)  # another request created it first
+    if existing is None or existing.student_id != student_id:
+        raise Unprocessable(f"session {session_id!r} belongs to another student")
+    existing.updated_at = datetime.now(UTC)
 
 
 async def get(session: AsyncSession, *, query_id: str) -> Query:
@@ -75,7 +69,7 @@ async def answer_for(session: AsyncSession, *, query_id: str) -> Response | None
 
 
 async def store_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response | None:
-    """Store a response once per event id and update its query's status; None if already stored."""
+    """Stage a response once per event id and update its query's status; None if already stored."""
     if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
         return None
     row = Response(
@@ -91,15 +85,13 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     )
     session.add(row)
     if payload.kind != "ack":
-        query = await session.get(Query, payload.query_id)
-        if query is not None and query.status == "pending":
-            query.status = "answered" if payload.kind == "answer" else "failed"
-            query.answered_at = datetime.now(UTC)
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        return None
+        await session.execute(
+            update(Query)
+            .where(Query.id == payload.query_id, Query.status == "pending")
+            .values(status="answered" if payload.kind == "answer" else "failed", answered_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+    await session.flush()  # its seq numbers the stream's events
     return row
 
 

@@ -21,7 +21,7 @@ async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic
     topic = rt.curriculum.best_topic(question) or rt.curriculum.topics.get(topic_hint or "")
     if topic is None:
         return "beginner"
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         progress = await session.get(Progress, (student_id, topic.id))
     return "intermediate" if progress is not None and progress.mastery > 40 else "beginner"
 

@@ -72,7 +72,7 @@ async def _exercise_context(
 
     An unknown ``exercise_id`` is a NotFound when ``strict`` (HTTP), else ignored (an event cannot be fixed).
     """
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         if exercise_id:
             named = await session.get(Exercise, exercise_id)
             if named is not None:

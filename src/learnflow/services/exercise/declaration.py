@@ -23,8 +23,8 @@ STUCK_SWEEP_S = 60.0
 async def prepare(rt: Runtime) -> None:
     """Fit the topic model and store the curriculum's exercises before the first request."""
     await asyncio.to_thread(lambda: rt.curriculum.topic_model)
-    async with rt.db.session() as session:
-        await exercises.sync_bank(session, curriculum=rt.curriculum)
+    async with rt.unit_of_work() as work:
+        await exercises.sync_bank(work.session, curriculum=rt.curriculum)
 
 
 SERVICE = ServiceDeclaration(

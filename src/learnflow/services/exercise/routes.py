@@ -56,7 +56,7 @@ async def generate(body: GenerateRequest, runtime: RuntimeDep) -> ExerciseRead:
 
 
 @router.post("/exercises", response_model=ExerciseCreated, status_code=201)
-async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: SessionDep) -> ExerciseCreated:
+async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep) -> ExerciseCreated:
     """Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not.
 
     ``warnings`` lists changed versions of the solution (single-fault mutants) that still pass every test.
@@ -74,9 +74,10 @@ async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, session: Se
         io_tests=body.io_tests or [],
         hints=body.hints,
     )
-    exercise, warnings = await exercises.create(
-        session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id(), runner=runtime.sandbox
-    )
+    async with runtime.unit_of_work() as work:
+        exercise, warnings = await exercises.create(
+            work.session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id(), runner=runtime.sandbox
+        )
     return ExerciseCreated(**service.read(exercise).model_dump(), warnings=warnings)
 
 
@@ -152,15 +153,15 @@ async def alerts(
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertRead)
-async def resolve_alert(alert_id: str, session: SessionDep) -> AlertRead:
+async def resolve_alert(alert_id: str, runtime: RuntimeDep) -> AlertRead:
     """Mark an alert as handled."""
-    alert = await session.get(StruggleAlert, alert_id)
-    if alert is None:
-        raise NotFound(f"alert {alert_id!r} does not exist")
-    if not alert.resolved:
-        alert.resolved = True
-        alert.resolved_at = datetime.now(UTC)
-        await session.commit()
+    async with runtime.unit_of_work() as work:
+        alert = await work.session.get(StruggleAlert, alert_id)
+        if alert is None:
+            raise NotFound(f"alert {alert_id!r} does not exist")
+        if not alert.resolved:
+            alert.resolved = True
+            alert.resolved_at = datetime.now(UTC)
     return _alert(alert)
 
 

@@ -59,12 +59,6 @@ def read(ex: Exercise) -> ExerciseRead:
     )
 
 
-async def _ensure_student(rt: Runtime, student_id: str) -> None:
-    async with rt.db.session() as session:
-        await queries.ensure_student(session, student_id=student_id)
-        await session.commit()
-
-
 @queued_as_student
 async def generate(
     rt: Runtime, *, student_id: str, topic: str | None, difficulty: str | None, cause_id: str | None = None
@@ -75,53 +69,51 @@ async def generate(
     LLM (when configured, within the student's budget) may write a new one; it is used only if the
     sandbox shows its solution passing its tests and its starter failing, else the bank repeats.
     """
-    await _ensure_student(rt, student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         exercise, repeat = await exercises.choose(
             session, curriculum=rt.curriculum, student_id=student_id, topic=topic, difficulty=difficulty
         )
-        used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
-    proposed = None
-    if repeat and rt.ai.is_llm:
-        ai = await budget.ai_for(rt, student_id=student_id, agent="exercise")
-        proposed = await exercises.propose_with_llm(
-            ai,
-            grader=rt.grader,
-            curriculum=rt.curriculum,
-            topic=exercise.topic,
-            difficulty=difficulty or exercise.difficulty,
-            used_titles=used,
-        )
-    async with rt.db.session() as session:
+        proposed = None
+        if repeat and rt.ai.is_llm:
+            used = [e.title for e in await exercises.list_(session, topic=exercise.topic)]
+            ai = await budget.ai_for(rt, student_id=student_id, agent="exercise")
+            proposed = await exercises.propose_with_llm(
+                ai,
+                grader=rt.grader,
+                curriculum=rt.curriculum,
+                topic=exercise.topic,
+                difficulty=difficulty or exercise.difficulty,
+                used_titles=used,
+            )
+        # Writes only after the slow part: on SQLite the first write takes the one writer's lock.
+        await queries.ensure_student(session, student_id=student_id)
         if proposed is not None:
             exercise = exercises.store(session, data=proposed, exercise_id="llm-" + new_id(), author="llm")
             await session.flush()  # the assignment's foreign key needs the row first
-        else:
-            exercise = await exercises.get(session, exercise_id=exercise.id)
         assignment = await exercises.assign(session, student_id=student_id, exercise=exercise)
-        await session.commit()
-    event = ExerciseAssigned(
-        exercise_id=exercise.id,
-        student_id=student_id,
-        topic=exercise.topic,
-        # difficulty is a str column: pydantic checks it against the Literal.
-        difficulty=exercise.difficulty,  # type: ignore[arg-type]
-        assigned_at=assignment.assigned_at or datetime.now(UTC),
-    )
-    await rt.publish(
-        Topic.EXERCISE_ASSIGNED,
-        event,
-        subject=student_id,
-        event_id=derived_id(cause_id, "assigned") if cause_id else None,
-    )
+        event = ExerciseAssigned(
+            exercise_id=exercise.id,
+            student_id=student_id,
+            topic=exercise.topic,
+            # difficulty is a str column: pydantic checks it against the Literal.
+            difficulty=exercise.difficulty,  # type: ignore[arg-type]
+            assigned_at=assignment.assigned_at or datetime.now(UTC),
+        )
+        await rt.publish(
+            Topic.EXERCISE_ASSIGNED,
+            event,
+            subject=student_id,
+            event_id=derived_id(cause_id, "assigned") if cause_id else None,
+        )
     return exercise
 
 
 @queued_as_student
 async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, submission_id: str) -> SubmissionRead:
     """Grade a submission and publish the grade, the progress and any struggle it shows."""
-    await _ensure_student(rt, student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         exercise = await exercises.get(session, exercise_id=exercise_id)
         graded = await exercises.grade_submission(
             session,
@@ -132,39 +124,39 @@ async def submit(rt: Runtime, *, exercise_id: str, student_id: str, code: str, s
             code=code,
         )
         overall, _ = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
-    sub = graded.submission
-    tests = [TestOutcome.model_validate(t) for t in sub.results]
-    await rt.publish(
-        Topic.EXERCISE_GRADED,
-        ExerciseGraded(
-            submission_id=sub.id,
-            exercise_id=exercise.id,
-            student_id=student_id,
-            topic=exercise.topic,
-            passed=sub.passed,
-            score=sub.score,
-            tests=tests,
-            feedback=sub.feedback,
-            quality=sub.quality,
-        ),
-        subject=student_id,
-        event_id=derived_id(sub.id, "graded"),
-    )
-    await rt.publish(
-        Topic.PROGRESS_UPDATED,
-        ProgressUpdated(
-            student_id=student_id,
-            topic=exercise.topic,
-            mastery=graded.progress.mastery,
-            # level is a str column: pydantic checks it against the Literal.
-            level=graded.progress.level,  # type: ignore[arg-type]
-            overall=overall,
-        ),
-        subject=student_id,
-        event_id=derived_id(sub.id, "progress"),
-    )
-    seen = struggle.SubmissionGraded(sub.id, student_id, exercise.id, exercise.topic, sub.passed, datetime.now(UTC))
-    await struggle.check(rt, seen)
+        sub = graded.submission
+        tests = [TestOutcome.model_validate(t) for t in sub.results]
+        await rt.publish(
+            Topic.EXERCISE_GRADED,
+            ExerciseGraded(
+                submission_id=sub.id,
+                exercise_id=exercise.id,
+                student_id=student_id,
+                topic=exercise.topic,
+                passed=sub.passed,
+                score=sub.score,
+                tests=tests,
+                feedback=sub.feedback,
+                quality=sub.quality,
+            ),
+            subject=student_id,
+            event_id=derived_id(sub.id, "graded"),
+        )
+        await rt.publish(
+            Topic.PROGRESS_UPDATED,
+            ProgressUpdated(
+                student_id=student_id,
+                topic=exercise.topic,
+                mastery=graded.progress.mastery,
+                # level is a str column: pydantic checks it against the Literal.
+                level=graded.progress.level,  # type: ignore[arg-type]
+                overall=overall,
+            ),
+            subject=student_id,
+            event_id=derived_id(sub.id, "progress"),
+        )
+        seen = struggle.SubmissionGraded(sub.id, student_id, exercise.id, exercise.topic, sub.passed, datetime.now(UTC))
+        await struggle.check(rt, seen, session=session)
     return SubmissionRead(
         submission_id=sub.id,
         exercise_id=exercise.id,
@@ -185,7 +177,7 @@ async def flag_stuck(rt: Runtime, *, now: datetime | None = None) -> int:
 
 
 async def _last_assignment(rt: Runtime, student_id: str) -> Exercise | None:
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         row = (
             await session.execute(
                 select(Exercise)
@@ -249,7 +241,7 @@ async def on_query(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
 
 async def _weakest_topic(rt: Runtime, student_id: str) -> str:
     """The first curriculum topic the student has not yet reached Proficient in."""
-    async with rt.db.session() as session:
+    async with rt.reading() as session:
         _, rows = await progress.overview(session, student_id=student_id, curriculum=rt.curriculum)
     strong = {r.topic for r in rows if r.level in ("Proficient", "Mastered")}
     return next((t for t in rt.curriculum.topics if t not in strong), next(iter(rt.curriculum.topics)))
@@ -266,8 +258,9 @@ async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Out
 
 async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outcome:
     s = event.data
-    await _ensure_student(rt, s.student_id)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
+        await queries.ensure_student(session, student_id=s.student_id)
         await progress.record_alert(
             session,
             alert_id=s.alert_id,
@@ -276,7 +269,6 @@ async def on_struggle(rt: Runtime, event: CloudEvent[StruggleDetected]) -> Outco
             reason=s.reason,
             details=s.details,
         )
-        await session.commit()
     return Outcome.DONE
 
 
@@ -293,7 +285,8 @@ def quiz_info(rt: Runtime, topic: str) -> QuizInfo:
 async def start_quiz(rt: Runtime, *, topic: str, student_id: str, attempt_id: str) -> QuizRead:
     """Open an attempt: draw the questions the student has met least, without their answers."""
     found = quizzes.quiz_for(rt.curriculum, topic)
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         existing = await session.get(QuizAttempt, attempt_id)
         if existing is not None:  # the same request again (a redelivered query): the same questions
             drawn = quizzes.questions_of(found, existing)
@@ -302,7 +295,6 @@ async def start_quiz(rt: Runtime, *, topic: str, student_id: str, attempt_id: st
             seen = await quizzes.seen_counts(session, student_id=student_id, topic=topic)
             drawn = quizzes.draw(found, seen=seen, rng=random.Random())
             await quizzes.start(session, attempt_id=attempt_id, student_id=student_id, topic=topic, questions=drawn)
-            await session.commit()
     return QuizRead(
         attempt_id=attempt_id,
         topic=topic,
@@ -320,7 +312,8 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
     Sending the same answers again returns the same result (a retried request); different answers
     to an attempt already graded are refused.
     """
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         attempt = await session.get(QuizAttempt, attempt_id)
         if attempt is None:
             raise NotFound(f"quiz attempt {attempt_id!r} does not exist")
@@ -355,8 +348,6 @@ async def answer_quiz(rt: Runtime, *, attempt_id: str, answers: dict[str, int | 
         )
         seen = struggle.QuizGraded(attempt.id, student_id, topic, graded.correct, graded.total, graded.score)
         low = bool(await struggle.check(rt, seen, session=session))
-        await session.commit()
-    rt.outbox.kick()
     return _attempt_read(attempt, topic_progress, low=low)
 
 

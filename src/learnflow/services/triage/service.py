@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import replace
+from functools import partial
 
 from sqlalchemy import select
 
@@ -75,7 +76,8 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic,
               "decided_by": decision.decided_by},
     )  # fmt: skip
-    async with rt.db.session() as session:
+    async with rt.unit_of_work() as work:
+        session = work.session
         await queries.ensure_student_session(session, student_id=body.student_id, session_id=body.session_id)
         row = Query(
             id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
@@ -90,8 +92,6 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         )
         seen = struggle.QueryAsked(query_id, body.student_id, body.query, event.topic)
         await struggle.check(rt, seen, session=session)
-        await session.commit()
-    rt.outbox.kick()
     return row
 
 
@@ -112,9 +112,12 @@ async def wait_for_answer(rt: Runtime, *, query_id: str, timeout_s: float) -> Re
 
 
 async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outcome:
-    """Store a response and wake whoever waits for it."""
-    async with rt.db.session() as session:
-        row = await queries.store_response(session, event_id=event.id, payload=event.data)
-    if row is not None:
-        rt.hub.notify(query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack")
+    """Store a response and, once it is committed, wake whoever waits for it."""
+    async with rt.unit_of_work() as work:
+        row = await queries.store_response(work.session, event_id=event.id, payload=event.data)
+        if row is not None:
+            notify = partial(
+                rt.hub.notify, query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack"
+            )
+            work.after_commit(notify)
     return Outcome.DONE
