@@ -48,7 +48,7 @@ from learnflow.events import (
     new_event,
 )
 from learnflow.runtime import Runtime
-from learnflow.services import registry
+from learnflow.services.catalog import CATALOG
 from learnflow.services.app import create_app
 from learnflow.tutor import quizzes
 from tests.conftest import make_settings
@@ -138,6 +138,7 @@ class Rig:
 async def rig(tmp_path: Path, database_url: str) -> AsyncIterator[Rig]:
     bus = RecordingBus()
     rt = Runtime(
+        CATALOG,
         ("triage", "concepts", "debug", "exercise"),
         settings=make_settings(tmp_path, DATABASE_URL=database_url),
         bus=bus,
@@ -145,8 +146,8 @@ async def rig(tmp_path: Path, database_url: str) -> AsyncIterator[Rig]:
     )
     # Migrations and consumers, but neither the bus nor the outbox relay: outbox rows stay to be counted.
     await rt.db.upgrade()
-    for service in rt.services:
-        await registry.setup(service, rt)
+    for declaration in rt.declarations:
+        await rt._serve(declaration)
     faults = Faults(rt.db.engine.sync_engine)
     app = create_app(runtime=rt)
     transport = httpx.ASGITransport(app=app)
