@@ -40,8 +40,9 @@ async def main() -> None:
 
     from learnflow.runtime import Runtime
     from learnflow.services.app import create_app
+    from learnflow.services.catalog import CATALOG
 
-    rt = Runtime()
+    rt = Runtime(CATALOG)
     counts: Counter[str] = Counter()
 
     def statement(*args: Any) -> None:

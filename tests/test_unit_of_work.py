@@ -48,8 +48,8 @@ from learnflow.events import (
     new_event,
 )
 from learnflow.runtime import Runtime
-from learnflow.services.catalog import CATALOG
 from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from learnflow.tutor import quizzes
 from tests.conftest import make_settings
 
