@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
@@ -31,50 +30,13 @@ from learnflow.sandbox import CodeRunner, NoCode, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.sandbox.remote import RemoteRunner
 from learnflow.services.declare import Catalog, DeadLetterReaction, ServiceDeclaration
+from learnflow.signals import ResponseHub, create_signal
 from learnflow.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 __all__ = ["ResponseHub", "Runtime", "derived_id"]
 
 P = TypeVar("P", bound=BaseModel)
-
-
-class ResponseHub:
-    """In-process fan-out of stored responses to `?wait=` callers and SSE streams."""
-
-    def __init__(self) -> None:
-        self._waiters: dict[str, list[asyncio.Future[None]]] = defaultdict(list)
-        self._listeners: dict[str, set[asyncio.Queue[int]]] = defaultdict(set)
-
-    def notify(self, *, query_id: str, session_id: str, seq: int, final: bool) -> None:
-        if final:
-            for fut in self._waiters.pop(query_id, []):
-                if not fut.done():
-                    fut.set_result(None)
-        for queue in self._listeners.get(session_id, ()):
-            queue.put_nowait(seq)
-
-    def waiter(self, query_id: str) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters[query_id].append(fut)
-        return fut
-
-    def discard(self, query_id: str, fut: asyncio.Future[None]) -> None:
-        waiters = self._waiters.get(query_id)
-        if waiters and fut in waiters:
-            waiters.remove(fut)
-            if not waiters:
-                del self._waiters[query_id]
-
-    def listen(self, session_id: str) -> asyncio.Queue[int]:
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        self._listeners[session_id].add(queue)
-        return queue
-
-    def unlisten(self, session_id: str, queue: asyncio.Queue[int]) -> None:
-        self._listeners[session_id].discard(queue)
-        if not self._listeners[session_id]:
-            del self._listeners[session_id]
 
 
 class Runtime:
@@ -122,6 +84,7 @@ class Runtime:
             self.grader = Grader(local, timeout_s=max(self.settings.sandbox.default_timeout_s * 2, 10.0))
         self.curriculum = curriculum or get_curriculum()
         self.hub = ResponseHub()
+        self.signal = create_signal(self.db, self.hub)
         self.outbox = Outbox(self.db, self.bus)
         from learnflow.bus.dapr import DaprBus
 
@@ -146,6 +109,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.db.upgrade()
+        await self.signal.start()
         for declaration in self.declarations:
             await self._serve(declaration)
         await self.bus.start()
@@ -179,6 +143,7 @@ class Runtime:
                 payload=consumer.payload,
                 match=consumer.match,
                 on_dead_letter=consumer.on_dead_letter,
+                skip=consumer.skip,
             )
         for periodic in declaration.periodic:
             self.every(periodic.every_s, periodic.name, partial(periodic.job, self))
@@ -190,6 +155,7 @@ class Runtime:
         self._tasks = []
         await self.outbox.stop()
         await self.bus.stop()
+        await self.signal.stop()
         await self.db.dispose()
         if self.remote is not None:
             await self.remote.close()
@@ -260,8 +226,11 @@ class Runtime:
         payload: type[P],
         match: Mapping[str, str] | None = None,
         on_dead_letter: DeadLetterReaction | None = None,
+        skip: Callable[[CloudEvent[Any]], bool] | None = None,
     ) -> None:
         """Subscribe ``handler`` for consumer ``group``, processing each event id at most once.
+
+        Events ``skip`` accepts are acknowledged without a transaction (nothing to do, nothing to mark).
 
         What the group gives up on is recorded, and ``on_dead_letter`` reacts to it in the same transaction.
         """
@@ -275,6 +244,8 @@ class Runtime:
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             # The handler's changes, its events and the processed mark commit together: a failure
             # anywhere leaves none of them, and the redelivery then does the work once.
+            if skip is not None and skip(event):
+                return Outcome.DONE
             try:
                 async with self.unit_of_work() as work:
                     if await processed(work.session, event.id):

@@ -34,6 +34,8 @@ class Consumer:
     """One subscription of the service: ``handler(rt, event)`` for events on ``topic`` carrying ``payload``.
 
     ``on_dead_letter`` reacts, in the transaction that records it, to an event this consumer gave up on.
+    ``skip`` names events the consumer has nothing to do for (their effects were committed where they
+    were produced): they are acknowledged without opening a transaction or marking them processed.
     """
 
     topic: Topic
@@ -41,6 +43,7 @@ class Consumer:
     payload: type[BaseModel]
     match: Mapping[str, str] = field(default_factory=dict)
     on_dead_letter: DeadLetterReaction | None = None
+    skip: Callable[[CloudEvent[Any]], bool] | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,11 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     """Stage a response once per event id and update its query's status; None if already stored."""
     if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
         return None
+    return await add_response(session, event_id=event_id, payload=payload)
+
+
+async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
+    """Stage a response known to be new (its event is produced in this transaction) and update its query."""
     row = Response(
         event_id=event_id,
         query_id=payload.query_id,

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import replace
-from functools import partial
 
 from sqlalchemy import select
 
@@ -87,9 +86,12 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         session.add(row)
         # The query and its events are committed together: a 200 means they will be delivered.
         await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id, session=session)
-        await rt.publish(
-            Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=derived_id(query_id, "ack"), session=session
-        )
+        # The acknowledgement is stored here rather than by this service's own consumer, a bus round
+        # trip and a transaction later; its event still goes out for anyone else who follows responses.
+        ack_id = derived_id(query_id, "ack")
+        await rt.publish(Topic.LEARNING_RESPONSE, ack, subject=body.student_id, event_id=ack_id, session=session)
+        stored = await queries.add_response(session, event_id=ack_id, payload=ack)
+        await rt.signal.announce(work, stored)
         seen = struggle.QueryAsked(query_id, body.student_id, body.query, event.topic)
         await struggle.check(rt, seen, session=session)
     return row
@@ -103,21 +105,25 @@ async def wait_for_answer(rt: Runtime, *, query_id: str, timeout_s: float) -> Re
             found = await queries.answer_for(session, query_id=query_id)
         if found is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(fut), timeout=timeout_s)
-            async with rt.db.session() as session:
-                found = await queries.answer_for(session, query_id=query_id)
+                # Stored by this process, the row comes with the wake-up; by another, it is read.
+                found = await asyncio.wait_for(asyncio.shield(fut), timeout=timeout_s)
+            if found is None:
+                async with rt.db.session() as session:
+                    found = await queries.answer_for(session, query_id=query_id)
         return found
     finally:
         rt.hub.discard(query_id, fut)
 
 
+def is_ack(event: CloudEvent[LearningResponse]) -> bool:
+    """An acknowledgement: stored with its query by :func:`create`, so the consumer has nothing to do."""
+    return event.data.kind == "ack"
+
+
 async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outcome:
-    """Store a response and, once it is committed, wake whoever waits for it."""
+    """Store a response and, once it is committed, wake whoever waits for it (in any replica)."""
     async with rt.unit_of_work() as work:
         row = await queries.store_response(work.session, event_id=event.id, payload=event.data)
         if row is not None:
-            notify = partial(
-                rt.hub.notify, query_id=row.query_id, session_id=row.session_id, seq=row.seq, final=row.kind != "ack"
-            )
-            work.after_commit(notify)
+            await rt.signal.announce(work, row)
     return Outcome.DONE
