@@ -287,7 +287,8 @@ async def low_quiz(rig: Rig, student: str) -> Operation:
 
 
 async def asked_for_help(rig: Rig, student: str) -> Operation:
-    """A question over HTTP that asks for help: the query, its event, the acknowledgement and an alert."""
+    """A question over HTTP that asks for help: the query, its event, the acknowledgement (stored and
+    published) and an alert."""
 
     async def ask() -> None:
         body = {"student_id": student, "session_id": f"{student}-s", "query": "I'm stuck and need help with loops"}
@@ -345,6 +346,7 @@ SCENARIOS = {
             "students": 1,
             "sessions": 1,
             "queries": 1,
+            "responses": 1,
             "outbox:learning.query": 1,
             "outbox:learning.response": 1,
             "outbox:struggle.detected": 1,
