@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox.grading import IOCase
 from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS
+from learnflow.services.timestamps import UtcDateTime
 
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
@@ -40,6 +40,30 @@ class ExerciseCreated(ExerciseRead):
 
 
 class ExerciseCreate(BaseModel):
+    """A teacher's exercise: it needs `tests` (non-blank pytest code) or `io_tests` (at least one case)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["tests"], "properties": {"tests": {"type": "string", "pattern": r"\S"}}},
+                {"required": ["io_tests"], "properties": {"io_tests": {"type": "array", "minItems": 1}}},
+            ],
+            "examples": [
+                {
+                    "title": "Sum of a list",
+                    "topic": "return-values",
+                    "difficulty": "beginner",
+                    "description": "Write total(numbers) that returns the sum of the numbers.",
+                    "starter_code": "def total(numbers):\n    pass\n",
+                    "solution": "def total(numbers):\n    result = 0\n    for n in numbers:\n        result += n\n"
+                    "    return result\n",
+                    "tests": "def test_total():\n    assert total([1, 2, 3]) == 6\n    assert total([]) == 0\n",
+                    "hints": ["Start from 0 and add each number."],
+                }
+            ],
+        }
+    )
+
     title: str = Field(min_length=3, max_length=200)
     topic: str = Field(min_length=1, max_length=64, examples=["for-loops"])
     difficulty: Difficulty
@@ -58,12 +82,22 @@ class ExerciseCreate(BaseModel):
 
 
 class GenerateRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"student_id": "student-42", "topic": "for-loops", "difficulty": "beginner"}]}
+    )
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     topic: str | None = Field(default=None, max_length=64)
     difficulty: Difficulty | None = None
 
 
 class SubmissionCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"student_id": "student-42", "code": "def total(numbers):\n    return sum(numbers)\n"}]
+        }
+    )
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S")
 
@@ -114,7 +148,7 @@ class AlertRead(BaseModel):
     reason: str
     details: str
     resolved: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class QuizQuestionRead(BaseModel):
@@ -146,11 +180,14 @@ class QuizRead(BaseModel):
 
 
 class QuizStart(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"student_id": "student-42"}]})
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
 
 
 class QuizAnswers(BaseModel):
-    answers: dict[str, int | str] = Field(
+    # Strict: JSON `true` is not choice 1, and "1" is the text of an answer, not an index.
+    answers: dict[str, StrictInt | str] = Field(
         max_length=50,
         description="Question id -> choice index (or the choice's text), or the predicted output.",
         examples=[{"variables-q1": 1, "variables-q2": "7 5"}],
