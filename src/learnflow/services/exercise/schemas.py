@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox.grading import IOCase
@@ -185,19 +185,31 @@ class QuizStart(BaseModel):
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
 
 
+def _quiz_answer(value: object) -> int | str:
+    # Strict, and one error per answer: JSON `true` is not choice 1, and "1" is an answer's text, not an index.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("an answer is a choice index (integer) or text")
+    if isinstance(value, str) and len(value) > MAX_ANSWER_CHARS:
+        raise ValueError(f"an answer may be at most {MAX_ANSWER_CHARS} characters")
+    return value
+
+
+MAX_ANSWER_CHARS = 10_000
+QuizAnswer = Annotated[
+    int | str,
+    PlainValidator(_quiz_answer),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": MAX_ANSWER_CHARS}]}),
+]
+
+
 class QuizAnswers(BaseModel):
-    # Strict: JSON `true` is not choice 1, and "1" is the text of an answer, not an index.
-    answers: dict[str, StrictInt | str] = Field(
+    model_config = ConfigDict(json_schema_extra={"examples": [{"answers": {"lists-q1": 2, "lists-q2": "[1, 2, 3]"}}]})
+
+    answers: dict[str, QuizAnswer] = Field(
         max_length=50,
         description="Question id -> choice index (or the choice's text), or the predicted output.",
         examples=[{"variables-q1": 1, "variables-q2": "7 5"}],
     )
-
-    @model_validator(mode="after")
-    def _bounded(self) -> QuizAnswers:
-        if any(isinstance(v, str) and len(v) > 10_000 for v in self.answers.values()):
-            raise ValueError("an answer may be at most 10000 characters")
-        return self
 
 
 class QuizResult(BaseModel):
