@@ -13,6 +13,7 @@ from learnflow.observability import Observe
 from learnflow.runtime import Runtime
 from learnflow.services.catalog import CATALOG
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers, storable_text
+from learnflow.services.openapi import document_request_rules
 
 
 def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -37,6 +38,7 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         dependencies=[Depends(storable_text)],
     )
     app.state.runtime = rt
+    app.openapi = document_request_rules(app, list(rt.curriculum.topics))  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
     app.add_middleware(Observe)  # outermost: even a refused body has a request id, a trace and a latency
