@@ -113,8 +113,9 @@ async def test_a_retake_draws_the_questions_met_least(client: httpx.AsyncClient,
 
 
 async def test_quiz_errors(client: httpx.AsyncClient):
-    assert (await client.get("/api/quizzes/no-such-topic")).status_code == 404
-    assert (await client.post("/api/quizzes/nowhere/attempts", json={"student_id": "q"})).status_code == 404
+    # An unknown topic is invalid input, the same 422 as in every other route that takes a topic.
+    assert (await client.get("/api/quizzes/no-such-topic")).status_code == 422
+    assert (await client.post("/api/quizzes/nowhere/attempts", json={"student_id": "q"})).status_code == 422
     attempt = await start_quiz(client, "lists", "q")
     url = f"/api/quizzes/attempts/{attempt['attempt_id']}/answers"
     bad = await client.post(url, json={"answers": {"nope-q9": 1}})

@@ -1,7 +1,9 @@
 """The exception hierarchy behind the API's single error shape.
 
 Every error response is ``{"error": {"code": ..., "message": ..., "details": [...]}}``; the handlers in
-``learnflow.services.common`` turn these exceptions (and validation errors) into it.
+``learnflow.services.common`` turn these exceptions (and validation errors) into it. One kind of
+problem has one code: every invalid input is ``validation_error`` (422) with at least one detail
+naming the field, whether the schema, a cross-field rule or a domain rule refused it.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ class LearnFlowError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details or []
+        self.details = details or ([{"field": field, "message": message}] if field is not None else [])
         self.headers: dict[str, str] = {}
 
 
@@ -27,7 +29,11 @@ class NotFound(LearnFlowError):
 
 class Unprocessable(LearnFlowError):
     status_code = 422
-    code = "unprocessable"
+    code = "validation_error"
+
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, field: str = "body") -> None:
+        # A client fixes its input from `details`: a 422 always names at least one field.
+        super().__init__(message, details=details, field=field)
 
 
 class Conflict(LearnFlowError):

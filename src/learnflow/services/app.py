@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from learnflow import __version__
 from learnflow.observability import Observe
 from learnflow.runtime import Runtime
 from learnflow.services.catalog import CATALOG
-from learnflow.services.common import BodyLimit, health_router, install_error_handlers
+from learnflow.services.common import BodyLimit, health_router, install_error_handlers, storable_text
+from learnflow.services.openapi import document_request_rules
 
 
 def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -27,13 +29,16 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
             await rt.stop()
 
     title = rt.declarations[0].title if len(rt.declarations) == 1 else "LearnFlow"
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from files fastapi-offline ships, not from a CDN: they work offline.
+    app = FastAPIOffline(
         title=title,
         version=__version__,
         description="AI-assisted Python learning. Errors share one shape: `{error: {code, message, details}}`.",
         lifespan=lifespan,
+        dependencies=[Depends(storable_text)],
     )
     app.state.runtime = rt
+    app.openapi = document_request_rules(app, list(rt.curriculum.topics))  # type: ignore[method-assign]
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
     app.add_middleware(Observe)  # outermost: even a refused body has a request id, a trace and a latency

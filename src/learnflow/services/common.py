@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from learnflow.errors import LearnFlowError
 from learnflow.observability import metrics as observability_metrics
 from learnflow.runtime import Runtime
+from learnflow.services.timestamps import UtcDateTime
 
 log = logging.getLogger(__name__)
 
@@ -55,49 +56,198 @@ class ErrorResponse(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorResponse, "description": "Not found"},
     413: {"model": ErrorResponse, "description": "The request body is larger than the limit in `details`"},
-    422: {"model": ErrorResponse, "description": "Invalid input; `details` says which field and why"},
+    422: {
+        "model": ErrorResponse,
+        "description": "Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too "
+        "deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone "
+        "surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "validation_error",
+                        "message": "student_id: String should have at least 1 character",
+                        "details": [
+                            {"field": "student_id", "message": "String should have at least 1 character"},
+                        ],
+                    }
+                }
+            }
+        },
+    },
     429: {"model": ErrorResponse, "description": "Too many code runs waiting; retry after `Retry-After` seconds"},
-    503: {"model": ErrorResponse, "description": "A dependency (database, event bus) is unavailable"},
+    503: {
+        "model": ErrorResponse,
+        "description": "A dependency (database, event bus) is unavailable; retrying may help",
+    },
 }
+CONFLICT_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "The request conflicts with stored state; see `message`"},
+}
+# SQLSTATE classes that mean the server, not the request, is the problem: connection, resources, operator
+# intervention, system errors, and a transaction rolled back to break a deadlock or serialization failure.
+OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
+# Deeper than this, a JSON body is refused before anything walks it.
+MAX_JSON_DEPTH = 64
 
 
-def _error(status: int, code: str, message: str, details: list[dict[str, Any]] | None = None) -> JSONResponse:
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or []))
-    return JSONResponse(status_code=status, content=body.model_dump())
+    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+
+
+def field_path(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    """A validation location as a dotted field path: ``("body", "io_tests", 0, "stdin")`` -> ``io_tests.0.stdin``."""
+    parts = list(loc)
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def _detail(e: dict[str, Any]) -> dict[str, Any]:
+    if e.get("type") == "json_invalid":
+        # FastAPI puts the byte offset in the location; the offset belongs in the message, the field is the body.
+        where = [p for p in e.get("loc", ()) if p != "body"]
+        at = f" (at character {where[0]})" if where else ""
+        return {"field": "body", "message": f"the body is not valid JSON{at}", "type": "json_invalid"}
+    detail: dict[str, Any] = {
+        "field": field_path(e.get("loc", ())),
+        "message": e.get("msg", ""),
+        "type": e.get("type", ""),
+    }
+    ctx = e.get("ctx")
+    if isinstance(ctx, dict):
+        limit = next((ctx[k] for k in ("max_length", "le", "ge", "lt", "gt", "min_length") if k in ctx), None)
+        if limit is not None:
+            detail["limit"] = limit
+    return detail
+
+
+def _unstorable(value: str) -> str | None:
+    """Why the database cannot store ``value`` as text, or None when it can."""
+    if "\x00" in value:
+        return "must not contain NUL characters (\\u0000)"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode text (no lone surrogates)"
+    return None
+
+
+def _walk(value: Any, path: tuple[int | str, ...], depth: int = 0) -> list[dict[str, Any]]:
+    if depth > MAX_JSON_DEPTH:
+        return [{"loc": ("body",), "msg": f"nested deeper than {MAX_JSON_DEPTH} levels", "type": "json_too_deep"}]
+    found: list[dict[str, Any]] = []
+    if isinstance(value, str):
+        why = _unstorable(value)
+        if why:
+            found.append({"loc": path, "msg": why, "type": "string_unstorable"})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            why = _unstorable(key)
+            if why:
+                found.append(
+                    {
+                        "loc": (*path, key.encode("utf-8", "backslashreplace").decode()),
+                        "msg": "key " + why,
+                        "type": "string_unstorable",
+                    }
+                )
+            else:
+                found.extend(_walk(item, (*path, key), depth + 1))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_walk(item, (*path, index), depth + 1))
+    return found[:20]
+
+
+async def storable_text(request: Request) -> None:
+    """Refuse text no database can store the same way (NUL, lone surrogates) in the path, query or JSON body.
+
+    SQLite keeps a NUL that PostgreSQL rejects: refusing it up front answers the same 422 on both.
+    """
+    errors = [
+        {"loc": (where, name), "msg": why, "type": "string_unstorable"}
+        for where, params in (("path", request.path_params), ("query", request.query_params))
+        for name, value in params.items()
+        if isinstance(value, str) and (why := _unstorable(value))
+    ]
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()  # FastAPI parsed it already; this reads its cached copy
+        except Exception:
+            body = None  # FastAPI reports an unparseable body itself
+        errors.extend(_walk(body, ("body",)))
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    seen: BaseException | None = getattr(exc, "orig", None) or exc
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        seen = seen.__cause__
+    return ""
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LearnFlowError)
     async def _domain(_: Request, exc: LearnFlowError) -> JSONResponse:
-        response = _error(exc.status_code, exc.code, exc.message, exc.details)
-        response.headers.update(exc.headers)
-        return response
+        return _error(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [
-            {
-                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
-                "message": e.get("msg", ""),
-                "type": e.get("type", ""),
-            }
-            | (
-                {"limit": e["ctx"].get("max_length") or e["ctx"].get("le") or e["ctx"].get("ge")}
-                if isinstance(e.get("ctx"), dict) and any(k in e["ctx"] for k in ("max_length", "le", "ge"))
-                else {}
-            )
-            for e in exc.errors()
-        ]
-        summary = "; ".join(f"{d['field'] or 'body'}: {d['message']}" for d in details)
-        return _error(422, "validation_error", summary or "invalid request", details)
+        details = [_detail(e) for e in exc.errors()] or [{"field": "body", "message": "invalid request"}]
+        summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+        return _error(422, "validation_error", summary, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not decode (not UTF-8, or nested past the parser's limit).
+            message = "the body is not valid JSON (it must be UTF-8 and not nested too deeply)"
+            details = [{"field": "body", "message": message, "type": "json_invalid"}]
+            return _error(422, "validation_error", message, details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        # 405 carries `Allow` (set by the router): the headers go through.
+        return _error(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
+        message = f"the body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
+        return _error(
+            422, "validation_error", message, [{"field": "body", "message": message, "type": "json_too_deep"}]
+        )
 
     async def _database(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
+        state = _sqlstate(exc)
+        kind = type(getattr(exc, "orig", None) or exc).__name__
+        # Never the exception's text: SQLAlchemy's includes the statement's parameters, the student's own text.
+        if isinstance(exc, IntegrityError) or state.startswith("23"):
+            log.info("database refused the data: %s (sqlstate %s)", kind, state or "-")
+            return _error(409, "conflict", "the request conflicts with stored data")
+        if isinstance(exc, DataError) or state.startswith("22"):
+            log.info("database refused the data: %s (sqlstate %s)", kind, state or "-")
+            message = "the database cannot store this input as given"
+            return _error(422, "validation_error", message, [{"field": "body", "message": message}])
+        outage = (
+            not isinstance(exc, DBAPIError)  # pool timeouts, refused connections
+            or isinstance(exc, (OperationalError, InterfaceError))
+            or exc.connection_invalidated
+            or state[:2] in OUTAGE_SQLSTATE_CLASSES
+        )
+        if not outage:
+            log.error("database error: %s (sqlstate %s)", kind, state or "-")
+            return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
+        log.warning("database unavailable: %s (sqlstate %s)", kind, state or "-")
         return _error(503, "database_unavailable", "the database is unavailable; try again shortly")
 
     # asyncpg raises plain ConnectionError/TimeoutError while connecting, before SQLAlchemy wraps.
@@ -113,7 +263,7 @@ def install_error_handlers(app: FastAPI) -> None:
 class Health(BaseModel):
     status: str = Field(examples=["healthy"])
     service: str = Field(examples=["triage-service"])
-    timestamp: datetime
+    timestamp: UtcDateTime
     services: list[str] = Field(default_factory=list)
 
 

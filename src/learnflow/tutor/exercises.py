@@ -107,23 +107,25 @@ class NewExercise:
 async def validate(grader: GradesCode, data: NewExercise) -> GradeReport:
     """Check an exercise: its tests parse, its solution passes all of them and its starter does not."""
     if not data.tests.strip() and not data.io_tests:
-        raise Unprocessable("an exercise needs `tests` or `io_tests`")
+        raise Unprocessable("an exercise needs `tests` or `io_tests`", field="tests")
     if data.tests.strip():
         try:
             names = test_names(data.tests)
         except SyntaxError as exc:
-            raise Unprocessable(f"`tests` is not valid Python: {exc.msg} (line {exc.lineno})") from exc
+            raise Unprocessable(f"`tests` is not valid Python: {exc.msg} (line {exc.lineno})", field="tests") from exc
         if not names:
-            raise Unprocessable("`tests` defines no top-level `test_*` function")
+            raise Unprocessable("`tests` defines no top-level `test_*` function", field="tests")
         if len(names) != len(set(names)):
-            raise Unprocessable("`tests` defines the same test name twice")
+            raise Unprocessable("`tests` defines the same test name twice", field="tests")
     report = await grader.grade(code=data.solution, tests=data.tests, io_tests=data.io_tests)
     if not report.passed:
         failing = "; ".join(f"{t.name}: {t.message}" for t in report.tests if not t.passed)
-        raise Unprocessable(f"the solution does not pass its own tests: {failing}"[:2000])
+        raise Unprocessable(f"the solution does not pass its own tests: {failing}"[:2000], field="solution")
     starter = await grader.grade(code=data.starter_code, tests=data.tests, io_tests=data.io_tests)
     if starter.passed:
-        raise Unprocessable("the starter code already passes every test; it must leave work to do")
+        raise Unprocessable(
+            "the starter code already passes every test; it must leave work to do", field="starter_code"
+        )
     return report
 
 
@@ -192,7 +194,7 @@ async def choose(
         for p in (await session.execute(select(Progress).where(Progress.student_id == student_id))).scalars()
     }
     if topic and topic not in curriculum.topics:
-        raise Unprocessable(f"unknown topic {topic!r}; topics: {', '.join(curriculum.topics)}")
+        raise Unprocessable(f"unknown topic {topic!r}; topics: {', '.join(curriculum.topics)}", field="topic")
     topics = (
         [topic]
         if topic

@@ -30,7 +30,7 @@ async def ensure_student_session(session: AsyncSession, *, student_id: str, sess
             return
         existing = await session.get(LearningSession, session_id)  # another request created it first
     if existing is None or existing.student_id != student_id:
-        raise Unprocessable(f"session {session_id!r} belongs to another student")
+        raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
     existing.updated_at = datetime.now(UTC)
 
 

@@ -82,9 +82,21 @@ def grade(questions: list[QuizQuestion], answers: dict[str, Answer]) -> QuizGrad
     known = {q.id for q in questions}
     unknown = sorted(set(answers) - known)
     if unknown:
-        raise Unprocessable(f"not a question of this attempt: {', '.join(unknown)}; its questions: {', '.join(known)}")
+        raise Unprocessable(
+            f"not a question of this attempt: {', '.join(unknown)}; its questions: {', '.join(known)}", field="answers"
+        )
     if not answers:
-        raise Unprocessable("answer at least one question")
+        raise Unprocessable("answer at least one question", field="answers")
+    # A choice index has a domain: outside it the answer is a client error, not a wrong answer.
+    refused = [
+        {"field": f"answers.{q.id}", "message": f"choose an index from 0 to {len(q.choices) - 1} (or a choice's text)"}
+        for q in questions
+        if q.kind == "choice"
+        and isinstance(given := answers.get(q.id), int)
+        and (isinstance(given, bool) or not 0 <= given < len(q.choices))
+    ]
+    if refused:
+        raise Unprocessable("; ".join(f"{r['field']}: {r['message']}" for r in refused), details=refused)
     results = []
     for q in questions:
         given = answers.get(q.id)

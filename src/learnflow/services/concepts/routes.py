@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.concepts import service
@@ -16,6 +16,12 @@ router = APIRouter(prefix="/api/concepts", tags=["concepts"], responses=ERROR_RE
 
 
 class ExplainRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"question": "What is a for loop?", "student_id": "student-42", "level": "beginner"}]
+        }
+    )
+
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S", examples=["What is a for loop?"])
     student_id: str | None = Field(default=None, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     level: Literal["beginner", "intermediate"] | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.debug import service
@@ -21,6 +21,18 @@ router = APIRouter(prefix="/api/debug", tags=["debug"], responses=ERROR_RESPONSE
 
 
 class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "items = [1, 2, 3]\nprint(items[3])\n",
+                    "student_id": "student-42",
+                    "question": "Why does this crash?",
+                }
+            ]
+        }
+    )
+
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S", examples=["print(x)"])
     error_message: str | None = Field(default=None, max_length=MAX_ERROR_CHARS)
     question: str = Field(default="", max_length=MAX_QUERY_CHARS)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from learnflow.db.models import StruggleAlert, Student
 from learnflow.errors import NotFound, Unprocessable
-from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
+from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.exercise import service
 from learnflow.services.exercise.schemas import (
     AlertRead,
@@ -36,9 +36,11 @@ router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
 
 @router.get("/exercises", response_model=list[ExerciseRead])
 async def list_exercises(
-    session: SessionDep, topic: str | None = None, difficulty: Difficulty | None = None
+    session: SessionDep, runtime: RuntimeDep, topic: str | None = None, difficulty: Difficulty | None = None
 ) -> list[ExerciseRead]:
     """List exercises, optionally by topic and difficulty."""
+    if topic is not None:
+        _known_topic(runtime, topic, field="query.topic")
     return [service.read(e) for e in await exercises.list_(session, topic=topic, difficulty=difficulty)]
 
 
@@ -61,8 +63,7 @@ async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep) -> Exercise
 
     ``warnings`` lists changed versions of the solution (single-fault mutants) that still pass every test.
     """
-    if body.topic not in runtime.curriculum.topics:
-        raise Unprocessable(f"unknown topic {body.topic!r}; topics: {', '.join(runtime.curriculum.topics)}")
+    _known_topic(runtime, body.topic, field="topic")
     data = exercises.NewExercise(
         title=body.title,
         topic=body.topic,
@@ -96,16 +97,18 @@ async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) 
 @router.get("/quizzes/{topic}", response_model=QuizInfo)
 async def quiz_info(topic: str, runtime: RuntimeDep) -> QuizInfo:
     """The topic's quiz: its pool of questions and how many an attempt draws."""
+    _known_topic(runtime, topic, field="path.topic")
     return service.quiz_info(runtime, topic)
 
 
 @router.post("/quizzes/{topic}/attempts", response_model=QuizRead, status_code=201)
 async def start_quiz(topic: str, body: QuizStart, runtime: RuntimeDep) -> QuizRead:
     """Start an attempt: questions drawn from the pool (those the student has met least), without answers."""
+    _known_topic(runtime, topic, field="path.topic")
     return await service.start_quiz(runtime, topic=topic, student_id=body.student_id, attempt_id=service.new_id())
 
 
-@router.post("/quizzes/attempts/{attempt_id}/answers", response_model=QuizAttemptRead)
+@router.post("/quizzes/attempts/{attempt_id}/answers", response_model=QuizAttemptRead, responses=CONFLICT_RESPONSE)
 async def answer_quiz(attempt_id: str, body: QuizAnswers, runtime: RuntimeDep) -> QuizAttemptRead:
     """Grade an attempt once: the score counts 30% of the topic's mastery; under 50% alerts teachers."""
     return await service.answer_quiz(runtime, attempt_id=attempt_id, answers=body.answers)
@@ -163,6 +166,13 @@ async def resolve_alert(alert_id: str, runtime: RuntimeDep) -> AlertRead:
             alert.resolved = True
             alert.resolved_at = datetime.now(UTC)
     return _alert(alert)
+
+
+def _known_topic(runtime: RuntimeDep, topic: str, *, field: str) -> None:
+    # An unknown topic is a client error wherever it appears (path, query or body): one status, one code.
+    if topic not in runtime.curriculum.topics:
+        topics = ", ".join(runtime.curriculum.topics)
+        raise Unprocessable(f"unknown topic {topic!r}; topics: {topics}", field=field)
 
 
 def _alert(a: StruggleAlert) -> AlertRead:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
 from learnflow.events.payloads import TestOutcome
 from learnflow.sandbox.grading import IOCase
 from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS
+from learnflow.services.timestamps import UtcDateTime
 
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
@@ -40,6 +40,30 @@ class ExerciseCreated(ExerciseRead):
 
 
 class ExerciseCreate(BaseModel):
+    """A teacher's exercise: it needs `tests` (non-blank pytest code) or `io_tests` (at least one case)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["tests"], "properties": {"tests": {"type": "string", "pattern": r"\S"}}},
+                {"required": ["io_tests"], "properties": {"io_tests": {"type": "array", "minItems": 1}}},
+            ],
+            "examples": [
+                {
+                    "title": "Sum of a list",
+                    "topic": "return-values",
+                    "difficulty": "beginner",
+                    "description": "Write total(numbers) that returns the sum of the numbers.",
+                    "starter_code": "def total(numbers):\n    pass\n",
+                    "solution": "def total(numbers):\n    result = 0\n    for n in numbers:\n        result += n\n"
+                    "    return result\n",
+                    "tests": "def test_total():\n    assert total([1, 2, 3]) == 6\n    assert total([]) == 0\n",
+                    "hints": ["Start from 0 and add each number."],
+                }
+            ],
+        }
+    )
+
     title: str = Field(min_length=3, max_length=200)
     topic: str = Field(min_length=1, max_length=64, examples=["for-loops"])
     difficulty: Difficulty
@@ -58,12 +82,22 @@ class ExerciseCreate(BaseModel):
 
 
 class GenerateRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"student_id": "student-42", "topic": "for-loops", "difficulty": "beginner"}]}
+    )
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     topic: str | None = Field(default=None, max_length=64)
     difficulty: Difficulty | None = None
 
 
 class SubmissionCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"student_id": "student-42", "code": "def total(numbers):\n    return sum(numbers)\n"}]
+        }
+    )
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S")
 
@@ -114,7 +148,7 @@ class AlertRead(BaseModel):
     reason: str
     details: str
     resolved: bool
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class QuizQuestionRead(BaseModel):
@@ -146,21 +180,36 @@ class QuizRead(BaseModel):
 
 
 class QuizStart(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"student_id": "student-42"}]})
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
 
 
+def _quiz_answer(value: object) -> int | str:
+    # Strict, and one error per answer: JSON `true` is not choice 1, and "1" is an answer's text, not an index.
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("an answer is a choice index (integer) or text")
+    if isinstance(value, str) and len(value) > MAX_ANSWER_CHARS:
+        raise ValueError(f"an answer may be at most {MAX_ANSWER_CHARS} characters")
+    return value
+
+
+MAX_ANSWER_CHARS = 10_000
+QuizAnswer = Annotated[
+    int | str,
+    PlainValidator(_quiz_answer),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": MAX_ANSWER_CHARS}]}),
+]
+
+
 class QuizAnswers(BaseModel):
-    answers: dict[str, int | str] = Field(
+    model_config = ConfigDict(json_schema_extra={"examples": [{"answers": {"lists-q1": 2, "lists-q2": "[1, 2, 3]"}}]})
+
+    answers: dict[str, QuizAnswer] = Field(
         max_length=50,
         description="Question id -> choice index (or the choice's text), or the predicted output.",
         examples=[{"variables-q1": 1, "variables-q2": "7 5"}],
     )
-
-    @model_validator(mode="after")
-    def _bounded(self) -> QuizAnswers:
-        if any(isinstance(v, str) and len(v) > 10_000 for v in self.answers.values()):
-            raise ValueError("an answer may be at most 10000 characters")
-        return self
 
 
 class QuizResult(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from learnflow.bus import Outcome
 from learnflow.curriculum.models import IOTest
@@ -27,6 +27,12 @@ FileText = Annotated[str, Field(max_length=MAX_CODE_CHARS)]
 
 
 class ExecuteRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"code": 'name = input()\nprint(f"Hello, {name}!")\n', "stdin": "Ada\n", "timeout_s": 5}]
+        }
+    )
+
     code: str = Field(min_length=1, max_length=MAX_CODE_CHARS, pattern=r"\S", examples=["print(1 + 1)"])
     stdin: str = Field(default="", max_length=MAX_STDIN_CHARS)
     timeout_s: float | None = Field(
@@ -53,6 +59,17 @@ class ExecuteRequest(BaseModel):
 
 
 class GradeRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "def double(n):\n    return 2 * n\n",
+                    "tests": "def test_double():\n    assert double(3) == 6\n",
+                }
+            ]
+        }
+    )
+
     code: str = Field(max_length=MAX_CODE_CHARS)
     tests: str = Field(default="", max_length=MAX_TESTS_CHARS)
     hidden_tests: str = Field(default="", max_length=MAX_TESTS_CHARS)

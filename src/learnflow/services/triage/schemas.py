@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from learnflow.services.limits import (
     ID_PATTERN,
@@ -15,10 +14,32 @@ from learnflow.services.limits import (
     MAX_QUERY_CHARS,
     MAX_STDIN_CHARS,
 )
+from learnflow.services.timestamps import UtcDateTime
 from learnflow.specialists import Specialist
 
 
 class TriageCreate(BaseModel):
+    """A question for the tutor: at least one of `query`, `code` and `error_message` must hold non-blank text."""
+
+    # The cross-field rule, stated in the schema too, so generated clients and property tests know it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": [name], "properties": {name: {"type": "string", "pattern": r"\S"}}}
+                for name in ("query", "code", "error_message")
+            ],
+            "examples": [
+                {"student_id": "student-42", "session_id": "session-1", "query": "How do for loops work?"},
+                {
+                    "student_id": "student-42",
+                    "session_id": "session-1",
+                    "code": "total = 0\nfor n in range(3):\n    total += n\nprint(totl)",
+                    "error_message": "NameError: name 'totl' is not defined",
+                },
+            ],
+        }
+    )
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, examples=["student-42"])
     session_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, examples=["session-1"])
     query: str = Field(default="", max_length=MAX_QUERY_CHARS, examples=["Can you explain how Python loops work?"])
@@ -48,7 +69,7 @@ class ResponseRead(BaseModel):
     data: dict[str, Any] = Field(description="The agent's structured answer.")
     source: str = Field(description="`offline`, `llm` or `offline-fallback`.")
     query_id: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class TriageRead(BaseModel):
@@ -58,7 +79,7 @@ class TriageRead(BaseModel):
     routed_to: Specialist
     confidence: float
     status: Literal["pending", "answered", "failed"]
-    timestamp: datetime
+    timestamp: UtcDateTime
     topic: str | None = None
     response: ResponseRead | None = Field(
         default=None, description="Present when `wait` was given and the answer came."

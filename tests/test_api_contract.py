@@ -1,0 +1,215 @@
+"""The API keeps its error contract under hostile input, the same on SQLite and on PostgreSQL (issue 14)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from learnflow.runtime import Runtime
+from learnflow.services.app import create_app
+from tests.test_progress import _alerts
+
+UTC_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+def error_of(resp: httpx.Response, status: int = 422) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    error: dict[str, Any] = resp.json()["error"]
+    assert error["message"] and error["details"], error
+    return error
+
+
+def fields(error: dict[str, Any]) -> set[str]:
+    return {d["field"] for d in error["details"]}
+
+
+def triage(**extra: object) -> dict[str, object]:
+    return {"student_id": "s-1", "session_id": "t-1", **extra}
+
+
+EXERCISE = {
+    "title": "Double it",
+    "topic": "return-values",
+    "difficulty": "beginner",
+    "description": "Write double(n) returning twice n.",
+    "starter_code": "def double(n):\n    pass\n",
+    "solution": "def double(n):\n    return 2 * n\n",
+    "tests": "def test_double():\n    assert double(2) == 4\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "field"),
+    [
+        ("POST", "/api/triage", triage(query="why\x00?"), "query"),
+        ("POST", "/api/triage", triage(query="help", code="print(1)\x00"), "code"),
+        (
+            "POST",
+            "/api/exercises",
+            {**EXERCISE, "description": "Write double(n)\x00 returning twice n."},
+            "description",
+        ),
+        ("POST", "/api/exercises/x/submissions", {"student_id": "s-1", "code": "x = '\x00'"}, "code"),
+        ("POST", "/api/quizzes/attempts/a/answers", {"answers": {"q\x00": 1}}, "answers.q\x00"),
+        (
+            "POST",
+            "/api/exercises",
+            {**EXERCISE, "io_tests": [{"name": "a", "expected_stdout": "\x00"}]},
+            "io_tests.0.expected_stdout",
+        ),
+    ],
+)
+async def test_nul_text_is_a_422_naming_the_field_on_both_databases(
+    client: httpx.AsyncClient, method: str, path: str, payload: dict[str, Any], field: str
+) -> None:
+    error = error_of(await client.request(method, path, json=payload))
+    assert error["code"] == "validation_error"
+    assert field in fields(error)
+
+
+async def test_nul_and_lone_surrogates_in_path_and_query_are_422(client: httpx.AsyncClient) -> None:
+    assert fields(error_of(await client.get("/api/exercises/a%00b"))) == {"path.exercise_id"}
+    assert fields(error_of(await client.get("/api/queries/%00"))) == {"path.query_id"}
+    assert fields(error_of(await client.get("/api/alerts", params={"student_id": "a\x00"}))) == {"query.student_id"}
+    body = b'{"student_id": "s-1", "session_id": "t-1", "query": "bad \\ud800 text"}'
+    resp = await client.post("/api/triage", content=body, headers={"content-type": "application/json"})
+    assert fields(error_of(resp)) == {"query"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"student_id": "s", "session_id": "t", "query": "caf\xe9"}',  # Latin-1, not UTF-8
+        b"[" * 5000 + b"]" * 5000,  # past the parser's recursion limit
+        b'{"a":' * 100 + b"1" + b"}" * 100,  # parses, but deeper than the API walks
+        b"{not json",
+    ],
+    ids=["not-utf8", "too-deep-for-the-parser", "too-deep", "malformed"],
+)
+async def test_undecodable_bodies_are_one_documented_422(client: httpx.AsyncClient, body: bytes) -> None:
+    resp = await client.post("/api/triage", content=body, headers={"content-type": "application/json"})
+    error = error_of(resp)
+    assert error["code"] == "validation_error"
+    assert fields(error) == {"body"}  # a field path, never a byte offset
+
+
+async def test_validation_errors_share_one_code_and_always_have_details(client: httpx.AsyncClient) -> None:
+    schema = error_of(await client.post("/api/triage", json=triage(query="")))
+    domain = error_of(
+        await client.post("/api/exercises", json={**EXERCISE, "solution": "def double(n):\n    return n\n"})
+    )
+    assert schema["code"] == domain["code"] == "validation_error"
+    assert fields(domain) == {"solution"}
+
+
+async def test_an_unknown_topic_is_422_in_every_route(client: httpx.AsyncClient) -> None:
+    responses = [
+        await client.get("/api/quizzes/no-such-topic"),
+        await client.post("/api/quizzes/no-such-topic/attempts", json={"student_id": "s-1"}),
+        await client.get("/api/exercises", params={"topic": "no-such-topic"}),
+        await client.post("/api/exercises/generate", json={"student_id": "s-1", "topic": "no-such-topic"}),
+        await client.post("/api/exercises", json={**EXERCISE, "topic": "no-such-topic"}),
+    ]
+    assert [fields(error_of(r)) for r in responses] == [
+        {"path.topic"},
+        {"path.topic"},
+        {"query.topic"},
+        {"topic"},
+        {"topic"},
+    ]
+
+
+async def test_405_carries_allow(client: httpx.AsyncClient) -> None:
+    resp = await client.delete("/api/triage")
+    assert resp.status_code == 405
+    assert resp.headers["allow"] == "POST"
+    assert resp.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("given", [99, -1, True])
+async def test_quiz_choice_outside_its_domain_is_refused(client: httpx.AsyncClient, runtime: Runtime, given: object):
+    attempt = (await client.post("/api/quizzes/lists/attempts", json={"student_id": "s-q"})).json()
+    pool = {q.id: q for q in runtime.curriculum.quizzes["lists"].questions}
+    choice = next(q["question_id"] for q in attempt["questions"] if pool[q["question_id"]].kind == "choice")
+    url = f"/api/quizzes/attempts/{attempt['attempt_id']}/answers"
+    error = error_of(await client.post(url, json={"answers": {choice: given}}))
+    assert fields(error) == {f"answers.{choice}"}
+    # Refused, not graded: the attempt is still open for a valid answer.
+    assert (await client.post(url, json={"answers": {choice: 0}})).status_code == 200
+
+
+async def test_timestamps_are_utc_in_one_format(client: httpx.AsyncClient) -> None:
+    resp = await client.post("/api/triage", params={"wait": 5}, json=triage(query="What is a for loop?"))
+    data = resp.json()
+    assert UTC_STAMP.match(data["timestamp"]), data["timestamp"]
+    assert UTC_STAMP.match(data["response"]["created_at"])
+    stored = (await client.get(f"/api/queries/{data['query_id']}")).json()  # read back from the database
+    assert UTC_STAMP.match(stored["response"]["created_at"])
+    assert UTC_STAMP.match((await client.get("/health")).json()["timestamp"])
+    attempt = (await client.post("/api/quizzes/lists/attempts", json={"student_id": "s-alert"})).json()
+    first = attempt["questions"][0]["question_id"]
+    graded = await client.post(
+        f"/api/quizzes/attempts/{attempt['attempt_id']}/answers", json={"answers": {first: "no"}}
+    )
+    assert graded.json()["struggle_detected"] is True  # a low score alerts teachers
+    alerts = await _alerts(client, "s-alert", 1)
+    assert alerts and all(UTC_STAMP.match(str(a["created_at"])) for a in alerts)
+
+
+async def test_docs_work_offline(client: httpx.AsyncClient) -> None:
+    for page in ("/docs", "/redoc"):
+        html = (await client.get(page)).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r"url: '([^']+)'", html)
+        assert assets and not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+        for asset in assets:
+            if asset.endswith((".js", ".css", ".png")):
+                assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_the_schema_states_the_cross_field_rules_and_the_quiz_conflict(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    assert {tuple(alt["required"]) for alt in components["TriageCreate"]["anyOf"]} == {
+        ("query",),
+        ("code",),
+        ("error_message",),
+    }
+    assert {tuple(alt["required"]) for alt in components["ExerciseCreate"]["anyOf"]} == {("tests",), ("io_tests",)}
+    assert "409" in schema["paths"]["/api/quizzes/attempts/{attempt_id}/answers"]["post"]["responses"]
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        for item in schema["paths"].values()
+        for op in item.values()
+        if "requestBody" in op
+    ]
+    assert bodies and [b for b in bodies if "examples" not in components[b]] == []
+
+
+_broken = APIRouter()
+
+
+@_broken.get("/broken/{kind}")
+async def _raise(kind: str) -> None:
+    orig = Exception("invalid byte sequence for encoding UTF8: 0x00 [secret student text]")
+    raise {
+        "data": DataError("INSERT ...", {"q": "secret student text"}, orig),
+        "integrity": IntegrityError("INSERT ...", {"q": "secret student text"}, orig),
+        "outage": OperationalError("SELECT 1", {}, ConnectionRefusedError()),
+    }[kind]
+
+
+@pytest.mark.parametrize(("kind", "status"), [("data", 422), ("integrity", 409), ("outage", 503)])
+async def test_database_errors_caused_by_data_are_not_outages(
+    runtime: Runtime, kind: str, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(runtime=runtime)
+    app.include_router(_broken)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        resp = await c.get(f"/broken/{kind}")
+    assert resp.status_code == status
+    assert "secret student text" not in caplog.text and "secret student text" not in resp.text
