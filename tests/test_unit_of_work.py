@@ -272,7 +272,9 @@ async def low_quiz(rig: Rig, student: str) -> Operation:
     by_id = {q.id: q for q in quizzes.quiz_for(rig.rt.curriculum, "variables").questions}
     # A wrong choice, or an output nobody's program prints.
     wrong: dict[str, int | str] = {
-        q: next(i for i in range(len(by_id[q].choices)) if i != by_id[q].answer) if by_id[q].choices else "\x00"
+        q: next(i for i in range(len(by_id[q].choices)) if i != by_id[q].answer)
+        if by_id[q].choices
+        else "surely not the answer"
         for q in (question["question_id"] for question in attempt["questions"])
     }
 
