@@ -172,3 +172,16 @@ def test_serve_one_service_alone(tmp_path: Path):
 def test_unknown_service_is_refused(tmp_path: Path):
     out = run(["serve", "cooking"], tmp_path)
     assert out.returncode != 0 and "unknown service" in (out.stdout + out.stderr)
+
+
+def test_learnflow_data_dir_still_decides_where_ask_keeps_its_database(tmp_path: Path, monkeypatch):
+    from learnflow.config import AppSettings, Settings, for_one_user
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    monkeypatch.delenv("LEARNFLOW_DATA_DIR", raising=False)
+    chosen = for_one_user(Settings(app=AppSettings(LEARNFLOW_DATA_DIR=str(tmp_path / "mine"))))  # type: ignore[call-arg]
+    assert chosen.app.data_dir == tmp_path / "mine"
+    monkeypatch.setenv("LEARNFLOW_DATA_DIR", str(tmp_path / "from-env"))
+    assert for_one_user(Settings()).app.data_dir == tmp_path / "from-env"
+    monkeypatch.delenv("LEARNFLOW_DATA_DIR")
+    assert for_one_user(Settings()).database_url.endswith(f"{tmp_path}/share/learnflow/learnflow.db")
