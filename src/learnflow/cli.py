@@ -17,6 +17,7 @@ from learnflow.config import get_settings
 from learnflow.services.catalog import CATALOG
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without the services
+    from learnflow.config import Settings
     from learnflow.services.triage.schemas import TriageCreate
 
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
@@ -60,6 +61,18 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
+# Where each field of a triage request comes from on the command line, to name it in a usage error.
+_ASK_PARAMS = {
+    "query": "QUESTION",
+    "code": "--code",
+    "error_message": "--error",
+    "stdin": "--stdin",
+    "expected_output": "--expected",
+    "student_id": "--student",
+    "session_id": "--session",
+}
+
+
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="Your question.")] = "",
@@ -73,9 +86,17 @@ def ask(
     session: Annotated[str, typer.Option(help="Session id.")] = "cli-session",
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw response as JSON.")] = False,
 ) -> None:
-    """Ask the tutor a question without a server and print the routed answer."""
+    """Ask the tutor a question without a server and print the routed answer.
+
+    The answers are kept in a SQLite database in your data directory (LEARNFLOW_DATA_DIR overrides it).
+    """
+    from pydantic import ValidationError
+
+    from learnflow.config import for_one_user
     from learnflow.services.triage.schemas import TriageCreate
 
+    if not question.strip() and code is None and not (error or "").strip():
+        raise typer.BadParameter("ask a question, or give --code or --error", param_hint="QUESTION")
     source = code.read_text(encoding="utf-8") if code else None
     try:
         body = TriageCreate(
@@ -87,19 +108,37 @@ def ask(
             stdin=stdin,
             expected_output=expected,
         )
-    except ValueError as exc:
-        console.print(f"[red]Invalid question:[/red] {exc}")
-        raise typer.Exit(2) from exc
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise typer.BadParameter(message, param_hint=_ASK_PARAMS.get(field, "QUESTION")) from exc
     _logging(logging.WARNING)
-    asyncio.run(_ask(body, as_json=as_json))
+    asyncio.run(_ask(body, for_one_user(get_settings()), as_json=as_json))
 
 
-async def _ask(body: TriageCreate, *, as_json: bool) -> None:
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+async def _ask(body: TriageCreate, settings: Settings, *, as_json: bool) -> None:
     from learnflow.runtime import Runtime
     from learnflow.services.triage import service
 
-    rt = Runtime(CATALOG)
-    await rt.start()
+    # The sandbox's start-up verdict is logged for operators of `serve`; a person asking one question gets
+    # it once, in words, below — and nothing at all when isolation works.
+    quiet = _DropRecords()
+    checks = [logging.getLogger(name) for name in ("learnflow.sandbox", "learnflow.runtime")]
+    for logger in checks:
+        logger.addFilter(quiet)
+    try:
+        rt = Runtime(CATALOG, settings=settings)
+        await rt.start()
+    finally:
+        for logger in checks:
+            logger.removeFilter(quiet)
+    _say_isolation(rt.sandbox.isolation, rt.sandbox.isolation_reason)
     try:
         row = await service.create(rt, body=body)
         answer = await service.wait_for_answer(rt, query_id=row.id, timeout_s=60)
@@ -119,6 +158,20 @@ async def _ask(body: TriageCreate, *, as_json: bool) -> None:
         return
     subtitle = f"routed to {row.routed_to} ({row.confidence:.0%}) · source: {read.source}"
     console.print(Panel(Markdown(read.content), title=f"LearnFlow · {read.agent}", subtitle=subtitle, expand=True))
+
+
+# What `ask` tells the person when the sandbox is not the isolated one, by isolation mode.
+_ISOLATION_NOTES = {
+    "none": "LearnFlow refuses to run code on this machine, so no program is run: {reason}",
+    "rlimits": "Code runs WITHOUT namespace isolation (SANDBOX_ISOLATION=rlimits): it can read this machine's "
+    "files and reach its network.",
+}
+
+
+def _say_isolation(isolation: str, reason: str) -> None:
+    note = _ISOLATION_NOTES.get(isolation)
+    if note is not None:
+        Console(stderr=True).print(note.format(reason=reason), style="yellow", markup=False, highlight=False)
 
 
 @app.command("eval")

@@ -6,12 +6,13 @@ so the same image runs on a laptop and in a pod without translation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -256,3 +257,15 @@ class Settings:
 def get_settings() -> Settings:
     """Return the process-wide settings, read once from the environment."""
     return Settings()
+
+
+def for_one_user(settings: Settings) -> Settings:
+    """``settings`` for a command a person runs from any directory: SQLite in their data directory.
+
+    ``./data`` suits a service started from its checkout, not ``learnflow ask`` typed in a home folder or a
+    project, where it would leave a database behind; LEARNFLOW_DATA_DIR, when set, still decides.
+    """
+    if "data_dir" in settings.app.model_fields_set:
+        return settings
+    app = settings.app.model_copy(update={"data_dir": user_data_path("learnflow", appauthor=False)})
+    return replace(settings, app=app)
