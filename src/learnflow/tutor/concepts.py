@@ -203,10 +203,10 @@ _PYTHONIC = re.compile(
 
 def is_off_topic(question: str, curriculum: Curriculum) -> bool:
     """Not a Python question, by the off-topic classifier's reading and no strong curriculum evidence."""
-    model = offtopic.get_model(curriculum)
-    if not model.is_off_topic(question):
+    p_other = offtopic.get_model(curriculum).p_other(question)  # one prediction, read against both bounds
+    if p_other < offtopic.THRESHOLD:
         return False
-    if model.p_other(question) >= SURE_OFF_TOPIC:
+    if p_other >= SURE_OFF_TOPIC:
         return not _PYTHONIC.search(question)
     keyword = curriculum.match_topics(question, limit=1)
     if keyword and keyword[0].score >= KEYWORD_EVIDENCE:
