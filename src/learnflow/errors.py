@@ -44,3 +44,31 @@ class Conflict(LearnFlowError):
 class Unavailable(LearnFlowError):
     status_code = 503
     code = "unavailable"
+
+
+class Unauthenticated(LearnFlowError):
+    """No credentials, or credentials that do not prove who the caller is (expired, forged, unknown key)."""
+
+    status_code = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str = "sign in first: this endpoint needs a bearer token or a session") -> None:
+        super().__init__(message)
+        # RFC 6750: a 401 names the scheme the client should use.
+        self.headers = {"WWW-Authenticate": 'Bearer realm="learnflow"'}
+
+
+class Forbidden(LearnFlowError):
+    """The caller is known but may not do this (wrong role, another student's data, not their class)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class TooManyRequests(LearnFlowError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, retry_after_s))}

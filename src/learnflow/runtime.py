@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
+from learnflow.auth.access import Authenticator, OpenAccess
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
 from learnflow.config import Settings, get_settings
@@ -68,6 +69,8 @@ class Runtime:
         self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
         self.bus = bus or create_bus(self.settings.bus)
         self.ai = ai or create_provider(self.settings.ai)
+        # Who is calling: the accounts module chooses from settings; open access keeps ids from the request.
+        self.authenticator: Authenticator = OpenAccess()
         self.sandbox: CodeRunner
         self.grader: GradesCode
         self.remote: RemoteRunner | None = None

@@ -92,6 +92,8 @@ class Exercise(Base):
     io_tests: Mapped[list[Any]] = mapped_column(default=list)
     hints: Mapped[list[Any]] = mapped_column(default=list)
     author: Mapped[str] = mapped_column(String(32), default="curriculum")
+    # The account that authored it (NULL for the curriculum's own): its author's progress never counts it.
+    author_id: Mapped[str | None] = mapped_column(String(128), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -261,3 +263,50 @@ class AIRequest(Base):
     student_id: Mapped[str] = mapped_column(String(128))
     agent: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """An account. A student's account id is also the student id their work is stored under."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    # NULL for accounts of the identity provider (cluster), which never sign in with a password here.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefreshToken(Base):
+    """One issued refresh token (by its id, never its value); rotated on use, revoked on sign-out."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SchoolClass(Base):
+    """A class: one teacher and their students (``class_members``)."""
+
+    __tablename__ = "classes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    teacher_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClassMember(Base):
+    __tablename__ = "class_members"
+
+    class_id: Mapped[str] = mapped_column(ForeignKey("classes.id", ondelete="CASCADE"), primary_key=True)
+    student_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
