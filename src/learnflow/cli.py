@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # imported where used: the CLI starts without the services
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
-docs_app = typer.Typer(help="Generated event documentation.", no_args_is_help=True)
+docs_app = typer.Typer(help="Generated documentation: event schemas, AsyncAPI, the HTTP API's OpenAPI.", no_args_is_help=True)
 models_app = typer.Typer(
     help="The tutor's text models (triage router, topic matcher, off-topic classifier).", no_args_is_help=True
 )
@@ -386,6 +386,18 @@ def docs_generate(out: Annotated[Path, typer.Option(help="Docs folder.")] = DOCS
 
     for path in docs.write(out):
         console.print(f"wrote {path}")
+
+
+@docs_app.command("openapi")
+def docs_openapi(
+    out: Annotated[Path, typer.Option(help="File to write.")] = Path("frontend/openapi.json"),
+) -> None:
+    """Write the HTTP API's OpenAPI schema (the web app's client is generated from it: `npm run gen`)."""
+    from learnflow.services.app import create_app
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    console.print(f"wrote {out}")
 
 
 @models_app.command("export")

@@ -39,6 +39,11 @@ class AppSettings(BaseSettings):
         alias="MAX_REQUEST_BYTES",
         description="Largest request body; larger ones get a 413 before they are read.",
     )
+    web_dir: Path | None = Field(
+        default=None,
+        alias="LEARNFLOW_WEB_DIR",
+        description="The built web app served at /; unset: the checkout's frontend/dist.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from learnflow.runtime import Runtime
 from learnflow.services.catalog import CATALOG
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers, storable_text
 from learnflow.services.openapi import document_request_rules
+from learnflow.services.web import resolve_web_dir, web_route
 
 
 def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -48,4 +49,8 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         app.include_router(transport_routes)  # how the transport delivers to the app (Dapr's sidecar)
     for declaration in rt.declarations:
         app.include_router(declaration.router)
+    if services is None:
+        # The embedded default serves the web app too; a service alone (a pod) leaves it to the web image.
+        # Last, so every API route matches first: it answers only the paths nothing else owns.
+        app.router.routes.append(web_route(resolve_web_dir(rt.settings.app.web_dir)))
     return app

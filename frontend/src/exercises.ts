@@ -1,0 +1,27 @@
+import type { Schemas } from "./api/client";
+
+type Outcome = Schemas["TestOutcome"];
+
+/** The test names the exercise shows students (pytest-style `def test_...` in its visible tests). */
+export function visibleTestNames(visibleTests: string): Set<string> {
+  return new Set(Array.from(visibleTests.matchAll(/^\s*def\s+(test\w*)\s*\(/gm), (m) => m[1]!));
+}
+
+/** A submission's results split the way students see them: each visible test, and a count for the hidden ones. */
+export function splitOutcomes(outcomes: Outcome[], visibleTests: string) {
+  const names = visibleTestNames(visibleTests);
+  const visible = outcomes.filter((o) => names.has(o.name));
+  const hidden = outcomes.filter((o) => !names.has(o.name));
+  return { visible, hiddenPassed: hidden.filter((o) => o.passed).length, hiddenTotal: hidden.length };
+}
+
+/** Exercises grouped by topic, topics in the order they first appear (the bank's curriculum order). */
+export function groupByTopic(exercises: Schemas["ExerciseRead"][]): [string, Schemas["ExerciseRead"][]][] {
+  const groups = new Map<string, Schemas["ExerciseRead"][]>();
+  for (const exercise of exercises) {
+    const list = groups.get(exercise.topic) ?? [];
+    list.push(exercise);
+    groups.set(exercise.topic, list);
+  }
+  return Array.from(groups);
+}
