@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes } from "react-router-dom";
 import { currentUser, signOut, type User } from "./api/auth";
-import { ErrorMessage, Loading } from "./components/Status";
+import { ErrorBoundary, ErrorMessage, Loading } from "./components/Status";
 import { Author } from "./pages/Author";
 import { ClassDashboard } from "./pages/ClassDashboard";
 import { CodeLab } from "./pages/CodeLab";
@@ -64,6 +64,7 @@ export function App() {
         </span>
       </header>
       <main id="main" className="page">
+        <ErrorBoundary>
         <Routes>
           <Route path="/" element={<Navigate to={staff ? "/class" : "/tutor"} replace />} />
           <Route path="/tutor" element={<Tutor />} />
@@ -77,6 +78,7 @@ export function App() {
           <Route path="/author" element={<Author />} />
           <Route path="*" element={<p>There is no page here. Use the menu above.</p>} />
         </Routes>
+        </ErrorBoundary>
       </main>
     </UserContext.Provider>
   );

@@ -1,3 +1,5 @@
+import { Link } from "react-router-dom";
+
 // Students x topics mastery. Colour alone never carries the value: each cell shows its number too.
 export interface HeatRow {
   student: string;
@@ -13,7 +15,7 @@ export function heatColor(score: number | undefined): string {
   return "#a7f3d0";
 }
 
-export function HeatMap({ rows, topics, onOpen }: { rows: HeatRow[]; topics: string[]; onOpen: (student: string) => void }) {
+export function HeatMap({ rows, topics }: { rows: HeatRow[]; topics: string[] }) {
   if (rows.length === 0) return <p>No students yet.</p>;
   return (
     <div className="table-scroll">
@@ -31,12 +33,12 @@ export function HeatMap({ rows, topics, onOpen }: { rows: HeatRow[]; topics: str
           {rows.map((row) => (
             <tr key={row.student}>
               <th scope="row">
-                <button type="button" className="link" onClick={() => onOpen(row.student)}>{row.label}</button>
+                <Link to={`/students/${encodeURIComponent(row.student)}`}>{row.label}</Link>
               </th>
               {topics.map((t) => {
                 const score = row.scores[t];
                 return (
-                  <td key={t} style={{ background: heatColor(score) }}>
+                  <td key={t} style={{ background: heatColor(score) }} title={`${row.label}, ${t}`}>
                     {score === undefined ? "–" : Math.round(score)}
                   </td>
                 );

@@ -1,7 +1,6 @@
 // The class dashboard: students x topics mastery and live struggle alerts. Until the classes API
 // (branch authz) is merged, the roster is the students the teacher adds here plus those with alerts.
 import { type FormEvent, useCallback, useEffect, useState } from "react";
-import { useNavigate } from "react-router-dom";
 import { api, unwrap } from "../api/client";
 import { AlertsPanel } from "../components/Alerts";
 import { HeatMap, type HeatRow } from "../components/HeatMap";
@@ -19,7 +18,6 @@ function savedRoster(): string[] {
 }
 
 export function ClassDashboard() {
-  const navigate = useNavigate();
   const [roster, setRoster] = useState<string[]>(savedRoster);
   const [rows, setRows] = useState<HeatRow[] | null>(null);
   const [topics, setTopics] = useState<string[]>([]);
@@ -73,7 +71,7 @@ export function ClassDashboard() {
         <div className="stack">
           {rows === null && !error && <Loading what="Loading the class" />}
           <ErrorMessage error={error} />
-          {rows && <HeatMap rows={rows} topics={topics} onOpen={(s) => navigate(`/students/${encodeURIComponent(s)}`)} />}
+          {rows && <HeatMap rows={rows} topics={topics} />}
           <form onSubmit={add} className="inline-form">
             <label>
               Add a student by id

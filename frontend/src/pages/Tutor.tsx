@@ -69,7 +69,10 @@ export function Tutor() {
     return () => source.close();
   }, [sessionId]);
 
-  useEffect(() => end.current?.scrollIntoView?.({ block: "end" }), [responses, questions]);
+  useEffect(() => {
+    // A block body: newer browsers return a promise from scrollIntoView, and React would call it on cleanup.
+    void end.current?.scrollIntoView?.({ block: "end" });
+  }, [responses, questions]);
 
   async function ask(event: FormEvent) {
     event.preventDefault();
