@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format docs bench eval clean install install-dev lock check-deploy smoke-image
+.PHONY: run test test-web web web-schema lint format docs bench eval clean install install-dev lock check-deploy smoke-image
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LearnFlow needs Python 3.11 or newer (set PYTHON=...)")'
@@ -23,8 +23,17 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install
+run: install web
 	$(BIN)/learnflow serve --host $(HOST) --port $(PORT)
+
+# The web app served at /: built when Node.js >= 20.19 is here and its sources changed (else it says how).
+web:
+	@scripts/web.sh build
+
+# After an API change: the schema the web app's client is generated from, and the client.
+web-schema: install
+	$(BIN)/learnflow docs openapi --out frontend/openapi.json
+	cd frontend && npm run gen
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench scripts
@@ -33,6 +42,11 @@ lint: install-dev
 
 test: lint
 	$(BIN)/python -m pytest -q
+	$(MAKE) test-web
+
+# Vitest, then Playwright through the real server with Debian's chromium; under CI=true, never skipped.
+test-web: install
+	LEARNFLOW_PYTHON=$(abspath $(BIN))/python scripts/web.sh test
 
 format: install-dev
 	$(BIN)/ruff format src tests bench scripts
@@ -70,4 +84,4 @@ smoke-image: install-dev
 	scripts/image_smoke.sh
 
 clean:
-	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache .mypy_cache data
+	rm -rf $(VENV) .venv-lock .venv-deploy .pytest_cache .ruff_cache .mypy_cache data frontend/node_modules frontend/dist frontend/test-results

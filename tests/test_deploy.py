@@ -180,7 +180,10 @@ def test_overlays_render_the_whole_backend(rendered) -> None:  # type: ignore[no
     images = {
         c["image"] for d in production if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]
     }
-    assert images == {"registry.example.com/learnflow/learnflow:0.1.0"}, images
+    assert images == {
+        "registry.example.com/learnflow/learnflow:0.1.0",
+        "registry.example.com/learnflow/learnflow-web:0.1.0",
+    }, images
     assert all(d["spec"]["replicas"] == 3 for d in production if d["kind"] == "KafkaTopic")
 
 
@@ -329,8 +332,9 @@ def test_one_dockerfile_for_every_service() -> None:
         assert f"docker build -f backend/Dockerfile -t {IMAGE}:{_version()} ." in readme, f"{app_id}: build command"
 
 
-def test_hadolint_on_the_dockerfile() -> None:
-    proc = subprocess.run([tool("hadolint"), str(DOCKERFILE)], capture_output=True, text=True, timeout=120)
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, ROOT / "frontend" / "Dockerfile"], ids=["backend", "web"])
+def test_hadolint_on_the_dockerfile(dockerfile: Path) -> None:
+    proc = subprocess.run([tool("hadolint"), str(dockerfile)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
@@ -646,7 +650,8 @@ def test_pubsub_component_gives_each_app_its_own_consumer_group() -> None:
 
 
 def test_app_ids_scopes_and_access_control_agree() -> None:
-    deployed = {d["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"] for d in docs("Deployment")}
+    notes = [d["spec"]["template"]["metadata"].get("annotations", {}) for d in docs("Deployment")]
+    deployed = {n["dapr.io/app-id"] for n in notes if n.get("dapr.io/enabled") == "true"}
     assert deployed == set(APP_IDS)
     assert set(one("Component", "kafka-pubsub")["scopes"]) == deployed
     resiliency = one("Resiliency", "learnflow-resiliency")
@@ -805,6 +810,50 @@ def test_network_policies_deny_by_default_and_allow_only_what_each_service_needs
         if any(_selects(peer["podSelector"], _pod_labels(app_id)) for peer in runner_invoke["from"])
     }
     assert callers == RUNNER_CALLERS
+
+
+def test_the_web_app_is_hardened_and_reaches_only_the_services() -> None:
+    """learnflow-web (frontend/Dockerfile): no sidecar, non-root, read-only, sized, probed, fenced in."""
+    dep = deployment("learnflow-web")
+    pod = dep["spec"]["template"]
+    assert "dapr.io/enabled" not in pod["metadata"].get("annotations", {}), "it forwards HTTP only"
+    spec = pod["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] >= 10000
+    main = container("learnflow-web")
+    assert main["image"] == f"learnflow-web:{_version()}"
+    sc = main["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert set(main["resources"]["requests"]) == set(main["resources"]["limits"]) == {"cpu", "memory"}
+    assert main["livenessProbe"]["httpGet"]["path"] == main["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    (tmp,) = [m for m in main["volumeMounts"] if m["mountPath"] == "/tmp"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == tmp["name"]]
+    assert volume["emptyDir"]["sizeLimit"]
+    (port,) = main["ports"]
+    conf = (ROOT / "frontend" / "nginx.conf").read_text(encoding="utf-8")
+    assert f"listen {port['containerPort']};" in conf
+    assert "location = /healthz" in conf
+    # Every service it proxies to exists, and each accepts it on its HTTP port.
+    proxied = set(re.findall(r"proxy_pass http://([a-z-]+);", conf))
+    assert proxied == set(APP_IDS), proxied
+    egress = [r for p in _policies("learnflow-web", "Egress").values() for r in p["spec"].get("egress", [])]
+    web = _pod_labels("learnflow-web")
+
+    def peers(rule: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        return [peer["podSelector"] for peer in rule.get(key, []) if "podSelector" in peer]
+
+    for app_id in APP_IDS:
+        to_app = [r for r in egress if any(_selects(sel, _pod_labels(app_id)) for sel in peers(r, "to"))]
+        assert any(p["port"] == 8000 for r in to_app for p in r["ports"]), f"learnflow-web cannot reach {app_id}"
+        ingress = [r for p in _policies(app_id, "Ingress").values() for r in p["spec"].get("ingress", [])]
+        accepts = [r for r in ingress if "from" not in r or any(_selects(sel, web) for sel in peers(r, "from"))]
+        assert any(p["port"] == 8000 for r in accepts for p in r["ports"]), f"{app_id} does not accept learnflow-web"
+    # No database, no internet, no Kafka: it forwards to the services and nothing else.
+    assert not {443, 5432, 9092} & {p["port"] for r in egress for p in r.get("ports", [])}
+    # The same caching rules as LearnFlow's own serving (learnflow/services/web.py).
+    assert 'Cache-Control "public, max-age=31536000, immutable"' in conf and 'Cache-Control "no-cache"' in conf
+    assert "try_files $uri /index.html;" in conf
 
 
 # -- the end-to-end script against a real server ------------------------------------------------

@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # imported where used: the CLI starts without the services
 app = typer.Typer(help="LearnFlow: an AI-assisted Python tutor backend.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 kafka_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
-docs_app = typer.Typer(help="Generated documentation: event schemas, AsyncAPI, the HTTP API's OpenAPI.", no_args_is_help=True)
+docs_app = typer.Typer(
+    help="Generated documentation: event schemas, AsyncAPI, the HTTP API's OpenAPI.", no_args_is_help=True
+)
 models_app = typer.Typer(
     help="The tutor's text models (triage router, topic matcher, off-topic classifier).", no_args_is_help=True
 )

@@ -30,7 +30,7 @@ REPO_DIST = Path(learnflow.__file__).resolve().parents[2] / "frontend" / "dist"
 NOT_BUILT = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LearnFlow</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5">
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
 <h1>LearnFlow is running, but its web app is not built</h1>
 <p>The API works: see <a href="/docs">/docs</a>. To use LearnFlow in the browser, install Node.js 20 or newer
 (with npm) and run <code>make run</code> again, or build it once yourself:</p>
@@ -67,4 +67,6 @@ def web_route(web_dir: Path) -> Route:
                 raise NotFound(f"no such file: /{path}")
         return FileResponse(index, headers={"Cache-Control": REVALIDATE})
 
-    return Route("/{path:path}", serve, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    # Every method: a write to an unknown path gets the API's 404, not a 405 from this route.
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    return Route("/{path:path}", serve, methods=methods, include_in_schema=False)
