@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 from fastapi import Request
+from sqlalchemy.exc import IntegrityError
 
 from learnflow.auth import accounts
 from learnflow.auth.identity import Caller, Role
@@ -199,12 +200,19 @@ class OidcAuthenticator:
         seen = self._seen.get(caller.id)
         if seen is not None and seen[0] is caller.role and time.monotonic() - seen[1] < self.SEEN_TTL_S:
             return
-        async with self.db.session() as session:
-            user = await accounts.ensure_external(
-                session, user_id=caller.id, username=caller.username, role=caller.role
-            )
-            disabled = user.disabled
-            await session.commit()
+        for attempt in (1, 2):
+            try:
+                async with self.db.session() as session:
+                    user = await accounts.ensure_external(
+                        session, user_id=caller.id, username=caller.username, role=caller.role
+                    )
+                    disabled = user.disabled
+                    await session.commit()
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                # A concurrent first request of the same user added the row: read it on the second try.
         if disabled:
             raise Unauthenticated("this account is disabled")
         if len(self._seen) > 10_000:

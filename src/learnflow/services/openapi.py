@@ -82,7 +82,7 @@ def document_security(
     Read from the routes' own rules, so /docs shows a lock exactly where credentials are needed and its
     Authorize button sends the token to those operations.
     """
-    from fastapi.routing import APIRoute
+    from fastapi.routing import APIRoute, iter_route_contexts
 
     from learnflow.auth.access import rule_of
 
@@ -92,14 +92,16 @@ def document_security(
         if "securitySchemes" in components:
             return schema  # already documented (the schema is built once and kept)
         components["securitySchemes"] = {SECURITY_SCHEME: scheme}
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
+        # The app's routes as served (included routers resolved to their full paths).
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or not context.include_in_schema:
                 continue
             rule = rule_of(route)
             if rule is None or rule.public:
                 continue
-            item = schema.get("paths", {}).get(route.path_format, {})
-            for method in route.methods or ():
+            item = schema.get("paths", {}).get(context.path_format or "", {})
+            for method in context.methods or ():
                 if method.lower() in item:
                     item[method.lower()]["security"] = [{SECURITY_SCHEME: []}]
         return schema
