@@ -13,6 +13,7 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -71,8 +72,9 @@ def _refused(request: Request, reason: str, exc: Exception) -> Exception:
 class LocalAuthenticator:
     """Accounts kept by LearnFlow: its own signed access tokens, as a bearer header or a session cookie."""
 
-    def __init__(self, signer: TokenSigner) -> None:
-        self.signer = signer
+    def __init__(self, signer: Callable[[], TokenSigner]) -> None:
+        # Asked for on first use: a process nobody signs in to (`learnflow ask`) never reads or makes a key.
+        self._signer = signer
 
     async def authenticate(self, request: Request) -> Caller:
         token = bearer_token(request)
@@ -82,7 +84,7 @@ class LocalAuthenticator:
         if not token:
             raise Unauthenticated()
         try:
-            caller = self.signer.verify_access(token)
+            caller = self._signer().verify_access(token)
         except Unauthenticated as exc:
             raise _refused(request, exc.message, exc) from None
         if from_cookie:

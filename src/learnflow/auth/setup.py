@@ -39,7 +39,7 @@ class Authentication:
         elif not self.settings.enabled:
             self.authenticator = OpenAccess()
         elif local:
-            self.authenticator = LocalAuthenticator(self.signer)
+            self.authenticator = LocalAuthenticator(lambda: self.signer)
         else:
             self.authenticator = OidcAuthenticator(self.settings, db)
 
