@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from learnflow.ai import OfflineProvider
 from learnflow.auth.authenticators import CSRF_COOKIE, REFRESH_COOKIE, SESSION_COOKIE
@@ -25,8 +24,6 @@ from learnflow.services.app import create_app
 from learnflow.services.catalog import CATALOG
 from tests.accounts import PASSWORD, create_account, sign_in
 from tests.conftest import make_settings
-
-AppFactory = Callable[..., "asyncio.Future[tuple[Runtime, FastAPI]]"]
 
 
 def auth_settings(tmp_path: Path, database_url: str | None = None, **auth: object) -> Settings:
@@ -84,11 +81,12 @@ async def test_cookies_are_secure_over_https_and_in_production(make_client) -> N
     resp = await client.post("/api/auth/login", json={"username": "sec-user", "password": PASSWORD})
     assert all("secure" in c.lower() for c in resp.headers.get_list("set-cookie"))
     assert rt.auth.secure_cookies("http") is False
-    production = Authentication_for(tmp := rt.settings, environment="production")
-    assert production is True, tmp
+    assert secure_cookies_in(rt.settings, environment="production") is True
+    assert secure_cookies_in(rt.settings, environment="staging") is True
 
 
-def Authentication_for(settings: Settings, *, environment: str) -> bool:  # noqa: N802 - reads as a phrase
+def secure_cookies_in(settings: Settings, *, environment: str) -> bool:
+    """Whether cookies set over plain http are Secure in ``environment``."""
     from learnflow.auth.setup import Authentication
     from learnflow.db import Database
 
@@ -216,7 +214,7 @@ async def test_success_resets_the_failure_count(make_client) -> None:
 
 
 async def test_sign_in_attempts_are_rate_limited_per_client(make_client) -> None:
-    rt, client = await make_client(AUTH_LOGIN_ATTEMPTS_PER_MINUTE=3)
+    _, client = await make_client(AUTH_LOGIN_ATTEMPTS_PER_MINUTE=3)
     for _ in range(3):
         assert (await client.post("/api/auth/login", json={"username": "x-nobody", "password": "p"})).status_code == 401
     limited = await client.post("/api/auth/login", json={"username": "x-nobody", "password": "p"})

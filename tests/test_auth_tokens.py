@@ -123,7 +123,7 @@ class Provider:
         provider = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 provider.fetches += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
