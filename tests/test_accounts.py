@@ -324,9 +324,10 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     assert not (tmp_path / KEY_FILE).exists()  # production never writes a key of its own
 
 
-def test_a_short_secret_key_is_refused() -> None:
-    with pytest.raises(ValueError, match="at least 32 characters"):
-        AuthSettings(AUTH_SECRET_KEY="short")  # type: ignore[call-arg]
+def test_a_short_secret_key_is_refused_at_start(tmp_path: Path) -> None:
+    settings = auth_settings(tmp_path, AUTH_SECRET_KEY="short")
+    with pytest.raises(MissingSecretKey, match="at least 32 characters"):
+        Runtime(CATALOG, ("triage",), settings=settings, bus=MemoryBus(), ai=OfflineProvider())
 
 
 def test_oidc_refuses_symmetric_and_none_algorithms() -> None:

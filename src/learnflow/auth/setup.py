@@ -31,6 +31,8 @@ class Authentication:
         self.login_limit = LoginRateLimit(self.settings.login_attempts_per_minute)
         self.authenticator: Authenticator
         local = self.settings.provider == "local"
+        if local and self.settings.secret_key is not None and holds_secrets:
+            secret_key(settings)  # a configured key too short to sign with is refused at start
         if local and self.environment == "production" and self.settings.secret_key is None:
             if holds_secrets:
                 # Checked here, at start: the first sign-in is too late to learn the key is missing.

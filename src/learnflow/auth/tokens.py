@@ -28,6 +28,8 @@ ISSUER = "learnflow"
 AUDIENCE = "learnflow-api"
 ALGORITHM = "HS256"
 KEY_FILE = "auth-secret-key"
+# HS256 is as strong as its key: 32 characters of `openssl rand -hex 32` are 128 bits.
+MIN_KEY_CHARS = 32
 REQUIRED = ["iss", "aud", "sub", "exp", "iat", "jti", "typ"]
 
 
@@ -42,7 +44,12 @@ def secret_key(settings: Settings) -> str:
     """
     configured = settings.auth.secret_key
     if configured is not None:
-        return configured.get_secret_value()
+        key = configured.get_secret_value()
+        if len(key) < MIN_KEY_CHARS:
+            raise MissingSecretKey(
+                f"AUTH_SECRET_KEY must have at least {MIN_KEY_CHARS} characters (`openssl rand -hex 32`)"
+            )
+        return key
     if settings.app.environment == "production":
         raise MissingSecretKey(
             "AUTH_SECRET_KEY is not set: production refuses to start without the key that signs sign-in tokens "
@@ -60,7 +67,7 @@ def secret_key(settings: Settings) -> str:
             out.write(secrets.token_hex(32))
         log.warning("AUTH_SECRET_KEY is not set: generated one in %s (set it for any shared deployment)", path)
     key = path.read_text(encoding="ascii").strip()
-    if len(key) < 32:
+    if len(key) < MIN_KEY_CHARS:
         raise MissingSecretKey(f"{path} holds no usable key: delete it to have a new one generated")
     return key
 
