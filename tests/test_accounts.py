@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from learnflow.ai import OfflineProvider
 from learnflow.auth.authenticators import CSRF_COOKIE, REFRESH_COOKIE, SESSION_COOKIE
@@ -91,7 +92,7 @@ def secure_cookies_in(settings: Settings, *, environment: str) -> bool:
     from learnflow.db import Database
 
     app = settings.app.model_copy(update={"environment": environment})
-    secured = replace(settings, app=app, auth=settings.auth.model_copy(update={"secret_key": "k" * 40}))
+    secured = replace(settings, app=app, auth=settings.auth.model_copy(update={"secret_key": SecretStr("k" * 40)}))
     return Authentication(secured, Database(settings.database_url)).secure_cookies("http")
 
 
