@@ -364,3 +364,35 @@ async def test_auth_off_is_logged_at_every_start(tmp_path: Path, caplog: pytest.
         assert caller.authenticated is False
     finally:
         await rt.stop()
+
+
+def test_every_service_but_the_runner_signs_in(tmp_path: Path) -> None:
+    def paths(service: str, **auth: object) -> dict[str, object]:
+        rt = Runtime(
+            CATALOG, (service,), settings=auth_settings(tmp_path, **auth), bus=MemoryBus(), ai=OfflineProvider()
+        )
+        return dict(create_app(runtime=rt).openapi())
+
+    for service in ("triage", "concepts", "debug", "exercise"):
+        assert "/api/auth/login" in paths(service)["paths"]  # type: ignore[operator]
+    assert "/api/auth/login" not in paths("runner")["paths"]  # type: ignore[operator]
+    oidc = paths(
+        "triage",
+        AUTH_PROVIDER="oidc",
+        AUTH_OIDC_ISSUER="https://id.example",
+        AUTH_OIDC_AUDIENCE="learnflow-api",
+        AUTH_OIDC_JWKS_URL="https://id.example/certs",
+    )
+    schemes = oidc["components"]["securitySchemes"]  # type: ignore[index]
+    assert schemes == {"LearnFlowBearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+async def test_with_oidc_there_is_no_password_sign_in(make_client) -> None:
+    _, client = await make_client(
+        AUTH_PROVIDER="oidc",
+        AUTH_OIDC_ISSUER="https://id.example",
+        AUTH_OIDC_AUDIENCE="learnflow-api",
+        AUTH_OIDC_JWKS_URL="https://id.example/certs",
+    )
+    resp = await client.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
+    assert resp.status_code == 409 and "identity provider" in resp.json()["error"]["message"]
