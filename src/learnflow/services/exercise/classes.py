@@ -7,7 +7,7 @@ The logic is in :mod:`learnflow.auth.classes`; these routes check who calls and 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.auth import classes
 from learnflow.auth.access import STAFF, CallerDep, allow
@@ -23,6 +23,10 @@ router = APIRouter(prefix="/api/classes", tags=["classes"], responses=ERROR_RESP
 
 
 class ClassCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Python 1A"}, {"name": "Python 1B", "teacher_id": "teacher-7"}]}
+    )
+
     name: str = Field(min_length=1, max_length=120, pattern=r"\S", examples=["Python 1A"])
     teacher_id: str | None = Field(
         default=None,
@@ -41,6 +45,8 @@ class ClassRead(BaseModel):
 
 
 class MemberAdd(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"student_id": "student-42"}]})
+
     student_id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN, examples=["student-42"])
 
 
