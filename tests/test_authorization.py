@@ -11,6 +11,7 @@ are wired into the same seam (``Runtime.authenticator``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -508,3 +509,40 @@ def test_only_a_student_is_filled_in_when_no_id_is_given():
     for caller in (STUDENT_B, TEACHER_1, ADMIN):
         with pytest.raises(Forbidden):
             acting_student(caller, STUDENT_A.id)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_stream_opened_before_its_session_exists_shows_only_the_callers_responses(
+    client: httpx.AsyncClient, runtime: Runtime, live_url: str
+):
+    sign_in(runtime)
+    seen: list[str] = []
+    opened = asyncio.Event()
+
+    async def listen_as_b() -> None:
+        async with (
+            httpx.AsyncClient(base_url=live_url) as live,
+            live.stream("GET", "/api/sessions/fresh/stream", headers=bearer(STUDENT_B)) as resp,
+        ):
+            assert resp.status_code == 200  # nobody's yet: it may become B's
+            opened.set()
+            async for line in resp.aiter_lines():
+                if line.startswith("data:"):
+                    seen.append(line)
+
+    listener = asyncio.create_task(listen_as_b())
+    await asyncio.wait_for(opened.wait(), timeout=10)
+    asked = await client.post(
+        "/api/triage",
+        params={"wait": 5},
+        json={"student_id": STUDENT_A.id, "session_id": "fresh", "query": "What is a dictionary?"},
+        headers=bearer(STUDENT_A),
+    )
+    assert asked.status_code == 200 and asked.json()["status"] == "answered"
+    await asyncio.sleep(0.5)  # the stream is woken by every stored response
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+    assert seen == []
+    # Now A's: B may no longer open it, A may.
+    assert (await client.get("/api/sessions/fresh/stream", headers=bearer(STUDENT_B))).status_code == 403

@@ -521,27 +521,22 @@ def classes_list(
     """List classes with their teacher and students."""
     from learnflow.auth import classes
 
-    async def work(session: AsyncSession) -> list[dict[str, object]]:
+    async def work(session: AsyncSession) -> list[tuple[str, str, str, list[str]]]:
         teacher_id = await _account_id(session, teacher) if teacher else None
         return [
-            {
-                "class_id": row.id,
-                "name": row.name,
-                "teacher_id": row.teacher_id,
-                "student_ids": await classes.members(session, class_id=row.id),
-            }
+            (row.id, row.name, row.teacher_id, await classes.members(session, class_id=row.id))
             for row in await classes.list_(session, teacher_id=teacher_id)
         ]
 
     found = _with_database(work)
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        keys = ("class_id", "name", "teacher_id", "student_ids")
+        typer.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in found], indent=2))
         return
     if not found:
         console.print("no classes yet: create one with `learnflow classes create NAME --teacher T`")
-    for c in found:
-        members = [str(m) for m in c["student_ids"]]  # type: ignore[attr-defined]
-        console.print(f"{c['class_id']}  {c['name']}  teacher {c['teacher_id']}  {len(members)} student(s)")
+    for class_id, name, teacher_id, members in found:
+        console.print(f"{class_id}  {name}  teacher {teacher_id}  {len(members)} student(s)")
         if members:
             console.print("    " + ", ".join(members))
 
