@@ -8,7 +8,10 @@ import { defineConfig } from "@playwright/test";
 
 const port = Number(process.env.E2E_PORT ?? 8799);
 const python = process.env.LEARNFLOW_PYTHON ?? resolve("../.venv/bin/python");
-const dataDir = process.env.E2E_DATA_DIR ?? mkdtempSync(join(tmpdir(), "learnflow-e2e-"));
+// Set once here, so the test workers (which inherit the environment) create accounts in the server's data.
+process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "learnflow-e2e-"));
+process.env.LEARNFLOW_PYTHON = python;
+const dataDir = process.env.E2E_DATA_DIR;
 
 export default defineConfig({
   testDir: "e2e",
@@ -41,6 +44,7 @@ export default defineConfig({
       AI_PROVIDER: "offline",
       OPENAI_API_KEY: "",
       ENVIRONMENT: "test",
+      LOG_LEVEL: "WARNING",
     },
   },
 });

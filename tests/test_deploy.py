@@ -851,6 +851,14 @@ def test_the_web_app_is_hardened_and_reaches_only_the_services() -> None:
         assert any(p["port"] == 8000 for r in accepts for p in r["ports"]), f"{app_id} does not accept learnflow-web"
     # No database, no internet, no Kafka: it forwards to the services and nothing else.
     assert not {443, 5432, 9092} & {p["port"] for r in egress for p in r.get("ports", [])}
+    # Every API path of the schema the app's client is generated from is routed to a service.
+    exact = set(re.findall(r"location = (/api/\S+) \{ proxy_pass", conf))
+    # /api/ itself is the catch-all 404, not a route.
+    prefixes = [p for p in re.findall(r"location (/api/\S*/) \{", conf) if p != "/api/"]
+    spec = json.loads((ROOT / "frontend" / "openapi.json").read_text(encoding="utf-8"))
+    for path in spec["paths"]:
+        if path.startswith("/api/"):
+            assert path in exact or any(path.startswith(p) for p in prefixes), f"nginx.conf does not route {path}"
     # The same caching rules as LearnFlow's own serving (learnflow/services/web.py).
     assert 'Cache-Control "public, max-age=31536000, immutable"' in conf and 'Cache-Control "no-cache"' in conf
     assert "try_files $uri /index.html;" in conf

@@ -1,4 +1,6 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Page } from "@playwright/test";
 import { expect } from "@playwright/test";
 
@@ -14,11 +16,22 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 }
 
+export const PASSWORD = "correct horse battery 42";
+
+/** Create a local account with the CLI, in the data directory the server under test uses. */
+export function addAccount(name: string, role: "student" | "teacher"): void {
+  execFileSync(process.env.LEARNFLOW_PYTHON!, ["-m", "learnflow.cli", "users", "add", name, "--role", role, "--password-stdin"], {
+    input: `${PASSWORD}\n`,
+    env: { ...process.env, PYTHONPATH: resolve("../src"), LEARNFLOW_DATA_DIR: process.env.E2E_DATA_DIR!, ENVIRONMENT: "test" },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+}
+
 /**
  * Sign in as a person. With accounts (the accounts service answers /api/auth/me), `password` is used;
  * without them (open access) the name and role are enough.
  */
-export async function signIn(page: Page, name: string, role: "student" | "teacher", password = "correct horse battery"): Promise<void> {
+export async function signIn(page: Page, name: string, role: "student" | "teacher", password = PASSWORD): Promise<void> {
   await page.goto("/");
   await expect(page.getByRole("heading", { name: "Sign in to LearnFlow" })).toBeVisible();
   const open = await page.getByText("has no accounts").isVisible();

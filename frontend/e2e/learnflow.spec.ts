@@ -2,7 +2,7 @@
 // and sees the streamed answer, runs code, debugs a crash, submits a wrong then a right solution and
 // sees progress change; the teacher sees the student's struggle alert arrive live and resolves it.
 import { expect, test } from "@playwright/test";
-import { screenshot, setCode, signIn, uniqueName } from "./helpers";
+import { addAccount, screenshot, setCode, signIn, uniqueName } from "./helpers";
 
 test.describe.configure({ mode: "serial" });
 
@@ -14,9 +14,20 @@ const SOLUTION = "def double(n):\n    return n * 2\n";
 const WRONG = "def double(n):\n    return n + 2\n";
 const TESTS = "from solution import double\n\n\ndef test_double_three():\n    assert double(3) == 6\n\n\ndef test_double_zero():\n    assert double(0) == 0\n";
 
-test("the teacher validates and publishes an exercise", async ({ page }) => {
+test.beforeAll(() => {
+  addAccount(teacher, "teacher");
+  addAccount(student, "student");
+});
+
+test("the teacher makes a class, validates and publishes an exercise", async ({ page }) => {
   await signIn(page, teacher, "teacher");
   await expect(page.getByRole("heading", { name: "Your class" })).toBeVisible();
+  await page.getByLabel("New class name").fill("Python 1A");
+  await page.getByRole("button", { name: "Create class" }).click();
+  await page.getByLabel("Add a student (username)").fill(student);
+  await page.getByRole("button", { name: "Add to class" }).click();
+  await expect(page.getByRole("table").getByRole("link", { name: student })).toBeVisible();
+  await screenshot(page, "teacher-class-created");
   await page.getByRole("link", { name: "New exercise" }).click();
   await page.getByLabel("Title").fill(title);
   await page.getByLabel("Topic").fill("return-values");

@@ -588,10 +588,6 @@ def classes_list(
             console.print("    " + ", ".join(members))
 
 
-if __name__ == "__main__":
-    app()
-
-
 def _new_password(username: str, *, from_stdin: bool) -> str:
     """A password from stdin (one line) or a hidden prompt typed twice; checked against the policy here."""
     import sys
@@ -717,3 +713,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="Username.")]) -> Non
 
     _in_accounts(disable)
     console.print(f"Disabled {username}.", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    app()

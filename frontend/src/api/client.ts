@@ -76,7 +76,7 @@ export function friendlyMessage(status: number, body: unknown, retryAfter: strin
       return said ? `Please check your input: ${said}.` : "Please check your input.";
     }
     case 429:
-      return `LearnFlow is busy running other programs. Try again${retryAfter ? ` in ${retryAfter} seconds` : " in a moment"}.`;
+      return `Too many requests at once. Try again${retryAfter ? ` in ${retryAfter} seconds` : " in a moment"}.`;
     case 503:
       return "Part of LearnFlow is not available right now. Try again in a minute.";
     default:

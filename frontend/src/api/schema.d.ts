@@ -13,7 +13,7 @@ export interface paths {
         };
         /**
          * Alerts
-         * @description Struggle alerts for teachers, newest first.
+         * @description Struggle alerts, newest first: a teacher's are those of their classes' students; an admin's, everyone's.
          */
         get: operations["alerts_api_alerts_get"];
         put?: never;
@@ -35,10 +35,214 @@ export interface paths {
         put?: never;
         /**
          * Resolve Alert
-         * @description Mark an alert as handled.
+         * @description Mark an alert as handled (a teacher: only alerts about students in their classes).
          */
         post: operations["resolve_alert_api_alerts__alert_id__resolve_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Sign in with a username and password: the tokens in the body, and a browser session in cookies.
+         */
+        post: operations["login_api_auth_login_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout
+         * @description Sign out: revoke the refresh token (body or cookie) and clear the session cookies.
+         */
+        post: operations["logout_api_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Me
+         * @description Who the credentials belong to (with LEARNFLOW_AUTH=off: an anonymous administrator).
+         */
+        get: operations["me_api_auth_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh
+         * @description Trade a refresh token for new tokens; the one sent is used up. Using one twice ends every session.
+         */
+        post: operations["refresh_api_auth_refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Token
+         * @description OAuth 2.0 password grant (a form): what Swagger UI's Authorize button and OAuth2 clients call.
+         */
+        post: operations["token_api_auth_token_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Classes
+         * @description A teacher's classes; an admin's list holds every class.
+         */
+        get: operations["list_classes_api_classes_get"];
+        put?: never;
+        /**
+         * Create Class
+         * @description Create a class: a teacher's is their own; an admin names its teacher.
+         */
+        post: operations["create_class_api_classes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Class
+         * @description One class and its students.
+         */
+        get: operations["get_class_api_classes__class_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Class Progress
+         * @description The teacher dashboard's heat map: every student's mastery and level in every curriculum topic.
+         */
+        get: operations["class_progress_api_classes__class_id__progress_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/students": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Student
+         * @description Put a student in the class (again is fine): its teacher then sees their work.
+         */
+        post: operations["add_student_api_classes__class_id__students_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/classes/{class_id}/students/{student_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove Student
+         * @description Take a student out of the class (not being in it is fine): its teacher no longer sees their work.
+         */
+        delete: operations["remove_student_api_classes__class_id__students__student_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -122,6 +326,7 @@ export interface paths {
          * @description Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not.
          *
          *     ``warnings`` lists changed versions of the solution (single-fault mutants) that still pass every test.
+         *     Only teachers and admins author; their own submissions to it never count towards their progress.
          */
         post: operations["create_exercise_api_exercises_post"];
         delete?: never;
@@ -219,7 +424,7 @@ export interface paths {
         };
         /**
          * Get Query
-         * @description A query's status and, once answered, the answer.
+         * @description A query's status and, once answered, the answer (to its student, their teachers and admins).
          */
         get: operations["get_query_api_queries__query_id__get"];
         put?: never;
@@ -300,6 +505,9 @@ export interface paths {
         /**
          * Stream
          * @description Server-Sent Events: every response for the session, stored ones first, then live ones.
+         *
+         *     A student may open the stream of a session they have not started yet (it becomes theirs when they
+         *     ask in it); they are only ever sent their own responses, whoever starts the session.
          */
         get: operations["stream_api_sessions__session_id__stream_get"];
         put?: never;
@@ -319,7 +527,7 @@ export interface paths {
         };
         /**
          * Student Progress
-         * @description Mastery per topic and overall (the mean over every curriculum topic).
+         * @description Mastery per topic and overall (the mean over every curriculum topic): the student, their teachers, admins.
          */
         get: operations["student_progress_api_students__student_id__progress_get"];
         put?: never;
@@ -344,6 +552,50 @@ export interface paths {
          * @description Route a question to the right tutor; with `wait`, include the answer once it arrives.
          */
         post: operations["triage_api_triage_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Users
+         * @description Accounts: an administrator sees all; a teacher sees students.
+         */
+        get: operations["list_users_api_users_get"];
+        put?: never;
+        /**
+         * Create User
+         * @description Create a local account: a teacher creates student accounts; an administrator any role.
+         */
+        post: operations["create_user_api_users_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change Password
+         * @description Change your password; every refresh token of yours is revoked (sign in again on other devices).
+         */
+        post: operations["change_password_api_users_me_password_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -453,6 +705,84 @@ export interface components {
             stdin: string;
             /** Student Id */
             student_id?: (string & unknown) | null;
+        };
+        /** Body_token_api_auth_token_post */
+        Body_token_api_auth_token_post: {
+            /** Client Id */
+            client_id?: string | null;
+            /**
+             * Client Secret
+             * Format: password
+             */
+            client_secret?: string | null;
+            /** Grant Type */
+            grant_type?: (string & unknown) | null;
+            /**
+             * Password
+             * Format: password
+             */
+            password: string;
+            /**
+             * Scope
+             * @default
+             */
+            scope: string;
+            /** Username */
+            username: string;
+        };
+        /**
+         * ClassCreate
+         * @example {
+         *       "name": "Python 1A"
+         *     }
+         * @example {
+         *       "name": "Python 1B",
+         *       "teacher_id": "teacher-7"
+         *     }
+         */
+        ClassCreate: {
+            /**
+             * Name
+             * @example Python 1A
+             */
+            name: string & unknown;
+            /**
+             * Teacher Id
+             * @description Who teaches it: an admin names the teacher; a teacher's class is always their own.
+             */
+            teacher_id?: (string & unknown) | null;
+        };
+        /**
+         * ClassProgressRead
+         * @description Students x topics: each cell is a student's mastery (0-100) and level in one topic.
+         */
+        ClassProgressRead: {
+            /** Class Id */
+            class_id: string;
+            /** Students */
+            students: components["schemas"]["StudentMastery"][];
+            /**
+             * Topics
+             * @description The curriculum's topics, in order: the heat map's columns.
+             */
+            topics: string[];
+        };
+        /** ClassRead */
+        ClassRead: {
+            /** Class Id */
+            class_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             * @example 2026-01-31T09:15:02.123456Z
+             */
+            created_at: string;
+            /** Name */
+            name: string;
+            /** Student Ids */
+            student_ids: string[];
+            /** Teacher Id */
+            teacher_id: string;
         };
         /**
          * CodeQuality
@@ -935,6 +1265,65 @@ export interface components {
              */
             stdin: string;
         };
+        /**
+         * LoginCreate
+         * @description A username and its password.
+         * @example {
+         *       "password": "correct horse 42",
+         *       "username": "ada"
+         *     }
+         */
+        LoginCreate: {
+            /**
+             * Password
+             * @example correct horse 42
+             */
+            password: string;
+            /**
+             * Username
+             * @example ada
+             */
+            username: string;
+        };
+        /** MasteryCell */
+        MasteryCell: {
+            /**
+             * Level
+             * @enum {string}
+             */
+            level: "Beginner" | "Learning" | "Proficient" | "Mastered";
+            /** Mastery */
+            mastery: number;
+            /** Topic */
+            topic: string;
+        };
+        /**
+         * MemberAdd
+         * @example {
+         *       "student_id": "student-42"
+         *     }
+         */
+        MemberAdd: {
+            /**
+             * Student Id
+             * @example student-42
+             */
+            student_id: string & unknown;
+        };
+        /**
+         * PasswordChange
+         * @description Your current password and the new one; every other session of yours is signed out.
+         * @example {
+         *       "current_password": "correct horse 42",
+         *       "new_password": "battery staple 7"
+         *     }
+         */
+        PasswordChange: {
+            /** Current Password */
+            current_password: string;
+            /** New Password */
+            new_password: string;
+        };
         /** ProgressRead */
         ProgressRead: {
             /** Overall */
@@ -1090,6 +1479,18 @@ export interface components {
             /** Student Id */
             student_id: string & unknown;
         };
+        /**
+         * RefreshCreate
+         * @description The refresh token to use (or revoke); a browser leaves it out and sends its refresh cookie instead.
+         * @example {
+         *       "refresh_token": "eyJhbGciOiJIUzI1NiIs…"
+         *     }
+         * @example {}
+         */
+        RefreshCreate: {
+            /** Refresh Token */
+            refresh_token?: string | null;
+        };
         /** ResponseRead */
         ResponseRead: {
             /**
@@ -1129,11 +1530,28 @@ export interface components {
             source: string;
         };
         /**
+         * Role
+         * @enum {string}
+         */
+        Role: "student" | "teacher" | "admin";
+        /**
          * Specialist
          * @description A tutor that answers routed queries; each is a service that declares itself with this name.
          * @enum {string}
          */
         Specialist: "concepts" | "debug" | "exercise";
+        /** StudentMastery */
+        StudentMastery: {
+            /**
+             * Overall
+             * @description Mean mastery over every curriculum topic.
+             */
+            overall: number;
+            /** Student Id */
+            student_id: string;
+            /** Topics */
+            topics: components["schemas"]["MasteryCell"][];
+        };
         /**
          * SubmissionCreate
          * @example {
@@ -1175,6 +1593,41 @@ export interface components {
             name: string;
             /** Passed */
             passed: boolean;
+        };
+        /**
+         * TokenRead
+         * @description A signed-in session: send `access_token` as `Authorization: Bearer …`, trade `refresh_token` for a new pair.
+         */
+        TokenRead: {
+            /**
+             * Access Token
+             * @example eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…
+             */
+            access_token: string;
+            /**
+             * Expires In
+             * @description Seconds the access token is valid.
+             * @example 900
+             */
+            expires_in: number;
+            /**
+             * Refresh Expires In
+             * @description Seconds the refresh token is valid.
+             * @example 1209600
+             */
+            refresh_expires_in: number;
+            /**
+             * Refresh Token
+             * @description Single use: each refresh returns a new one.
+             */
+            refresh_token: string;
+            /**
+             * Token Type
+             * @default bearer
+             * @constant
+             */
+            token_type: "bearer";
+            user: components["schemas"]["UserRead"];
         };
         /** TopicProgress */
         TopicProgress: {
@@ -1299,6 +1752,53 @@ export interface components {
             /** Topic */
             topic?: string | null;
         };
+        /**
+         * UserCreate
+         * @description A new local account: a teacher creates students; an administrator any role.
+         * @example {
+         *       "password": "a long passphrase",
+         *       "role": "student",
+         *       "username": "grace"
+         *     }
+         */
+        UserCreate: {
+            /**
+             * Password
+             * @description At least 10 characters, not the username.
+             */
+            password: string;
+            /** @default student */
+            role: components["schemas"]["Role"];
+            /**
+             * Username
+             * @description 3 to 64 letters, digits, '.', '_' or '-'; compared without case.
+             * @example grace
+             */
+            username: string;
+        };
+        /** UserRead */
+        UserRead: {
+            /** Created At */
+            created_at?: string | null;
+            /**
+             * Disabled
+             * @default false
+             */
+            disabled: boolean;
+            /**
+             * Id
+             * @description The account id; a student's work is stored under it.
+             * @example 3f2a9c
+             */
+            id: string;
+            /** @example teacher */
+            role: components["schemas"]["Role"];
+            /**
+             * Username
+             * @example ada
+             */
+            username: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -1328,6 +1828,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlertRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -1409,6 +1927,1156 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AlertRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    login_api_auth_login_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRead"];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    logout_api_auth_logout_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefreshCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    me_api_auth_me_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    refresh_api_auth_refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RefreshCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRead"];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    token_api_auth_token_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_token_api_auth_token_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRead"];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_classes_api_classes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_class_api_classes_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClassCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_class_api_classes__class_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    class_progress_api_classes__class_id__progress_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassProgressRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    add_student_api_classes__class_id__students_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberAdd"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClassRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    remove_student_api_classes__class_id__students__student_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                student_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -1494,6 +3162,24 @@ export interface operations {
                     "application/json": components["schemas"]["ConceptAnswer"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -1575,6 +3261,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DebugAnswer"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -1660,6 +3364,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExecutionResult"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -1740,6 +3462,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExerciseRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -1825,6 +3565,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExerciseCreated"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -1908,6 +3666,24 @@ export interface operations {
                     "application/json": components["schemas"]["ExerciseRead"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -1987,6 +3763,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExerciseRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2074,6 +3868,24 @@ export interface operations {
                     "application/json": components["schemas"]["SubmissionRead"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2157,6 +3969,24 @@ export interface operations {
                     "application/json": components["schemas"]["GradeReport"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2236,6 +4066,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QueryRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2321,6 +4169,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuizAttemptRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2413,6 +4279,24 @@ export interface operations {
                     "application/json": components["schemas"]["QuizInfo"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2498,6 +4382,24 @@ export interface operations {
                     "application/json": components["schemas"]["QuizRead"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2579,6 +4481,24 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2658,6 +4578,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Not found */
@@ -2746,6 +4684,24 @@ export interface operations {
                     "application/json": components["schemas"]["TriageRead"];
                 };
             };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
             /** @description Not found */
             404: {
                 headers: {
@@ -2788,6 +4744,324 @@ export interface operations {
                 };
             };
             /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    list_users_api_users_get: {
+        parameters: {
+            query?: {
+                /** @description Only accounts of this role. */
+                role?: components["schemas"]["Role"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    create_user_api_users_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserRead"];
+                };
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    change_password_api_users_me_password_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or credentials that prove nothing (wrong password, expired or forged token); `WWW-Authenticate` names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (role, or a cookie session without the CSRF header) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request conflicts with stored state; see `message` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many sign-in attempts from this address, or the account is locked after repeated wrong passwords; retry after `Retry-After` seconds */
             429: {
                 headers: {
                     [name: string]: unknown;

@@ -4,11 +4,13 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { mergeAlerts, reasonText } from "../alerts";
+import { useStudentNames } from "../names";
 import { ErrorMessage, Loading } from "./Status";
 
 export const POLL_MS = 3000;
 
 export function AlertsPanel({ studentId, pollMs = POLL_MS }: { studentId?: string; pollMs?: number }) {
+  const names = useStudentNames();
   const [alerts, setAlerts] = useState<Schemas["AlertRead"][] | null>(null);
   const [fresh, setFresh] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -68,7 +70,7 @@ export function AlertsPanel({ studentId, pollMs = POLL_MS }: { studentId?: strin
               {fresh.includes(a.alert_id) && <span className="badge new-badge">new</span>}
             </p>
             <p>
-              <Link to={`/students/${encodeURIComponent(a.student_id)}`}>{a.student_id}</Link>
+              <Link to={`/students/${encodeURIComponent(a.student_id)}`}>{names.get(a.student_id) ?? a.student_id}</Link>
               {a.topic && <> · {a.topic}</>} · <time dateTime={a.created_at}>{new Date(a.created_at).toLocaleString()}</time>
             </p>
             {a.details && <pre className="output">{a.details}</pre>}
