@@ -56,6 +56,12 @@ test("a student asks, runs, debugs, submits and sees progress change", async ({ 
   await expect(answer).toContainText("source:");
   await expect(answer.locator("pre code").first()).toBeVisible();
   await screenshot(page, "student-tutor");
+  // Phone-sized: the page fits the width (no sideways scrolling) and the menu stays reachable.
+  await page.setViewportSize({ width: 390, height: 844 });
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await expect(page.getByRole("link", { name: "Progress" })).toBeVisible();
+  await screenshot(page, "student-tutor-phone");
+  await page.setViewportSize({ width: 1280, height: 720 });
 
   // Progress before any work.
   await page.getByRole("link", { name: "Progress" }).click();

@@ -1,18 +1,20 @@
-import { useCallback, useEffect, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useState } from "react";
 import { NavLink, Navigate, Route, Routes } from "react-router-dom";
 import { currentUser, signOut, type User } from "./api/auth";
 import { ErrorBoundary, ErrorMessage, Loading } from "./components/Status";
-import { Author } from "./pages/Author";
-import { ClassDashboard } from "./pages/ClassDashboard";
-import { CodeLab } from "./pages/CodeLab";
-import { ExercisePage } from "./pages/Exercise";
-import { Exercises } from "./pages/Exercises";
-import { ProgressPage } from "./pages/Progress";
-import { QuizPage } from "./pages/Quiz";
 import { SignIn } from "./pages/SignIn";
-import { StudentPage } from "./pages/Student";
-import { Tutor } from "./pages/Tutor";
 import { UserContext } from "./session";
+
+// Each page is its own chunk: the editor (CodeMirror) and Markdown load only where they are used.
+const Author = lazy(() => import("./pages/Author").then((m) => ({ default: m.Author })));
+const ClassDashboard = lazy(() => import("./pages/ClassDashboard").then((m) => ({ default: m.ClassDashboard })));
+const CodeLab = lazy(() => import("./pages/CodeLab").then((m) => ({ default: m.CodeLab })));
+const ExercisePage = lazy(() => import("./pages/Exercise").then((m) => ({ default: m.ExercisePage })));
+const Exercises = lazy(() => import("./pages/Exercises").then((m) => ({ default: m.Exercises })));
+const ProgressPage = lazy(() => import("./pages/Progress").then((m) => ({ default: m.ProgressPage })));
+const QuizPage = lazy(() => import("./pages/Quiz").then((m) => ({ default: m.QuizPage })));
+const StudentPage = lazy(() => import("./pages/Student").then((m) => ({ default: m.StudentPage })));
+const Tutor = lazy(() => import("./pages/Tutor").then((m) => ({ default: m.Tutor })));
 
 export function App() {
   const [user, setUser] = useState<User | null | "open" | undefined>(undefined);
@@ -65,6 +67,7 @@ export function App() {
       </header>
       <main id="main" className="page">
         <ErrorBoundary>
+        <Suspense fallback={<Loading what="Opening the page" />}>
         <Routes>
           <Route path="/" element={<Navigate to={staff ? "/class" : "/tutor"} replace />} />
           <Route path="/tutor" element={<Tutor />} />
@@ -78,6 +81,7 @@ export function App() {
           <Route path="/author" element={<Author />} />
           <Route path="*" element={<p>There is no page here. Use the menu above.</p>} />
         </Routes>
+        </Suspense>
         </ErrorBoundary>
       </main>
     </UserContext.Provider>
