@@ -12,7 +12,7 @@ from typing import Literal
 
 from learnflow.curriculum import Curriculum
 from learnflow.tutor import concepts
-from learnflow.tutor.triage import feelings_only
+from learnflow.tutor.triage import feelings_only, is_follow_up
 
 Intent = Literal["question", "off-topic", "feelings"]
 
@@ -23,6 +23,8 @@ def read(query: str, *, code: str | None, error_message: str | None, curriculum:
         return "question"  # attached code or an error is the subject, whatever the words say
     if feelings_only(query):
         return "feelings"
+    if is_follow_up(query):
+        return "question"  # "harder please" means the session's last subject, whatever the classifier reads
     if concepts.is_off_topic(query, curriculum):
         return "off-topic"
     return "question"
