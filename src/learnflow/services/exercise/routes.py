@@ -13,6 +13,8 @@ from learnflow.errors import NotFound, Unprocessable
 from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.exercise import service
 from learnflow.services.exercise.schemas import (
+    ALERT_EXAMPLE,
+    EXERCISE_EXAMPLE,
     AlertRead,
     Difficulty,
     ExerciseCreate,
@@ -34,7 +36,11 @@ from learnflow.tutor import exercises, progress
 router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
 
 
-@router.get("/exercises", response_model=list[ExerciseRead])
+@router.get(
+    "/exercises",
+    response_model=list[ExerciseRead],
+    responses={200: {"content": {"application/json": {"example": [EXERCISE_EXAMPLE]}}}},
+)
 async def list_exercises(
     session: SessionDep, runtime: RuntimeDep, topic: str | None = None, difficulty: Difficulty | None = None
 ) -> list[ExerciseRead]:
@@ -139,7 +145,31 @@ async def student_progress(student_id: str, runtime: RuntimeDep, session: Sessio
     )
 
 
-@router.get("/alerts", response_model=list[AlertRead])
+@router.get(
+    "/alerts",
+    response_model=list[AlertRead],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": [
+                        ALERT_EXAMPLE,
+                        # Not a `topic: null` alert: the schema generator drops nulls from examples.
+                        {
+                            "alert_id": "5b2f0c1e-8d3a-5f47-9e61-2a7c4b9d0e13",
+                            "student_id": "student-42",
+                            "topic": "for-loops",
+                            "reason": "failed_submissions",
+                            "details": "3 failed submissions in a row on exercise 'for-loops-1-sum-evens'.",
+                            "resolved": True,
+                            "created_at": "2026-01-31T09:12:47.310554Z",
+                        },
+                    ]
+                }
+            }
+        }
+    },
+)
 async def alerts(
     session: SessionDep,
     resolved: bool | None = None,

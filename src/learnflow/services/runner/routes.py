@@ -67,7 +67,7 @@ class GradeRequest(BaseModel):
             "examples": [
                 {
                     "code": "def double(n):\n    return 2 * n\n",
-                    "tests": "def test_double():\n    assert double(3) == 6\n",
+                    "tests": "from solution import double\n\n\ndef test_double():\n    assert double(3) == 6\n",
                 }
             ]
         }
