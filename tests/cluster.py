@@ -6,6 +6,7 @@ Used by the end-to-end tests and by `bench/kafka.py`; `scripts/e2e-local.sh` doe
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -35,12 +36,15 @@ class Cluster:
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # One signing key for every process, as the Secret gives every service in the cluster: a token one
+    # service issues is accepted by all.
+    auth_secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
 
     def env(self, service: str) -> dict[str, str]:
         base = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith(("OPENAI_", "AI_PROVIDER", "POSTGRES_", "DATABASE_URL", "EVENT_BUS"))
+            if not k.startswith(("OPENAI_", "AI_PROVIDER", "POSTGRES_", "DATABASE_URL", "EVENT_BUS", "AUTH_"))
         }
         return {
             **base,
@@ -54,6 +58,7 @@ class Cluster:
             "LEARNFLOW_DATA_DIR": str(self.workdir / service),
             "AI_PROVIDER": "offline",
             "LOG_LEVEL": "WARNING",
+            "AUTH_SECRET_KEY": self.auth_secret_key,
             **self.extra_env.get(service, {}),
         }
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from learnflow.runtime import Runtime
+from tests.accounts import sign_in
 
 SEED = [
     ({"query": "Can you explain how Python loops work?"}, "concepts"),
@@ -23,7 +24,14 @@ def body(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("fields", "route"), SEED)
-async def test_seed_scenarios_route_and_answer_inline(client: httpx.AsyncClient, fields: dict[str, str], route: str):
+async def test_seed_scenarios_route_and_answer_inline(
+    client: httpx.AsyncClient, runtime: Runtime, fields: dict[str, str], route: str
+):
+    # As a signed-in student whose account id is the student id; every request carries the token.
+    student = await sign_in(client, runtime, user_id="student-1")
+    client.headers.update(student.headers)
+    me = await client.get("/api/auth/me")
+    assert me.status_code == 200 and me.json()["id"] == "student-1" and me.json()["role"] == "student"
     resp = await client.post("/api/triage", params={"wait": 5}, json=body(**fields))
     assert resp.status_code == 200, resp.text
     data = resp.json()

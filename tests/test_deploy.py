@@ -833,15 +833,31 @@ def test_e2e_script_passes_against_a_local_server(tmp_path: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.3)
         script = INFRA / "backend" / "test-e2e.sh"
+        # Signed in as a student created the documented way (the CLI), the token from LEARNFLOW_TOKEN.
+        added = subprocess.run(
+            [str(BIN / "learnflow"), "users", "add", "e2e-student", "--password-stdin"],
+            cwd=tmp_path, env=env, input="e2e long password\n", capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/api/auth/login",
+            json={"username": "e2e-student", "password": "e2e long password"},
+            timeout=30,
+        )
+        token = login.json()["access_token"]
         proc = subprocess.run(
             ["bash", str(script)],
-            env=env | {"LEARNFLOW_URL": f"http://127.0.0.1:{port}"},
+            env=env | {"LEARNFLOW_URL": f"http://127.0.0.1:{port}", "LEARNFLOW_TOKEN": token},
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert proc.stdout.count("PASS") == 3
+        assert "signed in as e2e-student (student)" in proc.stdout
+        forged_env = env | {"LEARNFLOW_URL": f"http://127.0.0.1:{port}", "LEARNFLOW_TOKEN": token[:-2]}
+        forged = subprocess.run(["bash", str(script)], env=forged_env, capture_output=True, text=True, timeout=30)
+        assert forged.returncode == 2 and "LEARNFLOW_TOKEN is not accepted" in forged.stderr
         bad = subprocess.run(
             ["bash", str(script)], env=env | {"LEARNFLOW_URL": f"http://127.0.0.1:{port}", "MAX_SECONDS": "soon"},
             capture_output=True, text=True, timeout=30,

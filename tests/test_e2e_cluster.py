@@ -22,8 +22,12 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from learnflow.auth import accounts
+from learnflow.auth.identity import Role
 from learnflow.bus.kafka import create_topics
-from tests.cluster import Cluster, free_port
+from learnflow.db import Database
+from tests.accounts import PASSWORD
+from tests.cluster import SERVICES, Cluster, free_port
 from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.timeout(300)
@@ -58,6 +62,32 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
             yield cluster
         finally:
             cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def student(cluster: Cluster) -> dict[str, str]:
+    """The student the scenarios run as: an account in the cluster's database, signed in at triage.
+
+    Its id is the student id of the requests; every request sends its bearer token.
+    """
+
+    async def create() -> None:
+        database = Database(cluster.database_url)
+        try:
+            async with database.session() as session:
+                await accounts.create(
+                    session, username="e2e-student", password=PASSWORD, role=Role.student, user_id="e2e-student"
+                )
+                await session.commit()
+        finally:
+            await database.dispose()
+
+    asyncio.run(create())
+    resp = httpx.post(
+        cluster.url("triage") + "/api/auth/login", json={"username": "e2e-student", "password": PASSWORD}, timeout=30
+    )
+    assert resp.status_code == 200, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
 class Observer:
@@ -137,8 +167,18 @@ async def warm_up(client: httpx.AsyncClient, cluster: Cluster, observer: Observe
         await observer.wait(lambda s=sent: observer.responses(s["query_id"], "answer"), 90)
 
 
-async def test_seed_scenarios_across_processes(cluster: Cluster, observer: Observer):
-    async with httpx.AsyncClient(timeout=30) as client:
+async def test_the_token_triage_issued_is_accepted_by_every_service(cluster: Cluster, student: dict[str, str]):
+    async with httpx.AsyncClient(timeout=30, headers=student) as client:
+        for service in SERVICES:
+            me = await client.get(cluster.url(service) + "/api/auth/me")
+            assert me.status_code == 200, (service, me.text)
+            assert me.json()["id"] == "e2e-student" and me.json()["role"] == "student"
+    async with httpx.AsyncClient(timeout=30) as anonymous:
+        assert (await anonymous.get(cluster.url("debug") + "/api/auth/me")).status_code == 401
+
+
+async def test_seed_scenarios_across_processes(cluster: Cluster, observer: Observer, student: dict[str, str]):
+    async with httpx.AsyncClient(timeout=30, headers=student) as client:
         await warm_up(client, cluster, observer)
         for fields, route in SEED:
             sent = await ask(client, cluster, **fields)
@@ -159,8 +199,8 @@ async def test_seed_scenarios_across_processes(cluster: Cluster, observer: Obser
         print(f"\nseed scenarios answered over Kafka across processes: {len(SEED)} of {len(SEED)}")
 
 
-async def test_submission_flows_through_the_events(cluster: Cluster, observer: Observer):
-    async with httpx.AsyncClient(timeout=30) as client:
+async def test_submission_flows_through_the_events(cluster: Cluster, observer: Observer, student: dict[str, str]):
+    async with httpx.AsyncClient(timeout=30, headers=student) as client:
         exercises = (await client.get(cluster.url("exercise") + "/api/exercises?topic=for-loops")).json()
     exercise = next(e for e in exercises if e["difficulty"] == "beginner")
     submission_id = str(uuid.uuid4())
@@ -190,9 +230,9 @@ async def test_submission_flows_through_the_events(cluster: Cluster, observer: O
 
 
 async def test_broker_paused_mid_flow_loses_nothing_and_duplicates_nothing(
-    cluster: Cluster, observer: Observer, kafka_broker_pid: int
+    cluster: Cluster, observer: Observer, kafka_broker_pid: int, student: dict[str, str]
 ):
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=student) as client:
         await warm_up(client, cluster, observer)
         before = [await ask(client, cluster, query=f"What is a list? (before {i})") for i in range(3)]
         os.kill(kafka_broker_pid, signal.SIGSTOP)
@@ -212,8 +252,10 @@ async def test_broker_paused_mid_flow_loses_nothing_and_duplicates_nothing(
             assert await stored_status(client, cluster, s["query_id"]) == "answered"
 
 
-async def test_killed_specialist_answers_its_pending_queries_after_restart(cluster: Cluster, observer: Observer):
-    async with httpx.AsyncClient(timeout=30) as client:
+async def test_killed_specialist_answers_its_pending_queries_after_restart(
+    cluster: Cluster, observer: Observer, student: dict[str, str]
+):
+    async with httpx.AsyncClient(timeout=30, headers=student) as client:
         await warm_up(client, cluster, observer)
         await asyncio.to_thread(cluster.kill, "debug")
         pending = [await ask(client, cluster, query="", code=f"print(undefined_{i})") for i in range(3)]

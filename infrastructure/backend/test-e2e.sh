@@ -5,6 +5,12 @@
 #   infrastructure/backend/test-e2e.sh                                 port-forwards svc/triage-service 8000:80
 #   LEARNFLOW_URL=http://127.0.0.1:8000 infrastructure/backend/test-e2e.sh   tests that URL (e.g. `make run`)
 #
+# Credentials: LEARNFLOW_TOKEN, an access token sent as `Authorization: Bearer`, e.g. a student's:
+#   LEARNFLOW_TOKEN=$(curl -s -X POST "$URL/api/auth/login" -H 'content-type: application/json' \
+#     -d '{"username": "e2e-student", "password": "..."}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+# (or the identity provider's token in a cluster with AUTH_PROVIDER=oidc). Without it the requests carry no
+# credentials, which only a server with LEARNFLOW_AUTH=off accepts; the script says so.
+#
 # Environment: NAMESPACE (learnflow), LOCAL_PORT (8000), MAX_SECONDS (5). Needs curl and python3.
 # Exits 0 when every check passes, 1 when one fails (each failure is printed), 2 when it cannot start.
 set -uo pipefail
@@ -44,14 +50,32 @@ if ! curl -fsS --max-time 2 "$url/health" >/dev/null 2>&1; then
 fi
 echo "test-e2e: testing $url"
 
+token="${LEARNFLOW_TOKEN:-}"
+auth_header=()
+student="e2e-student"
+if [[ -z "$token" ]]; then
+  echo "test-e2e: LEARNFLOW_TOKEN is not set: sending no credentials (only LEARNFLOW_AUTH=off accepts that)." >&2
+  echo "test-e2e: sign in with POST $url/api/auth/login and export LEARNFLOW_TOKEN=<access_token>." >&2
+else
+  auth_header=(-H "Authorization: Bearer ${token}")
+  me_status=$(curl -sS --max-time 10 -o /tmp/learnflow-e2e-me.json -w '%{http_code}' "${auth_header[@]}" "$url/api/auth/me" 2>&1)
+  if [[ "$me_status" != "200" ]]; then
+    echo "test-e2e: LEARNFLOW_TOKEN is not accepted ($me_status from /api/auth/me): expired or for another server?" >&2
+    exit 2
+  fi
+  # The signed-in student asks as themselves: their account id is their student id.
+  student=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"] or "e2e-student")' /tmp/learnflow-e2e-me.json)
+  echo "test-e2e: signed in as $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["username"], "(" + d["role"] + ")")' /tmp/learnflow-e2e-me.json)"
+fi
+
 failures=0
 session="e2e-$(date +%s)-$$"
 
 check() {  # check QUESTION EXPECTED_SPECIALIST
   local question="$1" expected="$2" body out status elapsed verdict
-  body=$(python3 -c 'import json,sys; print(json.dumps({"student_id": "e2e-student", "session_id": sys.argv[2], "query": sys.argv[1]}))' "$question" "$session")
+  body=$(python3 -c 'import json,sys; print(json.dumps({"student_id": sys.argv[3], "session_id": sys.argv[2], "query": sys.argv[1]}))' "$question" "$session" "$student")
   out=$(curl -sS --max-time $((max_seconds + 5)) -o /tmp/learnflow-e2e-body.json -w '%{http_code} %{time_total}' \
-        -X POST "$url/api/triage?wait=${max_seconds}" -H 'content-type: application/json' -d "$body" 2>&1)
+        "${auth_header[@]}" -X POST "$url/api/triage?wait=${max_seconds}" -H 'content-type: application/json' -d "$body" 2>&1)
   status="${out%% *}"; elapsed="${out##* }"
   verdict=$(python3 - "$expected" "$status" "$elapsed" "$max_seconds" /tmp/learnflow-e2e-body.json <<'PY'
 import json, sys

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, get_args
+from typing import TYPE_CHECKING, Annotated, TypeVar, get_args
 
 import typer
 from rich.console import Console
@@ -17,6 +18,8 @@ from learnflow.config import get_settings
 from learnflow.services.catalog import CATALOG
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without the services
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from learnflow.config import Settings
     from learnflow.services.triage.schemas import TriageCreate
 
@@ -31,7 +34,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(docs_app, name="docs")
 app.add_typer(models_app, name="models")
+users_app = typer.Typer(
+    help="Local accounts (AUTH_PROVIDER=local): add, list, set a password, disable.", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
 console = Console()
+T = TypeVar("T")
 DOCS_DIR = Path("docs")
 
 
@@ -56,9 +64,38 @@ def serve(
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(CATALOG.names)}")
     _logging(service=f"{service}-service" if service else "learnflow")
     application = create_app([service] if service else None)
+    if service != "runner":
+        hint = asyncio.run(_first_start_hint(get_settings()))
+        if hint:
+            Console(stderr=True).print(hint, style="yellow", markup=False, highlight=False)
     # Logging is ours (configured above): uvicorn's loggers reach the root handler, and its access log
     # gives way to the middleware's line, which carries the request id.
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
+FIRST_TEACHER = (
+    "No accounts yet: nobody can sign in. Create the first teacher (you are asked for the password twice):\n"
+    "    learnflow users add NAME --role teacher\n"
+    "then sign in with POST /api/auth/login (or the Authorize button on /docs). "
+    "For local experiments without accounts: LEARNFLOW_AUTH=off."
+)
+
+
+async def _first_start_hint(settings: Settings) -> str | None:
+    """How to create the first teacher, when local accounts are on and there are none."""
+    from learnflow.auth import accounts
+    from learnflow.db import Database
+
+    if not settings.auth.enabled or settings.auth.provider != "local":
+        return None
+    database = Database(settings.database_url, connect_timeout_s=settings.db.connect_timeout_s)
+    try:
+        await database.upgrade()
+        async with database.session() as session:
+            existing = await accounts.count(session)
+    finally:
+        await database.dispose()
+    return FIRST_TEACHER if existing == 0 else None
 
 
 # Where each field of a triage request comes from on the command line, to name it in a usage error.
@@ -422,3 +459,130 @@ def models_export(
 
 if __name__ == "__main__":
     app()
+
+
+def _new_password(username: str, *, from_stdin: bool) -> str:
+    """A password from stdin (one line) or a hidden prompt typed twice; checked against the policy here."""
+    import sys
+
+    from learnflow.auth.passwords import check_policy
+    from learnflow.errors import Unprocessable
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_policy(password, username=username)
+    except Unprocessable as exc:
+        raise typer.BadParameter(exc.message, param_hint="password") from None
+    return password
+
+
+def _in_accounts(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on the configured database (migrated first), committing on success."""
+    from learnflow.db import Database
+    from learnflow.errors import LearnFlowError
+
+    settings = get_settings()
+    if settings.auth.provider != "local":
+        raise typer.BadParameter("AUTH_PROVIDER=oidc: accounts live in the identity provider, not here")
+    database = Database(settings.database_url, connect_timeout_s=settings.db.connect_timeout_s)
+
+    async def run() -> T:
+        try:
+            await database.upgrade()
+            async with database.session() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(run())
+    except LearnFlowError as exc:
+        Console(stderr=True).print(f"Error: {exc.message}", style="red", markup=False, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Username: 3-64 letters, digits, '.', '_' or '-'.")],
+    role: Annotated[str, typer.Option(help="student, teacher or admin.")] = "student",
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Create a local account; the password is asked for (hidden, twice) unless --password-stdin."""
+    from learnflow.auth import accounts
+    from learnflow.auth.identity import Role
+
+    if role not in {str(r) for r in Role}:
+        raise typer.BadParameter(f"choose from {', '.join(Role)}", param_hint="--role")
+    username = accounts.normalize_username(name)
+    password = _new_password(username, from_stdin=password_stdin)
+
+    async def add(session: AsyncSession) -> str:
+        user = await accounts.create(session, username=username, password=password, role=Role(role))
+        return user.id
+
+    user_id = _in_accounts(add)
+    console.print(f"Created {role} {username} (id {user_id}).", markup=False, highlight=False)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the accounts: username, role, state and id."""
+    from learnflow.auth import accounts
+
+    async def rows(session: AsyncSession) -> list[tuple[str, str, str, str]]:
+        return [
+            (u.username, u.role, "disabled" if u.disabled else "active", u.id)
+            for u in await accounts.list_users(session)
+        ]
+
+    for username, role, state, user_id in _in_accounts(rows):
+        console.print(f"{username:<24} {role:<8} {state:<8} {user_id}", markup=False, highlight=False)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="Username.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Set an account's password (and end its sessions); also lifts a lock."""
+    from learnflow.auth import accounts
+    from learnflow.errors import NotFound
+
+    username = accounts.normalize_username(name)
+    password = _new_password(username, from_stdin=password_stdin)
+
+    async def passwd(session: AsyncSession) -> None:
+        user = await accounts.get_by_username(session, username=username)
+        if user is None:
+            raise NotFound(f"no account named {username!r}")
+        await accounts.change_password(session, user=user, current=None, new=password)
+
+    _in_accounts(passwd)
+    console.print(f"Password of {username} changed; its sessions are signed out.", markup=False, highlight=False)
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="Username.")]) -> None:
+    """Disable an account: it can no longer sign in, and its sessions end."""
+    from learnflow.auth import accounts
+    from learnflow.errors import NotFound
+
+    username = accounts.normalize_username(name)
+
+    async def disable(session: AsyncSession) -> None:
+        user = await accounts.get_by_username(session, username=username)
+        if user is None:
+            raise NotFound(f"no account named {username!r}")
+        await accounts.disable(session, user=user)
+
+    _in_accounts(disable)
+    console.print(f"Disabled {username}.", markup=False, highlight=False)

@@ -13,7 +13,7 @@ from typing import Literal
 from urllib.parse import quote
 
 from platformdirs import user_data_path
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _ENV = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
@@ -238,6 +238,103 @@ class StruggleSettings(BaseSettings):
     )
 
 
+# Signature algorithms a platform identity provider signs with. Never `none`, never HS*: a shared-secret
+# algorithm would let anyone holding the (public) JWKS forge tokens (algorithm confusion).
+OIDC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+class AuthSettings(BaseSettings):
+    """How callers prove who they are: local accounts (embedded default) or the platform's OIDC provider."""
+
+    model_config = _ENV
+
+    mode: Literal["on", "off"] = Field(
+        default="on",
+        alias="LEARNFLOW_AUTH",
+        description="off: no credentials, ids taken from requests (local experiments only; refused in production).",
+    )
+    provider: Literal["local", "oidc"] = Field(
+        default="local",
+        alias="AUTH_PROVIDER",
+        description="local: accounts in LearnFlow's database, tokens it signs; oidc: bearer JWTs of the platform's "
+        "identity provider.",
+    )
+    oidc_issuer: str | None = Field(default=None, alias="AUTH_OIDC_ISSUER")
+    oidc_audience: str | None = Field(default=None, alias="AUTH_OIDC_AUDIENCE")
+    oidc_jwks_url: str | None = Field(default=None, alias="AUTH_OIDC_JWKS_URL")
+    oidc_algorithms_csv: str = Field(
+        default="RS256,ES256", alias="AUTH_OIDC_ALGORITHMS", description="Comma-separated; asymmetric only."
+    )
+    oidc_jwks_cache_s: int = Field(default=300, ge=0, le=86_400, alias="AUTH_OIDC_JWKS_CACHE_S")
+    oidc_leeway_s: int = Field(
+        default=30, ge=0, le=300, alias="AUTH_OIDC_LEEWAY_S", description="Clock skew tolerated on exp/nbf/iat."
+    )
+    role_claim: str = Field(
+        default="role",
+        alias="AUTH_ROLE_CLAIM",
+        description="Where the role is: a claim name or a dotted path (realm_access.roles); a string or a list.",
+    )
+    user_claim: str = Field(default="sub", alias="AUTH_USER_CLAIM", description="The claim holding the user id.")
+    username_claim: str = Field(default="preferred_username", alias="AUTH_USERNAME_CLAIM")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        alias="AUTH_SECRET_KEY",
+        description="Signs local tokens (at least 32 characters, checked at start). Unset outside production: "
+        "generated once and kept in the data directory.",
+    )
+    access_ttl_s: int = Field(default=900, ge=60, le=86_400, alias="AUTH_ACCESS_TTL_S")
+    refresh_ttl_s: int = Field(default=14 * 86_400, ge=300, le=365 * 86_400, alias="AUTH_REFRESH_TTL_S")
+    lockout_failures: int = Field(
+        default=5, ge=1, le=100, alias="AUTH_LOCKOUT_FAILURES", description="Wrong passwords in a row before a lock."
+    )
+    lockout_s: int = Field(default=900, ge=1, le=86_400, alias="AUTH_LOCKOUT_S")
+    login_attempts_per_minute: int = Field(
+        default=10, ge=1, le=10_000, alias="AUTH_LOGIN_ATTEMPTS_PER_MINUTE", description="Per client address."
+    )
+
+    @field_validator("mode", "provider", mode="before")
+    @classmethod
+    def _lower_words(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # A Secret or .env with an empty value means "not set", not "an empty key".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode == "on"
+
+    @property
+    def oidc_algorithms(self) -> list[str]:
+        return [a.strip() for a in self.oidc_algorithms_csv.split(",") if a.strip()]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AuthSettings:
+        algorithms = self.oidc_algorithms
+        refused = [a for a in algorithms if a not in OIDC_ALGORITHMS]
+        if not algorithms or refused:
+            raise ValueError(
+                f"AUTH_OIDC_ALGORITHMS {refused or algorithms}: choose from {', '.join(sorted(OIDC_ALGORITHMS))} "
+                "(never none, never HS*)"
+            )
+        if self.enabled and self.provider == "oidc":
+            missing = [
+                name
+                for name, value in (
+                    ("AUTH_OIDC_ISSUER", self.oidc_issuer),
+                    ("AUTH_OIDC_AUDIENCE", self.oidc_audience),
+                    ("AUTH_OIDC_JWKS_URL", self.oidc_jwks_url),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"AUTH_PROVIDER=oidc needs {', '.join(missing)}")
+        return self
+
+
 @dataclass(frozen=True)
 class Settings:
     app: AppSettings = field(default_factory=AppSettings)
@@ -247,6 +344,12 @@ class Settings:
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     runner: RunnerSettings = field(default_factory=RunnerSettings)
     struggle: StruggleSettings = field(default_factory=StruggleSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+
+    def __post_init__(self) -> None:
+        # Fail at start, before any request: production never runs without credentials.
+        if self.app.environment == "production" and not self.auth.enabled:
+            raise ValueError("LEARNFLOW_AUTH=off is refused when ENVIRONMENT=production: every caller must sign in")
 
     @property
     def database_url(self) -> str:

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
-from learnflow.auth.access import Authenticator, OpenAccess
+from learnflow.auth.access import Authenticator
+from learnflow.auth.setup import Authentication
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
 from learnflow.config import Settings, get_settings
@@ -69,8 +70,11 @@ class Runtime:
         self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
         self.bus = bus or create_bus(self.settings.bus)
         self.ai = ai or create_provider(self.settings.ai)
-        # Who is calling: the accounts module chooses from settings; open access keeps ids from the request.
-        self.authenticator: Authenticator = OpenAccess()
+        # Who is calling, chosen from settings (local accounts, the platform's OIDC provider, or off).
+        self.auth = Authentication(
+            self.settings, self.db, holds_secrets=not all(d.is_runner for d in self.declarations)
+        )
+        self.authenticator: Authenticator = self.auth.authenticator
         self.sandbox: CodeRunner
         self.grader: GradesCode
         self.remote: RemoteRunner | None = None
@@ -120,18 +124,24 @@ class Runtime:
         self.outbox.kick()  # events a previous run committed but could not send
         self._tasks = [asyncio.create_task(self._repeat(*job), name=job[0]) for job in self._periodic]
         self.started = True
+        if not self.auth.enabled:
+            log.warning(
+                "LEARNFLOW_AUTH=off: nobody signs in; student ids are taken from the requests as sent "
+                "(local experiments only)"
+            )
         if self.sandbox.isolation == "rlimits":
             log.error("code runs WITHOUT namespace isolation (%s)", self.sandbox.isolation_reason)
         elif isinstance(self.sandbox, Sandbox) and not self.sandbox.available:
             log.error("no code will run: %s", self.sandbox.isolation_reason)
         log.info(
-            "%s started: sandbox=%s services=%s bus=%s ai=%s db=%s",
+            "%s started: sandbox=%s services=%s bus=%s ai=%s db=%s auth=%s",
             self.name,
             self.sandbox.isolation,
             ",".join(self.services),
             self.bus.name,
             self.ai.name,
             "sqlite" if self.db.is_sqlite else "postgresql",
+            self.auth.describe(),
         )
 
     async def _serve(self, declaration: ServiceDeclaration) -> None:

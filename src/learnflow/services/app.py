@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
@@ -11,9 +12,10 @@ from fastapi_offline import FastAPIOffline
 from learnflow import __version__
 from learnflow.observability import Observe
 from learnflow.runtime import Runtime
+from learnflow.services.accounts.routes import router as accounts_router
 from learnflow.services.catalog import CATALOG
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers, storable_text
-from learnflow.services.openapi import document_request_rules
+from learnflow.services.openapi import document_request_rules, document_security
 
 
 def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -38,7 +40,9 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         dependencies=[Depends(storable_text)],
     )
     app.state.runtime = rt
-    app.openapi = document_request_rules(app, list(rt.curriculum.topics))  # type: ignore[method-assign]
+    app.openapi = document_security(  # type: ignore[method-assign]
+        app, document_request_rules(app, list(rt.curriculum.topics)), scheme=_security_scheme(rt)
+    )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=rt.settings.app.max_request_bytes)
     app.add_middleware(Observe)  # outermost: even a refused body has a request id, a trace and a latency
@@ -46,6 +50,17 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
     transport_routes = rt.bus.routes()
     if transport_routes is not None:
         app.include_router(transport_routes)  # how the transport delivers to the app (Dapr's sidecar)
+    if not all(d.is_runner for d in rt.declarations):
+        # Every service a client reaches can sign it in and say who it is: they share the accounts'
+        # database and the signing key. The runner alone is internal, holds no secrets, and has none.
+        app.include_router(accounts_router)
     for declaration in rt.declarations:
         app.include_router(declaration.router)
     return app
+
+
+def _security_scheme(rt: Runtime) -> dict[str, Any]:
+    """How /docs signs in: the password form of the local accounts, or a bearer JWT of the identity provider."""
+    if rt.auth.local:
+        return {"type": "oauth2", "flows": {"password": {"tokenUrl": "/api/auth/token", "scopes": {}}}}
+    return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

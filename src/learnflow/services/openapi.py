@@ -72,3 +72,41 @@ def document_request_rules(app: FastAPI, topics: list[str]) -> Callable[[], dict
         return schema
 
     return openapi
+
+
+def document_security(
+    app: FastAPI, build: Callable[[], dict[str, Any]], *, scheme: dict[str, Any]
+) -> Callable[[], dict[str, Any]]:
+    """``build`` with the sign-in ``scheme`` declared, and required by every route whose rule is not public.
+
+    Read from the routes' own rules, so /docs shows a lock exactly where credentials are needed and its
+    Authorize button sends the token to those operations.
+    """
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from learnflow.auth.access import rule_of
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        components = schema.setdefault("components", {})
+        if "securitySchemes" in components:
+            return schema  # already documented (the schema is built once and kept)
+        components["securitySchemes"] = {SECURITY_SCHEME: scheme}
+        # The app's routes as served (included routers resolved to their full paths).
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if not isinstance(route, APIRoute) or not context.include_in_schema:
+                continue
+            rule = rule_of(route)
+            if rule is None or rule.public:
+                continue
+            item = schema.get("paths", {}).get(context.path_format or "", {})
+            for method in context.methods or ():
+                if method.lower() in item:
+                    item[method.lower()]["security"] = [{SECURITY_SCHEME: []}]
+        return schema
+
+    return openapi
+
+
+SECURITY_SCHEME = "LearnFlowBearer"
