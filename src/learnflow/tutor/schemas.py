@@ -22,10 +22,11 @@ class ConceptAnswer(BaseModel):
     level: Literal["beginner", "intermediate"] = "beginner"
     source: Source = "offline"
     note_id: str | None = Field(default=None, description="The knowledge-base note the answer comes from, if any.")
-    answer_kind: Literal["note", "docs", "topic", "closest", "overview", "off-topic", "code"] = Field(
+    answer_kind: Literal["note", "docs", "topic", "closest", "overview", "off-topic", "clarify", "code"] = Field(
         default="topic",
         description="Where the answer comes from: a specific note, Python's own documentation, a topic page, the "
-        "closest note when nothing fits well, the overview of topics, the off-topic redirect, or the student's code.",
+        "closest note when nothing fits well, the overview of topics, the off-topic redirect, a question back to a "
+        "student who is stuck without saying on what, or the student's code.",
     )
 
 
