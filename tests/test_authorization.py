@@ -315,7 +315,6 @@ async def test_a_student_never_reaches_another_students_work(client: httpx.Async
     assert unsigned.headers["www-authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_teacher_sees_only_their_classes(client: httpx.AsyncClient, signed_in: World):
     w, t1, t2 = signed_in, bearer(TEACHER_1), bearer(TEACHER_2)
     for path in (f"/api/students/{STUDENT_A.id}/progress", f"/api/queries/{w.query_id}", f"/api/classes/{w.class_id}"):
@@ -338,7 +337,6 @@ async def test_a_teacher_sees_only_their_classes(client: httpx.AsyncClient, sign
     assert ran.status_code == 403
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_classes_api_and_heat_map(client: httpx.AsyncClient, runtime: Runtime):
     sign_in(runtime)
     t1, admin = bearer(TEACHER_1), bearer(ADMIN)
