@@ -217,6 +217,12 @@ def test_every_route_declares_one_rule_that_the_decision_table_states():
     assert documentation == DOCUMENTATION, "the documentation's pages moved: say who may read them"
     dapr = {(m, p) for (m, p) in ACCESS if p.startswith("/dapr/")}
     assert set(ACCESS) - served == dapr, "the table names routes the app does not serve"
+    # The schema tells clients which operations may answer 401 and 403: every one that needs a caller.
+    paths = app.openapi()["paths"]
+    for (method, path), access in ACCESS.items():
+        if path in paths and method.lower() in paths[path]:
+            documented = set(paths[path][method.lower()]["responses"])
+            assert ({"401", "403"} <= documented) == (access.scope is not Scope.public), f"{method} {path}"
 
 
 def test_the_dapr_delivery_routes_are_public_but_need_the_sidecars_token():
