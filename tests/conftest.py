@@ -20,6 +20,10 @@ from learnflow.services.catalog import CATALOG
 # Tests never talk to a real LLM, whatever the developer's shell has set.
 for _name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "AI_PROVIDER", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
     os.environ.pop(_name, None)
+# Suites run with authentication off (ids taken from the request, as before accounts), and so do the
+# servers and commands they start in subprocesses, which inherit this environment; the suites that test
+# authorisation opt in by setting their runtime's authenticator.
+os.environ["LEARNFLOW_AUTH"] = "off"
 
 
 def _postgres_admin_url() -> str:

@@ -15,6 +15,7 @@ from rich.markdown import Markdown
 from rich.panel import Panel
 
 from learnflow.config import get_settings
+from learnflow.errors import NotFound
 from learnflow.services.catalog import CATALOG
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without the services
@@ -38,6 +39,8 @@ users_app = typer.Typer(
     help="Local accounts (AUTH_PROVIDER=local): add, list, set a password, disable.", no_args_is_help=True
 )
 app.add_typer(users_app, name="users")
+classes_app = typer.Typer(help="Classes: a teacher and their students.", no_args_is_help=True)
+app.add_typer(classes_app, name="classes")
 console = Console()
 T = TypeVar("T")
 DOCS_DIR = Path("docs")
@@ -457,8 +460,125 @@ def models_export(
         console.print(f"wrote {path} ({path.stat().st_size // 1024} KiB, {len(model.classes)} classes)")
 
 
-if __name__ == "__main__":
-    app()
+def _with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on the configured database (brought up to date first)."""
+    from learnflow.db import Database
+
+    database = Database(get_settings().database_url)
+
+    async def run() -> T:
+        try:
+            await database.upgrade()
+            async with database.session() as session, session.begin():
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+async def _account_id(session: AsyncSession, name: str) -> str:
+    """The id of the account named ``name`` (username or id); the name itself when no account has it.
+
+    Accounts of the identity provider may never have signed in here, and with authentication off there
+    are none: their ids are taken as given.
+    """
+    from sqlalchemy import or_, select
+
+    from learnflow.db.models import User
+
+    found = (
+        await session.execute(select(User.id).where(or_(User.username == name, User.id == name)).limit(1))
+    ).scalar_one_or_none()
+    return found or name
+
+
+@classes_app.command("create")
+def classes_create(
+    name: Annotated[str, typer.Argument(help="The class's name.")],
+    teacher: Annotated[str, typer.Option("--teacher", help="The teacher's username or id.")],
+) -> None:
+    """Create a class taught by TEACHER; print its id."""
+    from learnflow.auth import classes
+
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        row = classes.create(session, name=name, teacher_id=await _account_id(session, teacher))
+        return row.id, row.teacher_id
+
+    class_id, teacher_id = _with_database(work)
+    console.print(f"created class {class_id} ({name}), taught by {teacher_id}")
+
+
+@classes_app.command("add")
+def classes_add(
+    class_id: Annotated[str, typer.Argument(metavar="CLASS", help="The class's id.")],
+    students: Annotated[list[str], typer.Argument(metavar="STUDENT...", help="Usernames or ids.")],
+) -> None:
+    """Put students in a class."""
+    from learnflow.auth import classes
+
+    async def work(session: AsyncSession) -> list[str]:
+        await classes.get(session, class_id=class_id)
+        ids = [await _account_id(session, s) for s in students]
+        return await classes.add_students(session, class_id=class_id, student_ids=ids)
+
+    try:
+        added = _with_database(work)
+    except NotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="CLASS") from None
+    console.print(f"added {len(added)} student(s) to {class_id}: {', '.join(added) or 'all were in it already'}")
+
+
+@classes_app.command("remove")
+def classes_remove(
+    class_id: Annotated[str, typer.Argument(metavar="CLASS", help="The class's id.")],
+    students: Annotated[list[str], typer.Argument(metavar="STUDENT...", help="Usernames or ids.")],
+) -> None:
+    """Take students out of a class."""
+    from learnflow.auth import classes
+
+    async def work(session: AsyncSession) -> list[str]:
+        await classes.get(session, class_id=class_id)
+        removed = []
+        for student in students:
+            student_id = await _account_id(session, student)
+            if await classes.remove_student(session, class_id=class_id, student_id=student_id):
+                removed.append(student_id)
+        return removed
+
+    try:
+        removed = _with_database(work)
+    except NotFound as exc:
+        raise typer.BadParameter(str(exc), param_hint="CLASS") from None
+    console.print(f"removed {len(removed)} student(s) from {class_id}: {', '.join(removed) or 'none was in it'}")
+
+
+@classes_app.command("list")
+def classes_list(
+    teacher: Annotated[str | None, typer.Option("--teacher", help="Only this teacher's classes.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the classes as JSON.")] = False,
+) -> None:
+    """List classes with their teacher and students."""
+    from learnflow.auth import classes
+
+    async def work(session: AsyncSession) -> list[tuple[str, str, str, list[str]]]:
+        teacher_id = await _account_id(session, teacher) if teacher else None
+        return [
+            (row.id, row.name, row.teacher_id, await classes.members(session, class_id=row.id))
+            for row in await classes.list_(session, teacher_id=teacher_id)
+        ]
+
+    found = _with_database(work)
+    if as_json:
+        keys = ("class_id", "name", "teacher_id", "student_ids")
+        typer.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in found], indent=2))
+        return
+    if not found:
+        console.print("no classes yet: create one with `learnflow classes create NAME --teacher T`")
+    for class_id, name, teacher_id, members in found:
+        console.print(f"{class_id}  {name}  teacher {teacher_id}  {len(members)} student(s)")
+        if members:
+            console.print("    " + ", ".join(members))
 
 
 def _new_password(username: str, *, from_stdin: bool) -> str:
@@ -586,3 +706,7 @@ def users_disable(name: Annotated[str, typer.Argument(help="Username.")]) -> Non
 
     _in_accounts(disable)
     console.print(f"Disabled {username}.", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -115,6 +115,12 @@ class BusSettings(BaseSettings):
         default=50001, ge=1, le=65535, alias="DAPR_GRPC_PORT", description="The sidecar's gRPC API (Dapr SDKs)."
     )
     dapr_pubsub_name: str = Field(default="kafka-pubsub", alias="DAPR_PUBSUB_NAME")
+    dapr_app_token: SecretStr | None = Field(
+        default=None,
+        alias="APP_API_TOKEN",
+        description="The token the sidecar sends as `dapr-api-token` (annotation dapr.io/app-token-secret); "
+        "when set, the delivery routes refuse calls without it.",
+    )
     dapr_handler_deadline_s: float = Field(
         default=5.0,
         gt=0,

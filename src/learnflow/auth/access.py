@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
-from fastapi import Depends, Request
-from fastapi.routing import APIRoute
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from learnflow.auth.identity import OPEN_ACCESS, Caller, Role
 from learnflow.errors import Forbidden
@@ -88,8 +88,20 @@ EVERYONE = (Role.student, Role.teacher, Role.admin)
 STAFF = (Role.teacher, Role.admin)
 
 
-def rule_of(route: APIRoute) -> Rule | None:
-    """The access rule a route declares (its own or its router's), or None when it declares none."""
+def api_routes(app: FastAPI) -> list[RouteContext]:
+    """Every API route the app serves, as included: its full path and the router's dependencies too.
+
+    FastAPI keeps included routers as they are and builds each route's effective form (prefix, the
+    router's and the app's dependencies) on demand; a rule declared on a router is only seen there.
+    """
+    return [ctx for ctx in iter_route_contexts(app.routes) if isinstance(ctx.original_route, APIRoute)]
+
+
+def rule_of(route: APIRoute | RouteContext) -> Rule | None:
+    """The access rule a route declares (its own or its router's), or None when it declares none.
+
+    Give the route as served (from :func:`api_routes`) to see rules declared on its router.
+    """
 
     def walk(calls: Iterable[Callable[..., Any] | None]) -> Iterable[Rule]:
         for call in calls:
@@ -107,3 +119,20 @@ def check_own(caller: Caller, student_id: str) -> None:
     """A student may only name themselves; staff and open access pass (their own checks come after)."""
     if caller.authenticated and caller.role is Role.student and student_id != caller.id:
         raise Forbidden("you can only see and change your own work")
+
+
+def check_acting_as(caller: Caller, student_id: str | None) -> None:
+    """Work counted for a student (a submission, a run, a quiz) is only ever sent by that student.
+
+    Staff pass only when they name nobody: a teacher does not submit or run code as one of their students.
+    """
+    if caller.authenticated and student_id is not None and student_id != caller.id:
+        raise Forbidden("you can only act as yourself: the student id must be your own")
+
+
+def acting_student(caller: Caller, student_id: str | None) -> str | None:
+    """The student a request acts for: the checked id, or a signed-in student's own id when none is given."""
+    check_acting_as(caller, student_id)
+    if student_id is None and caller.authenticated and caller.role is Role.student:
+        return caller.id
+    return student_id

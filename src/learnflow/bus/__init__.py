@@ -28,6 +28,7 @@ def create_bus(settings: BusSettings) -> EventBus:
         handler_deadline_s=settings.dapr_handler_deadline_s,
         max_attempts=settings.max_attempts,
         backoff_s=settings.retry_backoff_s,
+        app_token=settings.dapr_app_token.get_secret_value() if settings.dapr_app_token else None,
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 from collections import defaultdict
@@ -28,12 +29,14 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from learnflow import observability
+from learnflow.auth.access import public
 from learnflow.bus.base import Outcome, Subscription, deliver
+from learnflow.errors import Unauthenticated
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
 
@@ -93,7 +96,9 @@ class DaprBus:
         max_attempts: int = 4,
         backoff_s: float = 0.2,
         resume_every_s: float = 30.0,
+        app_token: str | None = None,
     ) -> None:
+        self.app_token = app_token
         self.base_url = f"http://{host}:{http_port}"
         self.pubsub = pubsub
         self.handler_deadline_s = handler_deadline_s
@@ -299,8 +304,21 @@ class DaprBus:
             await asyncio.sleep(self._resume_every_s)
 
     def routes(self) -> APIRouter | None:
-        """``GET /dapr/subscribe`` and the delivery routes the sidecar posts events to."""
-        router = APIRouter(include_in_schema=False)
+        """``GET /dapr/subscribe`` and the delivery routes the sidecar posts events to.
+
+        No user signs in here: the sidecar calls over the pod's localhost. With an app token configured
+        (Dapr's ``APP_API_TOKEN``) a call without the sidecar's ``dapr-api-token`` is refused, so nobody
+        who reaches the app's port from outside the pod can inject events (see ``learnflow.auth.policy``).
+        """
+
+        async def from_sidecar(request: Request) -> None:
+            if self.app_token is None:
+                return
+            given = request.headers.get("dapr-api-token", "")
+            if not hmac.compare_digest(given.encode(), self.app_token.encode()):
+                raise Unauthenticated("only the Dapr sidecar delivers events (dapr-api-token)")
+
+        router = APIRouter(include_in_schema=False, dependencies=[public(), Depends(from_sidecar)])
 
         @router.get("/dapr/subscribe")
         async def subscribe() -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from learnflow.auth.access import public
 from learnflow.errors import LearnFlowError
 from learnflow.observability import metrics as observability_metrics
 from learnflow.runtime import Runtime
@@ -54,6 +55,16 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "No credentials, or credentials that do not prove who the caller is (`unauthenticated`); "
+        "the `WWW-Authenticate` header names the scheme",
+    },
+    403: {
+        "model": ErrorResponse,
+        "description": "Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a "
+        "student outside the teacher's classes",
+    },
     404: {"model": ErrorResponse, "description": "Not found"},
     413: {"model": ErrorResponse, "description": "The request body is larger than the limit in `details`"},
     422: {
@@ -328,7 +339,8 @@ class Readiness(BaseModel):
     details: dict[str, str] = Field(description="How this process runs: sandbox isolation, AI provider, event bus.")
 
 
-health_router = APIRouter(tags=["health"])
+# Probes and Prometheus carry no user's credentials; nothing here names a student.
+health_router = APIRouter(tags=["health"], dependencies=[public()])
 
 
 @health_router.get("/health", response_model=Health)

@@ -146,18 +146,22 @@ async def create(
     exercise_id: str,
     runner: CodeRunner | None = None,
     mutants: int = TEACHER_MUTANTS,
+    author_id: str | None = None,
 ) -> tuple[Exercise, list[str]]:
     """Validate and stage a teacher-authored exercise; return it with warnings about weak tests.
 
-    ``mutants`` caps the mutation check (0 skips it).
+    ``mutants`` caps the mutation check (0 skips it). ``author_id`` is the signed-in author's account:
+    their own submissions to the exercise never count towards their progress.
     """
     await validate(grader, data)
     warnings = await weak_spots(grader, data, runner=runner, limit=mutants) if mutants > 0 else []
-    exercise = store(session, data=data, exercise_id=exercise_id, author="teacher")
+    exercise = store(session, data=data, exercise_id=exercise_id, author="teacher", author_id=author_id)
     return exercise, warnings
 
 
-def store(session: AsyncSession, *, data: NewExercise, exercise_id: str, author: str) -> Exercise:
+def store(
+    session: AsyncSession, *, data: NewExercise, exercise_id: str, author: str, author_id: str | None = None
+) -> Exercise:
     """Add an already validated exercise; caller commits."""
     exercise = Exercise(
         id=exercise_id,
@@ -172,6 +176,7 @@ def store(session: AsyncSession, *, data: NewExercise, exercise_id: str, author:
         io_tests=[c.model_dump() for c in data.io_tests],
         hints=data.hints,
         author=author,
+        author_id=author_id,
     )
     session.add(exercise)
     return exercise

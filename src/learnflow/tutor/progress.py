@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import DateTime, func, select
+from sqlalchemy import DateTime, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.curriculum import Curriculum
@@ -61,7 +61,12 @@ async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[
         await session.execute(
             select(Submission.exercise_id, Submission.passed, Submission.quality, Submission.created_at)
             .join(Exercise, Exercise.id == Submission.exercise_id)
-            .where(Submission.student_id == student_id, Exercise.topic == topic)
+            .where(
+                Submission.student_id == student_id,
+                Exercise.topic == topic,
+                # One's own exercise proves nothing: an author passing it would raise their own mastery.
+                or_(Exercise.author_id.is_(None), Exercise.author_id != student_id),
+            )
             .order_by(Submission.created_at.desc())
         )
     ).all()

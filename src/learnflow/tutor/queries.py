@@ -100,14 +100,11 @@ async def add_response(session: AsyncSession, *, event_id: str, payload: Learnin
     return row
 
 
-async def responses_after(session: AsyncSession, *, session_id: str, after_seq: int = 0) -> list[Response]:
-    """A session's responses in arrival order, after ``after_seq``."""
-    return list(
-        (
-            await session.execute(
-                select(Response)
-                .where(Response.session_id == session_id, Response.seq > after_seq)
-                .order_by(Response.seq)
-            )
-        ).scalars()
-    )
+async def responses_after(
+    session: AsyncSession, *, session_id: str, after_seq: int = 0, student_id: str | None = None
+) -> list[Response]:
+    """A session's responses in arrival order, after ``after_seq`` (only ``student_id``'s when given)."""
+    stmt = select(Response).where(Response.session_id == session_id, Response.seq > after_seq)
+    if student_id is not None:
+        stmt = stmt.where(Response.student_id == student_id)
+    return list((await session.execute(stmt.order_by(Response.seq))).scalars())

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from learnflow.auth.access import EVERYONE, CallerDep, acting_student, allow
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.concepts import service
 from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_QUERY_CHARS
@@ -28,9 +29,13 @@ class ExplainRequest(BaseModel):
     code: str | None = Field(default=None, max_length=MAX_CODE_CHARS, description="Code to explain, if any.")
 
 
-@router.post("/explain", response_model=ConceptAnswer)
-async def explain(body: ExplainRequest, runtime: RuntimeDep) -> ConceptAnswer:
+@router.post("/explain", response_model=ConceptAnswer, dependencies=[allow(*EVERYONE)])
+async def explain(body: ExplainRequest, runtime: RuntimeDep, caller: CallerDep) -> ConceptAnswer:
     """Explain a concept (or attached code) at the student's level, with an example that runs."""
     return await service.explain(
-        runtime, question=body.question, student_id=body.student_id, level=body.level, code=body.code
+        runtime,
+        question=body.question,
+        student_id=acting_student(caller, body.student_id),
+        level=body.level,
+        code=body.code,
     )

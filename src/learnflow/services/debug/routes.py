@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from learnflow.auth.access import EVERYONE, CallerDep, acting_student, allow
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.debug import service
 from learnflow.services.limits import (
@@ -49,8 +50,8 @@ class AnalyzeRequest(BaseModel):
     )
 
 
-@router.post("/analyze", response_model=DebugAnswer)
-async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
+@router.post("/analyze", response_model=DebugAnswer, dependencies=[allow(*EVERYONE)])
+async def analyze(body: AnalyzeRequest, runtime: RuntimeDep, caller: CallerDep) -> DebugAnswer:
     """Run the code, report the real error and line, explain it, hint, and offer a fix (verified or suggested)."""
     return await service.analyze(
         runtime,
@@ -58,7 +59,7 @@ async def analyze(body: AnalyzeRequest, runtime: RuntimeDep) -> DebugAnswer:
         error_message=body.error_message,
         question=body.question,
         stdin=body.stdin,
-        student_id=body.student_id,
+        student_id=acting_student(caller, body.student_id),
         expected_output=body.expected_output,
         exercise_id=body.exercise_id,
     )

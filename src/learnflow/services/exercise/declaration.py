@@ -5,16 +5,24 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from fastapi import APIRouter
+
 from learnflow.events import ExerciseSubmitted, StruggleDetected, Topic
 from learnflow.services import answers
 from learnflow.services.declare import Consumer, Periodic, ServiceDeclaration
 from learnflow.services.exercise import service
-from learnflow.services.exercise.routes import router
+from learnflow.services.exercise.classes import router as classes_router
+from learnflow.services.exercise.routes import router as exercise_router
 from learnflow.specialists import Specialist
 from learnflow.tutor import exercises
 
 if TYPE_CHECKING:
     from learnflow.runtime import Runtime
+
+# Classes live beside progress and alerts, the data they scope a teacher to.
+router = APIRouter()
+router.include_router(exercise_router)
+router.include_router(classes_router)
 
 # How often to look for students stuck between submissions.
 STUCK_SWEEP_S = 60.0

@@ -8,7 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from learnflow.db.models import StruggleAlert, Student
+from learnflow.auth import classes
+from learnflow.auth.access import EVERYONE, STAFF, CallerDep, allow, check_acting_as
+from learnflow.auth.identity import Role
+from learnflow.db.models import QuizAttempt, StruggleAlert, Student
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.exercise import service
@@ -38,6 +41,7 @@ router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
 
 @router.get(
     "/exercises",
+    dependencies=[allow(*EVERYONE)],
     response_model=list[ExerciseRead],
     responses={200: {"content": {"application/json": {"example": [EXERCISE_EXAMPLE]}}}},
 )
@@ -50,24 +54,26 @@ async def list_exercises(
     return [service.read(e) for e in await exercises.list_(session, topic=topic, difficulty=difficulty)]
 
 
-@router.get("/exercises/{exercise_id}", response_model=ExerciseRead)
+@router.get("/exercises/{exercise_id}", response_model=ExerciseRead, dependencies=[allow(*EVERYONE)])
 async def get_exercise(exercise_id: str, session: SessionDep) -> ExerciseRead:
     """One exercise, without its solution or hidden tests."""
     return service.read(await exercises.get(session, exercise_id=exercise_id))
 
 
-@router.post("/exercises/generate", response_model=ExerciseRead)
-async def generate(body: GenerateRequest, runtime: RuntimeDep) -> ExerciseRead:
+@router.post("/exercises/generate", response_model=ExerciseRead, dependencies=[allow(Role.student)])
+async def generate(body: GenerateRequest, runtime: RuntimeDep, caller: CallerDep) -> ExerciseRead:
     """Assign the student an exercise that fits their progress (or the asked topic and difficulty)."""
+    check_acting_as(caller, body.student_id)
     exercise = await service.generate(runtime, student_id=body.student_id, topic=body.topic, difficulty=body.difficulty)
     return service.read(exercise)
 
 
-@router.post("/exercises", response_model=ExerciseCreated, status_code=201)
-async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep) -> ExerciseCreated:
+@router.post("/exercises", response_model=ExerciseCreated, status_code=201, dependencies=[allow(*STAFF)])
+async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep, caller: CallerDep) -> ExerciseCreated:
     """Add a teacher-authored exercise; rejected unless its solution passes its tests and the starter does not.
 
     ``warnings`` lists changed versions of the solution (single-fault mutants) that still pass every test.
+    Only teachers and admins author; their own submissions to it never count towards their progress.
     """
     _known_topic(runtime, body.topic, field="topic")
     data = exercises.NewExercise(
@@ -83,14 +89,21 @@ async def create_exercise(body: ExerciseCreate, runtime: RuntimeDep) -> Exercise
     )
     async with runtime.unit_of_work() as work:
         exercise, warnings = await exercises.create(
-            work.session, grader=runtime.grader, data=data, exercise_id="t-" + service.new_id(), runner=runtime.sandbox
+            work.session,
+            grader=runtime.grader,
+            data=data,
+            exercise_id="t-" + service.new_id(),
+            runner=runtime.sandbox,
+            author_id=caller.id if caller.authenticated else None,
         )
     return ExerciseCreated(**service.read(exercise).model_dump(), warnings=warnings)
 
 
-@router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionRead)
-async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) -> SubmissionRead:
+@router.post("/exercises/{exercise_id}/submissions", response_model=SubmissionRead, dependencies=[allow(Role.student)])
+async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep, caller: CallerDep) -> SubmissionRead:
     """Grade a submission against all of the exercise's tests, visible and hidden."""
+    # The submission, the grade and progress events all carry this id: checked here, at the edge.
+    check_acting_as(caller, body.student_id)
     return await service.submit(
         runtime,
         exercise_id=exercise_id,
@@ -100,29 +113,43 @@ async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep) 
     )
 
 
-@router.get("/quizzes/{topic}", response_model=QuizInfo)
+@router.get("/quizzes/{topic}", response_model=QuizInfo, dependencies=[allow(*EVERYONE)])
 async def quiz_info(topic: str, runtime: RuntimeDep) -> QuizInfo:
     """The topic's quiz: its pool of questions and how many an attempt draws."""
     _known_topic(runtime, topic, field="path.topic")
     return service.quiz_info(runtime, topic)
 
 
-@router.post("/quizzes/{topic}/attempts", response_model=QuizRead, status_code=201)
-async def start_quiz(topic: str, body: QuizStart, runtime: RuntimeDep) -> QuizRead:
+@router.post("/quizzes/{topic}/attempts", response_model=QuizRead, status_code=201, dependencies=[allow(Role.student)])
+async def start_quiz(topic: str, body: QuizStart, runtime: RuntimeDep, caller: CallerDep) -> QuizRead:
     """Start an attempt: questions drawn from the pool (those the student has met least), without answers."""
+    check_acting_as(caller, body.student_id)
     _known_topic(runtime, topic, field="path.topic")
     return await service.start_quiz(runtime, topic=topic, student_id=body.student_id, attempt_id=service.new_id())
 
 
-@router.post("/quizzes/attempts/{attempt_id}/answers", response_model=QuizAttemptRead, responses=CONFLICT_RESPONSE)
-async def answer_quiz(attempt_id: str, body: QuizAnswers, runtime: RuntimeDep) -> QuizAttemptRead:
+@router.post(
+    "/quizzes/attempts/{attempt_id}/answers",
+    response_model=QuizAttemptRead,
+    responses=CONFLICT_RESPONSE,
+    dependencies=[allow(Role.student)],
+)
+async def answer_quiz(attempt_id: str, body: QuizAnswers, runtime: RuntimeDep, caller: CallerDep) -> QuizAttemptRead:
     """Grade an attempt once: the score counts 30% of the topic's mastery; under 50% alerts teachers."""
+    async with runtime.reading() as session:
+        attempt = await session.get(QuizAttempt, attempt_id)
+    if attempt is not None:
+        # Only the student the attempt was drawn for answers it: the grade counts towards their mastery.
+        check_acting_as(caller, attempt.student_id)
     return await service.answer_quiz(runtime, attempt_id=attempt_id, answers=body.answers)
 
 
-@router.get("/students/{student_id}/progress", response_model=ProgressRead)
-async def student_progress(student_id: str, runtime: RuntimeDep, session: SessionDep) -> ProgressRead:
-    """Mastery per topic and overall (the mean over every curriculum topic)."""
+@router.get("/students/{student_id}/progress", response_model=ProgressRead, dependencies=[allow(*EVERYONE)])
+async def student_progress(
+    student_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep
+) -> ProgressRead:
+    """Mastery per topic and overall (the mean over every curriculum topic): the student, their teachers, admins."""
+    await classes.check_student_data(session, caller, student_id)
     if await session.get(Student, student_id) is None:
         raise NotFound(f"student {student_id!r} does not exist")
     overall, rows = await progress.overview(session, student_id=student_id, curriculum=runtime.curriculum)
@@ -147,6 +174,7 @@ async def student_progress(student_id: str, runtime: RuntimeDep, session: Sessio
 
 @router.get(
     "/alerts",
+    dependencies=[allow(*STAFF)],
     response_model=list[AlertRead],
     responses={
         200: {
@@ -172,12 +200,17 @@ async def student_progress(student_id: str, runtime: RuntimeDep, session: Sessio
 )
 async def alerts(
     session: SessionDep,
+    caller: CallerDep,
     resolved: bool | None = None,
     student_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AlertRead]:
-    """Struggle alerts for teachers, newest first."""
+    """Struggle alerts, newest first: a teacher's are those of their classes' students; an admin's, everyone's."""
     stmt = select(StruggleAlert).order_by(StruggleAlert.created_at.desc()).limit(limit)
+    if student_id:
+        await classes.check_student_data(session, caller, student_id)
+    elif caller.authenticated and caller.role is Role.teacher:
+        stmt = stmt.where(StruggleAlert.student_id.in_(await classes.students_of(session, teacher_id=caller.id)))
     if resolved is not None:
         stmt = stmt.where(StruggleAlert.resolved == resolved)
     if student_id:
@@ -185,13 +218,14 @@ async def alerts(
     return [_alert(a) for a in (await session.execute(stmt)).scalars()]
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertRead)
-async def resolve_alert(alert_id: str, runtime: RuntimeDep) -> AlertRead:
-    """Mark an alert as handled."""
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertRead, dependencies=[allow(*STAFF)])
+async def resolve_alert(alert_id: str, runtime: RuntimeDep, caller: CallerDep) -> AlertRead:
+    """Mark an alert as handled (a teacher: only alerts about students in their classes)."""
     async with runtime.unit_of_work() as work:
         alert = await work.session.get(StruggleAlert, alert_id)
         if alert is None:
             raise NotFound(f"alert {alert_id!r} does not exist")
+        await classes.check_student_data(work.session, caller, alert.student_id)
         if not alert.resolved:
             alert.resolved = True
             alert.resolved_at = datetime.now(UTC)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from learnflow.auth.access import EVERYONE, CallerDep, acting_student, allow, check_own
 from learnflow.bus import Outcome
 from learnflow.curriculum.models import IOTest
 from learnflow.errors import Unprocessable
@@ -85,24 +86,28 @@ def _owner(request: Request, *ids: str | None) -> str | None:
     return next((i for i in ids if i), None) or (f"client:{request.client.host}" if request.client else None)
 
 
-@router.post("/execute", response_model=ExecutionResult)
-async def execute(body: ExecuteRequest, runtime: RuntimeDep, request: Request) -> ExecutionResult:
+@router.post("/execute", response_model=ExecutionResult, dependencies=[allow(*EVERYONE)])
+async def execute(body: ExecuteRequest, runtime: RuntimeDep, request: Request, caller: CallerDep) -> ExecutionResult:
     """Run a program in the sandbox and return what it printed and how it ended."""
     if MAIN in body.files:
         raise Unprocessable("files: main.py is the program itself", details=[{"field": "files", "message": MAIN}])
-    with owner_scope(_owner(request, body.queue_as, body.student_id)):
+    # A student's runs count as theirs and queue as theirs: they cannot name, or crowd, another's queue.
+    student_id = acting_student(caller, body.student_id)
+    check_own(caller, body.queue_as or caller.id)
+    with owner_scope(_owner(request, body.queue_as, student_id)):
         result = await runtime.sandbox.run(
             body.code, stdin=body.stdin, timeout_s=body.timeout_s, memory_mb=body.memory_mb, files=body.files
         )
-    if body.student_id:
-        await record(runtime, body.student_id, result)
+    if student_id:
+        await record(runtime, student_id, result)
     return result
 
 
-@router.post("/grade", response_model=GradeReport)
-async def grade(body: GradeRequest, runtime: RuntimeDep, request: Request) -> GradeReport:
+@router.post("/grade", response_model=GradeReport, dependencies=[allow(*EVERYONE)])
+async def grade(body: GradeRequest, runtime: RuntimeDep, request: Request, caller: CallerDep) -> GradeReport:
     """Grade a submission against tests (for the services that must not run code themselves)."""
-    with owner_scope(_owner(request, body.queue_as)):
+    check_own(caller, body.queue_as or caller.id)
+    with owner_scope(_owner(request, body.queue_as or (caller.id if caller.authenticated else None))):
         return await runtime.grader.grade(
             code=body.code, tests=body.tests, hidden_tests=body.hidden_tests, io_tests=body.io_tests
         )

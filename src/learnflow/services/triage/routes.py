@@ -11,6 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from sse_starlette.sse import EventSourceResponse
 
+from learnflow.auth import classes
+from learnflow.auth.access import EVERYONE, CallerDep, allow, check_acting_as
+from learnflow.auth.identity import Role
+from learnflow.db.models import LearningSession
+from learnflow.errors import NotFound
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.limits import MAX_WAIT_S
 from learnflow.services.triage import service
@@ -20,13 +25,16 @@ from learnflow.tutor import queries
 router = APIRouter(prefix="/api", tags=["triage"], responses=ERROR_RESPONSES)
 
 
-@router.post("/triage", response_model=TriageRead, response_model_exclude_none=True)
+@router.post("/triage", response_model=TriageRead, response_model_exclude_none=True, dependencies=[allow(Role.student)])
 async def triage(
     body: TriageCreate,
     runtime: RuntimeDep,
+    caller: CallerDep,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT_S, description="Seconds to wait for the answer.")] = 0,
 ) -> TriageRead:
     """Route a question to the right tutor; with `wait`, include the answer once it arrives."""
+    # The query, its session and every event it publishes carry this id: checked here, at the edge.
+    check_acting_as(caller, body.student_id)
     row = await service.create(runtime, body=body)
     response = None
     status = row.status
@@ -50,10 +58,13 @@ async def triage(
     )
 
 
-@router.get("/queries/{query_id}", response_model=QueryRead, response_model_exclude_none=True)
-async def get_query(query_id: str, session: SessionDep) -> QueryRead:
-    """A query's status and, once answered, the answer."""
+@router.get(
+    "/queries/{query_id}", response_model=QueryRead, response_model_exclude_none=True, dependencies=[allow(*EVERYONE)]
+)
+async def get_query(query_id: str, session: SessionDep, caller: CallerDep) -> QueryRead:
+    """A query's status and, once answered, the answer (to its student, their teachers and admins)."""
     row = await queries.get(session, query_id=query_id)
+    await classes.check_student_data(session, caller, row.student_id)
     answer = await queries.answer_for(session, query_id=query_id)
     return QueryRead(
         query_id=row.id,
@@ -68,6 +79,7 @@ async def get_query(query_id: str, session: SessionDep) -> QueryRead:
 @router.get(
     "/sessions/{session_id}/stream",
     response_class=EventSourceResponse,
+    dependencies=[allow(*EVERYONE)],
     responses={
         200: {
             "description": "An endless `text/event-stream`: one `learning.response` event per answer, its `id` the "
@@ -87,9 +99,24 @@ async def stream(
     session_id: str,
     request: Request,
     runtime: RuntimeDep,
+    caller: CallerDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
-    """Server-Sent Events: every response for the session, stored ones first, then live ones."""
+    """Server-Sent Events: every response for the session, stored ones first, then live ones.
+
+    A student may open the stream of a session they have not started yet (it becomes theirs when they
+    ask in it); they are only ever sent their own responses, whoever starts the session.
+    """
+    only_student: str | None = None
+    if caller.authenticated:
+        async with runtime.db.session() as session:
+            found = await session.get(LearningSession, session_id)
+            if found is not None:
+                await classes.check_student_data(session, caller, found.student_id)
+            elif caller.is_staff:
+                raise NotFound(f"session {session_id!r} does not exist")
+        if caller.role is Role.student:
+            only_student = caller.id
     try:
         after = int(last_event_id) if last_event_id else 0
     except ValueError:
@@ -102,7 +129,9 @@ async def stream(
         try:
             while True:
                 async with runtime.db.session() as session:
-                    rows = await queries.responses_after(session, session_id=session_id, after_seq=after)
+                    rows = await queries.responses_after(
+                        session, session_id=session_id, after_seq=after, student_id=only_student
+                    )
                 for row in rows:
                     after = row.seq
                     yield {
