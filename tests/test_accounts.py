@@ -30,7 +30,8 @@ from tests.conftest import make_settings
 def auth_settings(tmp_path: Path, database_url: str | None = None, **auth: object) -> Settings:
     db = {"DATABASE_URL": database_url} if database_url else {}
     base = make_settings(tmp_path, **db)
-    return replace(base, auth=AuthSettings(**auth))  # type: ignore[arg-type]
+    # On unless the test says otherwise, whatever the generic fixtures' environment sets.
+    return replace(base, auth=AuthSettings(**{"LEARNFLOW_AUTH": "on", **auth}))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -315,7 +316,7 @@ def test_production_refuses_auth_off() -> None:
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
+    settings = auth_settings(tmp_path)
     production = replace(settings, app=settings.app.model_copy(update={"environment": "production"}))
     with pytest.raises(MissingSecretKey, match="AUTH_SECRET_KEY is not set"):
         Runtime(CATALOG, ("triage",), settings=production, bus=MemoryBus(), ai=OfflineProvider())
@@ -336,7 +337,7 @@ def test_oidc_refuses_symmetric_and_none_algorithms() -> None:
         with pytest.raises(ValueError, match="never none, never HS"):
             AuthSettings(AUTH_OIDC_ALGORITHMS=algorithms)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="AUTH_OIDC_ISSUER"):
-        AuthSettings(AUTH_PROVIDER="oidc")  # type: ignore[call-arg]
+        AuthSettings(LEARNFLOW_AUTH="on", AUTH_PROVIDER="oidc")  # type: ignore[call-arg]
 
 
 async def test_the_generated_key_is_private_and_survives_restarts(make_client, tmp_path: Path) -> None:

@@ -217,3 +217,118 @@ async def test_database_errors_caused_by_data_are_not_outages(
         resp = await c.get(f"/broken/{kind}")
     assert resp.status_code == status
     assert "secret student text" not in caplog.text and "secret student text" not in resp.text
+
+
+async def test_every_example_in_the_schema_is_valid_against_its_own_schema(client: httpx.AsyncClient) -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = (await client.get("/openapi.json")).json()
+    components = schema["components"]["schemas"]
+    checked = 0
+    for name, component in components.items():
+        # The component's own refs resolve within the document it came from.
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": schema["components"]})
+        for example in component.get("examples", []):
+            errors = [e.message for e in validator.iter_errors(example)]
+            assert errors == [], (name, example, errors)
+            checked += 1
+    assert checked >= 2
+
+
+def _media_examples(media: dict[str, Any]) -> list[Any]:
+    found = [media["example"]] if "example" in media else []
+    return found + [e["value"] for e in media.get("examples", {}).values() if "value" in e]
+
+
+def _component_examples(schema: dict[str, Any], components: dict[str, Any]) -> list[Any]:
+    """Examples of the component a body's schema names, itself or as the items of a list."""
+    target = schema.get("items", {}) if schema.get("type") == "array" else schema
+    ref = target.get("$ref", "")
+    component = components.get(ref.rsplit("/", 1)[-1], {}) if ref.startswith("#/components/schemas/") else {}
+    examples: list[Any] = component.get("examples", [])
+    return examples
+
+
+def undocumented_responses(schema: dict[str, Any]) -> list[str]:
+    """Every route and 2xx status whose body has no example: a media-type one, or its schema's component's."""
+    components = schema.get("components", {}).get("schemas", {})
+    missing = []
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                where = f"{method.upper()} {path} {status}"
+                content = response.get("content")
+                if not content:
+                    missing.append(f"{where}: no body documented (give `responses={{{status}: {{'content': ...}}}}`)")
+                for media_type, media in (content or {}).items():
+                    if _media_examples(media) or _component_examples(media.get("schema", {}), components):
+                        continue
+                    ref = media.get("schema", {}).get("$ref") or media.get("schema", {}).get("items", {}).get("$ref")
+                    model = f"to {ref.rsplit('/', 1)[-1]}'s model_config, or " if ref else ""
+                    missing.append(
+                        f"{where} ({media_type}): no example; add json_schema_extra={{'examples': [...]}} {model}"
+                        f"responses={{{status}: {{'content': {{'{media_type}': {{'example': ...}}}}}}}} to the route"
+                    )
+    return missing
+
+
+def test_every_success_response_has_an_example() -> None:
+    """A new route fails here until its 2xx body has an example; the message names each route and status."""
+    missing = undocumented_responses(create_app().openapi())
+    assert missing == [], "\n".join(["success responses without an example:", *missing])
+
+
+def test_a_route_without_an_example_is_named() -> None:
+    from fastapi import FastAPI
+    from pydantic import BaseModel
+
+    class Plain(BaseModel):
+        name: str
+
+    app = FastAPI()
+
+    @app.get("/plain", response_model=Plain)
+    async def _plain() -> Plain:
+        return Plain(name="x")
+
+    @app.post("/plains", response_model=list[Plain], status_code=201)
+    async def _plains() -> list[Plain]:
+        return []
+
+    missing = undocumented_responses(app.openapi())
+    assert [m.split(":")[0] for m in missing] == [
+        "GET /plain 200 (application/json)",
+        "POST /plains 201 (application/json)",
+    ]
+    assert "to Plain's model_config" in missing[0]
+
+
+def test_every_media_type_example_is_valid_against_its_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    schema = create_app().openapi()
+    checked = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation.get("responses", {}).items():
+                for media_type, media in response.get("content", {}).items():
+                    validator = Draft202012Validator({**media.get("schema", {}), "components": schema["components"]})
+                    for example in _media_examples(media):
+                        errors = [e.message for e in validator.iter_errors(example)]
+                        assert errors == [], (method, path, status, media_type, errors)
+                        checked += 1
+    assert checked >= 3  # the two lists and the event stream, at least
+
+
+def test_the_event_stream_example_is_an_answer_as_the_stream_sends_it() -> None:
+    import json
+
+    from learnflow.services.triage.schemas import ResponseRead
+
+    stream = create_app().openapi()["paths"]["/api/sessions/{session_id}/stream"]["get"]["responses"]["200"]
+    example = stream["content"]["text/event-stream"]["example"]
+    event = dict(line.split(": ", 1) for line in example.split("\r\n\r\n")[0].split("\r\n"))
+    assert event["event"] == "learning.response" and event["id"].isdigit()
+    ResponseRead.model_validate(json.loads(event["data"]))

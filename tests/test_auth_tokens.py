@@ -168,6 +168,7 @@ def provider() -> Iterator[Provider]:
 async def oidc_app(tmp_path: Path, provider: Provider) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     """A guarded app on a runtime configured for the identity provider, its database migrated."""
     auth = AuthSettings(  # type: ignore[call-arg]
+        LEARNFLOW_AUTH="on",
         AUTH_PROVIDER="oidc",
         AUTH_OIDC_ISSUER=OIDC_ISSUER,
         AUTH_OIDC_AUDIENCE=OIDC_AUDIENCE,
@@ -308,7 +309,8 @@ async def test_oidc_ignores_the_session_cookie(oidc_app, provider: Provider) -> 
 
 
 async def test_local_student_token_on_a_teacher_route_is_403_and_no_token_401(tmp_path: Path) -> None:
-    rt = Runtime(CATALOG, ("triage",), settings=make_settings(tmp_path), bus=MemoryBus(), ai=OfflineProvider())
+    settings = replace(make_settings(tmp_path), auth=AuthSettings(LEARNFLOW_AUTH="on"))  # type: ignore[call-arg]
+    rt = Runtime(CATALOG, ("triage",), settings=settings, bus=MemoryBus(), ai=OfflineProvider())
     student = rt.auth.signer.issue_access(user_id="s-1", username="sam", role=Role.student).token
     teacher = rt.auth.signer.issue_access(user_id="t-1", username="tia", role=Role.teacher).token
     async with guarded_client(rt) as client:

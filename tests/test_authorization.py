@@ -217,6 +217,12 @@ def test_every_route_declares_one_rule_that_the_decision_table_states():
     assert documentation == DOCUMENTATION, "the documentation's pages moved: say who may read them"
     dapr = {(m, p) for (m, p) in ACCESS if p.startswith("/dapr/")}
     assert set(ACCESS) - served == dapr, "the table names routes the app does not serve"
+    # The schema tells clients which operations may answer 401 and 403: every one that needs a caller.
+    paths = app.openapi()["paths"]
+    for (method, path), access in ACCESS.items():
+        if path in paths and method.lower() in paths[path]:
+            documented = set(paths[path][method.lower()]["responses"])
+            assert ({"401", "403"} <= documented) == (access.scope is not Scope.public), f"{method} {path}"
 
 
 def test_the_dapr_delivery_routes_are_public_but_need_the_sidecars_token():
@@ -315,7 +321,6 @@ async def test_a_student_never_reaches_another_students_work(client: httpx.Async
     assert unsigned.headers["www-authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_teacher_sees_only_their_classes(client: httpx.AsyncClient, signed_in: World):
     w, t1, t2 = signed_in, bearer(TEACHER_1), bearer(TEACHER_2)
     for path in (f"/api/students/{STUDENT_A.id}/progress", f"/api/queries/{w.query_id}", f"/api/classes/{w.class_id}"):
@@ -338,7 +343,6 @@ async def test_a_teacher_sees_only_their_classes(client: httpx.AsyncClient, sign
     assert ran.status_code == 403
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_classes_api_and_heat_map(client: httpx.AsyncClient, runtime: Runtime):
     sign_in(runtime)
     t1, admin = bearer(TEACHER_1), bearer(ADMIN)

@@ -243,6 +243,7 @@ def evaluate(
         "concepts": evaluation.evaluate_concepts(concepts_set, curriculum),
     }
     students = evaluation.evaluate_triage_students(datasets.load_students())
+    feelings = evaluation.evaluate_feelings(datasets.load_feelings(), curriculum)
     answers: dict[str, evaluation.AnswerScore] = {}
 
     questions = datasets.load_concept_questions()
@@ -286,6 +287,7 @@ def evaluate(
                 pasted_score=pasted,
                 mutation=mutation,
                 answers=answers,
+                feelings=feelings,
             )
         )
         return
@@ -305,6 +307,11 @@ def evaluate(
         table.add_row(f"  students' style, {label} ({per_label.total})", f"{per_label.value:.1%}")
     table.add_row("hand-written rules, students' style", f"{students['rules'].value:.1%}")
     table.add_row("keyword router, students' style", f"{students['keyword_baseline'].value:.1%}")
+    table.add_row(
+        f"feelings, off-topic, homework handled as labelled ({feelings['now'].total})",
+        f"{feelings['now'].value:.1%}",
+    )
+    table.add_row("  the same before triage read intents", f"{feelings['before'].value:.1%}")
     top1 = concepts["top1"]
     table.add_row(f"concepts topic, top-1 ({top1.total} questions)", f"{top1.value:.1%}")
     table.add_row("concepts topic, top-3", f"{concepts['top3'].value:.1%}")

@@ -140,7 +140,12 @@ class StruggleDetected(_Payload):
 
     alert_id: str
     student_id: str
-    topic: str | None = None
+    topic: str | None = Field(
+        default=None,
+        description="The curriculum topic the student struggles with, only when it is known (named in the "
+        "message or the session's last topic); null otherwise, never guessed.",
+        examples=["for-loops", None],
+    )
     reason: StruggleReason = Field(examples=["asked_for_help"])
     details: str = Field(description="What was seen, for the teacher.")
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, Protocol, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from learnflow.config import SandboxSettings
 from learnflow.errors import LearnFlowError, Unavailable
@@ -146,6 +146,32 @@ class SandboxBusy(LearnFlowError):
 
 
 class ExecutionResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "stdout": "Hello, Ada!\n",
+                    "stderr": "",
+                    "exit_code": 0,
+                    "timed_out": False,
+                    "memory_exceeded": False,
+                    "output_truncated": False,
+                    "duration_ms": 42.4,
+                },
+                {
+                    "stdout": "",
+                    "stderr": 'Traceback (most recent call last):\n  File "main.py", line 1, in <module>\n'
+                    "    print(1/0)\n          ~^~\nZeroDivisionError: division by zero\n",
+                    "exit_code": 1,
+                    "timed_out": False,
+                    "memory_exceeded": False,
+                    "output_truncated": False,
+                    "duration_ms": 27.2,
+                },
+            ]
+        }
+    )
+
     stdout: str = Field(description="Standard output, capped.")
     stderr: str = Field(description="Standard error, capped; file paths shown relative to the run.")
     exit_code: int | None = Field(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from learnflow.curriculum.models import IOTest
 from learnflow.events.payloads import TestOutcome
@@ -121,6 +121,24 @@ def test_names(source: str) -> list[str]:
 
 
 class GradeReport(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "passed": False,
+                    "score": 0.5,
+                    "tests": [
+                        {"name": "test_double", "passed": False, "message": "double(3) == 6: got 9, expected 6"},
+                        {"name": "test_zero", "passed": True, "message": ""},
+                    ],
+                    "feedback": "1 of 2 tests passed. First failing test: test_double: "
+                    "double(3) == 6: got 9, expected 6",
+                    "grader_error": False,
+                }
+            ]
+        }
+    )
+
     passed: bool
     score: float
     tests: list[TestOutcome]

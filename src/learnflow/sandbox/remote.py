@@ -17,7 +17,7 @@ import httpx
 
 from learnflow.curriculum.models import IOTest as IOCase
 from learnflow.errors import Unavailable
-from learnflow.sandbox import ExecutionResult, SandboxBusy, current_owner
+from learnflow.sandbox import ExecutionResult, SandboxBusy, SandboxUnavailable, current_owner
 from learnflow.sandbox.grading import GradeReport
 
 
@@ -75,9 +75,13 @@ class RemoteRunner:
             )
         if response.status_code != 200:
             try:
-                message = str(response.json()["error"]["message"])
-            except (ValueError, KeyError, TypeError):
-                message = f"status {response.status_code}"
+                error = response.json()["error"]
+                message, code = str(error["message"]), str(error.get("code", ""))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                message, code = f"status {response.status_code}", ""
+            if code == SandboxUnavailable.code:
+                # The runner answers but has no isolation: as final as a local sandbox's refusal.
+                raise SandboxUnavailable(message)
             raise RunnerUnavailable(f"the code runner could not run the code: {message}")
         return response.json()
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +14,11 @@ from learnflow.bus import Outcome
 from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
 from learnflow.events.payloads import Source
 from learnflow.runtime import Runtime, derived_id
+from learnflow.sandbox import SandboxUnavailable
+
+log = logging.getLogger(__name__)
+
+QueryHandler = Callable[[Runtime, CloudEvent[LearningQuery]], Awaitable[Outcome]]
 
 
 async def reply(
@@ -55,3 +63,51 @@ async def unanswered(rt: Runtime, event: CloudEvent[LearningQuery], session: Asy
     )
     dead_id = derived_id(event.id, "dead")
     await rt.publish(Topic.LEARNING_RESPONSE, failure, subject=data.student_id, event_id=dead_id, session=session)
+
+
+def refusal_is_final(handler: QueryHandler) -> QueryHandler:
+    """Answer a query whose code the sandbox refuses to run at once, instead of retrying it.
+
+    ``SandboxUnavailable`` means this server has no isolation it accepts: that does not change between
+    attempts, so retries would only delay the student's answer by the whole backoff and end in the
+    dead-letter queue. A busy queue (``SandboxBusy``) or a runner that does not answer is transient and
+    still raises, so the bus retries it.
+    """
+
+    @functools.wraps(handler)
+    async def answering(rt: Runtime, event: CloudEvent[LearningQuery]) -> Outcome:
+        try:
+            return await handler(rt, event)
+        except SandboxUnavailable as exc:
+            return await refused(rt, event, exc)
+
+    return answering
+
+
+async def refused(rt: Runtime, event: CloudEvent[LearningQuery], exc: SandboxUnavailable) -> Outcome:
+    """Tell the student plainly that code cannot be run here, and why; the query is then done."""
+    query = event.data
+    log.warning("%s: query %s answered without running code: %s", query.routed_to, query.query_id, exc.message)
+    response = LearningResponse(
+        query_id=query.query_id,
+        student_id=query.student_id,
+        session_id=query.session_id,
+        agent=query.routed_to,
+        kind="error",
+        content=(
+            f"Code can't be run safely on this server right now because {_reason(exc.message)}. "
+            "Your question was received; ask your teacher or the site's administrator, "
+            "or try again once code running is back."
+        ),
+        data={"reason": exc.code, "message": exc.message},
+    )
+    # The same id as a normal answer's: a redelivered query never gets both.
+    event_id = derived_id(event.id, str(query.routed_to))
+    await rt.publish(Topic.LEARNING_RESPONSE, response, subject=query.student_id, event_id=event_id)
+    return Outcome.DONE
+
+
+def _reason(message: str) -> str:
+    """The sandbox's reason without its "code cannot be run here:" lead-in (the sentence already says it)."""
+    _, found, reason = message.partition(": ")
+    return (reason if found else message).rstrip(".")

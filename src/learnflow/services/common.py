@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -272,10 +272,71 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class Health(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "healthy",
+                    "service": "learnflow",
+                    "timestamp": "2026-01-31T09:15:02.123456Z",
+                    "services": ["triage", "concepts", "debug", "exercise", "runner"],
+                }
+            ]
+        }
+    )
+
     status: str = Field(examples=["healthy"])
     service: str = Field(examples=["triage-service"])
     timestamp: UtcDateTime
     services: list[str] = Field(default_factory=list)
+
+
+# What the database's ping says when the server refuses connections.
+DB_DOWN = "database unavailable: ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.3.7', 5432)"
+
+
+class Readiness(BaseModel):
+    """What `/ready` answers, ready (200) or not (503): the same shape, so a probe or a person reads one body."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "ready",
+                    "service": "learnflow",
+                    "checks": {"database": "ok", "event_bus": "ok", "sandbox": "ok"},
+                    "details": {
+                        "sandbox_isolation": "bwrap",
+                        "sandbox_note": "namespaces through system bwrap (/usr/bin/bwrap)",
+                        "ai_provider": "offline",
+                        "event_bus": "memory",
+                    },
+                },
+                {
+                    "status": "unavailable",
+                    "service": "learnflow",
+                    "reasons": [
+                        "database: " + DB_DOWN,
+                    ],
+                    "checks": {"database": DB_DOWN, "event_bus": "ok", "sandbox": "ok"},
+                    "details": {
+                        "sandbox_isolation": "bwrap",
+                        "sandbox_note": "namespaces through system bwrap (/usr/bin/bwrap)",
+                        "ai_provider": "openai",
+                        "event_bus": "kafka",
+                    },
+                },
+            ]
+        }
+    )
+
+    status: Literal["ready", "unavailable"]
+    service: str
+    reasons: list[str] | None = Field(
+        default=None, description="Only when unavailable: each failing check as `name: state`, or `starting`."
+    )
+    checks: dict[str, str] = Field(description="Each dependency and its state: `ok`, or why not.")
+    details: dict[str, str] = Field(description="How this process runs: sandbox isolation, AI provider, event bus.")
 
 
 # Probes and Prometheus carry no user's credentials; nothing here names a student.
@@ -288,7 +349,14 @@ async def health(runtime: RuntimeDep) -> Health:
     return Health(status="healthy", service=runtime.name, timestamp=datetime.now(UTC), services=list(runtime.services))
 
 
-@health_router.get("/ready", responses={503: {"description": "A dependency does not answer"}})
+@health_router.get(
+    "/ready",
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "The database, the event bus and the sandbox answer"},
+        503: {"model": Readiness, "description": "A dependency does not answer, or the process is still starting"},
+    },
+)
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: the database and the event bus answer."""
     checks = await runtime.ready()

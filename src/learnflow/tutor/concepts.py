@@ -222,8 +222,45 @@ def redirect(curriculum: Curriculum, level: Level) -> ConceptAnswer:
         update={
             "title": "Let's stick to Python",
             "answer_kind": "off-topic",
+            # A redirect, not a lesson: the overview's hello-world example has nothing to do with the request.
+            "code_example": "",
+            "example_output": "",
+            "key_points": [],
             "explanation": "That is outside what I can help with: I am a Python tutor. "
             + answer.explanation.replace("I could not tell which Python topic you mean. ", ""),
+        }
+    )
+
+
+def clarify(level: Level) -> ConceptAnswer:
+    """For a student who is stuck and says on what: ask, rather than guess a topic and lecture on it."""
+    return ConceptAnswer(
+        topic=None,
+        title="What are you working on?",
+        explanation=(
+            "Getting stuck is a normal part of learning to program, and we can sort it out together. "
+            "Tell me what you are working on so I can help with exactly that:\n\n"
+            "- paste the code you have so far (even if it is unfinished),\n"
+            "- the error message you see, copied as it is, or\n"
+            "- the exercise or task you are trying to do."
+        ),
+        code_example="",
+        example_output="",
+        key_points=["One small piece at a time: the first line that does not do what you expect is a good start."],
+        level=level,
+        answer_kind="clarify",
+    )
+
+
+def still_on(topic: Topic, level: Level) -> ConceptAnswer:
+    """For a stuck student whose session was on ``topic``: continue with it, and say so."""
+    page = from_topic(topic, level)
+    return page.model_copy(
+        update={
+            "title": f"Still on {topic.title}?",
+            "explanation": f"Still on {topic.title.lower()}? Let's go over it again, step by step. If you are stuck "
+            "on something else, paste your code, the error or the exercise and I will look at that instead.\n\n"
+            + page.explanation,
         }
     )
 

@@ -47,6 +47,19 @@ class PastedCase(BaseModel):
     call: str | None
 
 
+class FeelingMessage(BaseModel):
+    """A message and how triage should treat it (see ``triage_feelings.yaml``)."""
+
+    text: str = Field(min_length=1)
+    label: Literal["feelings", "feelings-topic", "off-topic", "homework", "question"]
+
+
+def load_feelings(path: Path = DATA / "triage_feelings.yaml") -> list[FeelingMessage]:
+    """Evaluation-only: feelings, small talk and other subjects' homework beside real questions; never trained on."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [FeelingMessage.model_validate(m) for m in data["messages"]]
+
+
 class ConceptQuery(BaseModel):
     query: str
     topic: str

@@ -12,17 +12,19 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from learnflow.ai import OfflineProvider
 from learnflow.curriculum import Curriculum
 from learnflow.sandbox import CodeRunner, Sandbox
 from learnflow.sandbox.grading import Grader, GradesCode
 from learnflow.specialists import Specialist
-from learnflow.tutor import bankcheck, compare, concepts, debug, pasted
+from learnflow.tutor import bankcheck, compare, concepts, debug, intent, pasted
 from learnflow.tutor.datasets import (
     BuggyProgram,
     ConceptQuery,
     FactQuestion,
+    FeelingMessage,
     PastedCase,
     Route,
     TriageExample,
@@ -448,6 +450,7 @@ def summary_json(
     pasted_score: PastedScore | None = None,
     mutation: BankMutation | None = None,
     answers: dict[str, AnswerScore] | None = None,
+    feelings: dict[str, Accuracy] | None = None,
 ) -> str:
     extra: dict[str, object] = {}
     if pasted_score is not None:
@@ -485,6 +488,10 @@ def summary_json(
                     ("examples_as_shown", round(got.examples_share, 4)),
                     ("questions", got.total),
                 )
+            },
+            **{
+                f"triage_intent_{name.replace('/', '_').replace('-', '_')}": round(got.value, 4)
+                for name, got in (feelings or {}).items()
             },
             "triage_students_accuracy": round(students["router"].value, 4),
             "triage_students_rules": round(students["rules"].value, 4),
@@ -526,3 +533,44 @@ def summary_json(
         },
         indent=2,
     )
+
+
+Handling = Literal["clarify", "redirect", "answer"]
+# What each label of triage_feelings.yaml should get: a question back, a redirect, or a real answer.
+EXPECTED_HANDLING: dict[str, Handling] = {
+    "feelings": "clarify",
+    "feelings-topic": "answer",
+    "off-topic": "redirect",
+    "homework": "redirect",
+    "question": "answer",
+}
+
+
+_HANDLED_AS: dict[intent.Intent, Handling] = {"feelings": "clarify", "off-topic": "redirect", "question": "answer"}
+
+
+def handling_before(text: str, curriculum: Curriculum) -> Handling:
+    """Triage before intents: routed by the router, redirected only by concepts' own off-topic check."""
+    decision = classify(text)
+    if decision.routed_to != "concepts":
+        return "answer"
+    hinted = curriculum.best_topic(text) is not None  # triage's topic went along as a hint
+    return "redirect" if not hinted and concepts.is_off_topic(text, curriculum) else "answer"
+
+
+def handling(text: str, curriculum: Curriculum) -> Handling:
+    """Triage as it runs: the message's intent decides before any specialist does."""
+    kind = intent.read(text, code=None, error_message=None, curriculum=curriculum)
+    return _HANDLED_AS[kind]
+
+
+def evaluate_feelings(messages: list[FeelingMessage], curriculum: Curriculum) -> dict[str, Accuracy]:
+    """How often each message gets the handling its label asks for, now and before intents, per label."""
+    scores: dict[str, Accuracy] = {"now": Accuracy(), "before": Accuracy()}
+    for message in messages:
+        want = EXPECTED_HANDLING[message.label]
+        now = handling(message.text, curriculum)
+        scores["now"].add(want, now)
+        scores["before"].add(want, handling_before(message.text, curriculum))
+        scores.setdefault(f"now/{message.label}", Accuracy()).add(want, now)
+    return scores

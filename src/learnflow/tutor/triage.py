@@ -88,10 +88,31 @@ _CONCEPTS = [
 ]
 
 _HELP = _rx(
-    r"\bi (really )?(don'?t|do not|dont) (understand|get it|get this)\b",
-    r"\bi'?m (so |really |totally )?(stuck|lost|confused)\b",
-    r"\bi am (so |really |totally )?(stuck|lost|confused)\b",
+    r"\bi (really |still |just )?(don'?t|do not|dont) (understand|get it|get this|get them|get that)\b",
+    r"\bi'?m (so |really |totally |completely )?(stuck|lost|confused)\b",
+    r"\bim (so |really |totally |completely )?(stuck|lost|confused)\b",
+    r"\bi am (so |really |totally |completely )?(stuck|lost|confused)\b",
     r"\b(makes no sense|no idea what|give up|giving up)\b",
+    r"\b(way |much |far )?too (hard|difficult)\b",
+    r"\bi (can'?t|cannot|cant) do (this|it)\b",
+)
+
+# What is left of a message once its feelings are taken out, when it names nothing to work on: "I'm stuck,
+# what should I do?" and "this is way too difficult for me" leave only these words; "I'm stuck on this
+# recursion" leaves "recursion", a subject.
+_FEELING = _rx(
+    r"\bi (really |still |just )?(don'?t|do not|dont) (understand|get)\b",
+    r"\b(i'?m|im|i am)\b",
+    r"\b(stuck|lost|confused|frustrated|discouraged|overwhelmed|hopeless|sad|tired|annoyed|upset)\b",
+    r"\b(makes? no sense|no idea|give up|giving up|too (hard|difficult)|can'?t do|cannot do|cant do)\b",
+)
+_FILLER = frozenset(
+    """a about again all am an and any anything at be been but can could did do does doing don dont
+    else everything for from get go going got had has have help here honestly how i if in is it its just
+    kind kinda literally lol me more much my no not nothing now of oh ok okay on one or please pls quite
+    really right same should so some something sort still stuck sure than that the then there this to
+    today totally ugh um very was way we what whatever where which who why will with work working would
+    yeah yet you completely far sorry""".split()
 )
 
 
@@ -111,6 +132,18 @@ def _score(text: str, rules: list[tuple[list[re.Pattern[str]], float]]) -> float
 def asks_for_help(text: str) -> bool:
     """True when the student says they are stuck or do not understand."""
     return any(p.search(text) for p in _HELP)
+
+
+def feelings_only(text: str) -> bool:
+    """The student says they are stuck or discouraged and names nothing to work on ("I'm lost")."""
+    if not asks_for_help(text):
+        return False
+    rest = text.lower()
+    for pattern in _FEELING:
+        rest = pattern.sub(" ", rest)
+    words = re.findall(r"[a-z_][a-z0-9_]*", rest.replace("'", ""))
+    # Anything beyond feelings and filler ("recursion", "loop", "IndentationError", `x`) is a subject.
+    return not re.search(r"[`()\[\]{}=<>:#]|\d", rest) and all(w in _FILLER for w in words)
 
 
 def classify(query: str, *, code: str | None = None, error_message: str | None = None) -> Decision:

@@ -27,7 +27,7 @@ SERVICE = ServiceDeclaration(
     runs_code=True,
     specialist=Specialist.CONCEPTS,
     acknowledgement="Good question! The concepts tutor is preparing an explanation.",
-    answer=service.on_query,
+    answer=answers.refusal_is_final(service.on_query),
     on_unanswered=answers.unanswered,
     prepare=prepare,
 )

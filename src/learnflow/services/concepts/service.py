@@ -12,6 +12,7 @@ from learnflow.services.answers import reply
 from learnflow.tutor import concepts, exercises
 from learnflow.tutor.concepts import Level
 from learnflow.tutor.schemas import ConceptAnswer
+from learnflow.tutor.triage import feelings_only
 
 
 async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic_hint: str | None = None) -> Level:
@@ -37,8 +38,14 @@ async def explain(
     topic_hint: str | None = None,
 ) -> ConceptAnswer:
     """``topic_hint`` is triage's topic (from the question or, for a follow-up, the session's last one)."""
-    chosen = level or await level_for(rt, student_id=student_id, question=question, topic_hint=topic_hint)
     hinted = topic_hint in rt.curriculum.topics
+    if not (code and code.strip()) and feelings_only(question):
+        # Stuck, with nothing named: the session's topic if it has one, else a question back, never a guess.
+        chosen = level or await level_for(rt, student_id=student_id, question="", topic_hint=topic_hint)
+        if hinted:
+            return concepts.still_on(rt.curriculum.topics[topic_hint or ""], chosen)
+        return concepts.clarify(chosen)
+    chosen = level or await level_for(rt, student_id=student_id, question=question, topic_hint=topic_hint)
     if not (code and code.strip()) and not hinted and concepts.is_off_topic(question, rt.curriculum):
         return concepts.redirect(rt.curriculum, chosen)  # no LLM call, nothing charged to the budget
     ai = await budget.ai_for(rt, student_id=student_id, agent="concepts")

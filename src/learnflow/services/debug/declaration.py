@@ -15,6 +15,6 @@ SERVICE = ServiceDeclaration(
     runs_code=True,
     specialist=Specialist.DEBUG,
     acknowledgement="Let's find that bug. The debug tutor is running your code.",
-    answer=service.on_query,
+    answer=answers.refusal_is_final(service.on_query),
     on_unanswered=answers.unanswered,
 )

@@ -42,7 +42,7 @@ SERVICE = ServiceDeclaration(
     runs_code=True,
     specialist=Specialist.EXERCISE,
     acknowledgement="Practice time! The exercise tutor is picking an exercise for you.",
-    answer=service.on_query,
+    answer=answers.refusal_is_final(service.on_query),
     on_unanswered=answers.unanswered,
     consumers=(
         Consumer(Topic.EXERCISE_SUBMITTED, service.on_submitted, ExerciseSubmitted),

@@ -16,6 +16,8 @@ from learnflow.errors import NotFound, Unprocessable
 from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.exercise import service
 from learnflow.services.exercise.schemas import (
+    ALERT_EXAMPLE,
+    EXERCISE_EXAMPLE,
     AlertRead,
     Difficulty,
     ExerciseCreate,
@@ -37,7 +39,12 @@ from learnflow.tutor import exercises, progress
 router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
 
 
-@router.get("/exercises", response_model=list[ExerciseRead], dependencies=[allow(*EVERYONE)])
+@router.get(
+    "/exercises",
+    dependencies=[allow(*EVERYONE)],
+    response_model=list[ExerciseRead],
+    responses={200: {"content": {"application/json": {"example": [EXERCISE_EXAMPLE]}}}},
+)
 async def list_exercises(
     session: SessionDep, runtime: RuntimeDep, topic: str | None = None, difficulty: Difficulty | None = None
 ) -> list[ExerciseRead]:
@@ -165,7 +172,32 @@ async def student_progress(
     )
 
 
-@router.get("/alerts", response_model=list[AlertRead], dependencies=[allow(*STAFF)])
+@router.get(
+    "/alerts",
+    dependencies=[allow(*STAFF)],
+    response_model=list[AlertRead],
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": [
+                        ALERT_EXAMPLE,
+                        # Not a `topic: null` alert: the schema generator drops nulls from examples.
+                        {
+                            "alert_id": "5b2f0c1e-8d3a-5f47-9e61-2a7c4b9d0e13",
+                            "student_id": "student-42",
+                            "topic": "for-loops",
+                            "reason": "failed_submissions",
+                            "details": "3 failed submissions in a row on exercise 'for-loops-1-sum-evens'.",
+                            "resolved": True,
+                            "created_at": "2026-01-31T09:12:47.310554Z",
+                        },
+                    ]
+                }
+            }
+        }
+    },
+)
 async def alerts(
     session: SessionDep,
     caller: CallerDep,

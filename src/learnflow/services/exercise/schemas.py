@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, model_validator
 
@@ -13,9 +13,39 @@ from learnflow.services.timestamps import UtcDateTime
 
 Difficulty = Literal["beginner", "intermediate", "advanced"]
 
+# Real answers (trimmed), shared by the models and by the routes that return lists of them.
+EXERCISE_EXAMPLE: dict[str, Any] = {
+    "exercise_id": "for-loops-1-sum-evens",
+    "title": "Sum of the even numbers",
+    "topic": "for-loops",
+    "difficulty": "beginner",
+    "description": "Write a function that returns the **sum of all even numbers** in a list of whole numbers.\n"
+    "If there are none, return `0`.\n\n```python\nsum_evens([1, 2, 3, 4, 5, 6])   # returns 12\n```\n",
+    "starter_code": 'def sum_evens(numbers):\n    """Return the sum of the even numbers in the list `numbers`."""\n'
+    "    pass\n",
+    "visible_tests": "from solution import sum_evens\n\n\ndef test_mixed_numbers():\n"
+    "    assert sum_evens([1, 2, 3, 4, 5, 6]) == 12\n\n\ndef test_no_evens():\n    assert sum_evens([1, 3, 5]) == 0\n",
+    "hints": [
+        "Look at the numbers one at a time with a `for` loop, and keep a running total.",
+        "Create `total = 0` before the loop. A number is even when `n % 2 == 0`.",
+    ],
+    "author": "curriculum",
+}
+ALERT_EXAMPLE: dict[str, Any] = {
+    "alert_id": "a973444e-3a6a-5efd-8162-b38a8ed51d24",
+    "student_id": "student-42",
+    "topic": "lists",
+    "reason": "low_quiz",
+    "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
+    "resolved": False,
+    "created_at": "2026-01-31T09:20:11.058210Z",
+}
+
 
 class ExerciseRead(BaseModel):
     """An exercise as students see it: never the solution or the hidden tests."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXERCISE_EXAMPLE]})
 
     exercise_id: str
     title: str
@@ -32,6 +62,26 @@ class ExerciseRead(BaseModel):
 
 class ExerciseCreated(ExerciseRead):
     """A teacher's exercise as stored, with warnings about its tests."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "exercise_id": "t-df378d5f-09e6-45f8-a9dc-82863bb200f6",
+                    "title": "Sum of a list",
+                    "topic": "return-values",
+                    "difficulty": "beginner",
+                    "description": "Write total(numbers) that returns the sum of the numbers.",
+                    "starter_code": "def total(numbers):\n    pass\n",
+                    "visible_tests": "from solution import total\n\n\ndef test_total():\n"
+                    "    assert total([1, 2, 3]) == 6\n",
+                    "hints": ["Start from 0 and add each number."],
+                    "author": "teacher",
+                    "warnings": [],
+                }
+            ]
+        }
+    )
 
     warnings: list[str] = Field(
         default_factory=list,
@@ -57,7 +107,8 @@ class ExerciseCreate(BaseModel):
                     "starter_code": "def total(numbers):\n    pass\n",
                     "solution": "def total(numbers):\n    result = 0\n    for n in numbers:\n        result += n\n"
                     "    return result\n",
-                    "tests": "def test_total():\n    assert total([1, 2, 3]) == 6\n    assert total([]) == 0\n",
+                    "tests": "from solution import total\n\n\ndef test_total():\n    assert total([1, 2, 3]) == 6\n"
+                    "    assert total([]) == 0\n",
                     "hints": ["Start from 0 and add each number."],
                 }
             ],
@@ -116,6 +167,50 @@ class CodeQuality(BaseModel):
 
 
 class SubmissionRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {  # summed the odd numbers: a visible test fails with both values, hidden ones only say they failed
+                    "submission_id": "e8ad391c-4d55-421f-91a7-604349aa46e9",
+                    "exercise_id": "for-loops-1-sum-evens",
+                    "passed": False,
+                    "score": 0.2,
+                    "tests": [
+                        {
+                            "name": "test_mixed_numbers",
+                            "passed": False,
+                            "message": "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+                        },
+                        {
+                            "name": "test_no_evens",
+                            "passed": False,
+                            "message": "sum_evens([1, 3, 5]) == 0: got 9, expected 0",
+                        },
+                        {"name": "test_empty_list", "passed": True, "message": ""},
+                        {
+                            "name": "test_negative_evens",
+                            "passed": False,
+                            "message": "This hidden test failed. Hidden tests check more cases of what the description "
+                            "asks for.",
+                        },
+                        {
+                            "name": "test_zero_and_repeats",
+                            "passed": False,
+                            "message": "This hidden test failed. Hidden tests check more cases of what the description "
+                            "asks for.",
+                        },
+                    ],
+                    "feedback": "1 of 5 tests passed. First failing test: test_mixed_numbers: "
+                    "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+                    "quality": {
+                        "score": 0.9,
+                        "findings": [{"code": "F401", "line": 1, "message": "`os` imported but unused"}],
+                    },
+                }
+            ]
+        }
+    )
+
     submission_id: str
     exercise_id: str
     passed: bool
@@ -136,12 +231,47 @@ class TopicProgress(BaseModel):
 
 
 class ProgressRead(BaseModel):
+    # Mastery is the weighted sum of the four parts, as a percentage (40*0.3333 + 30*0.8 + 20*0.8 + 10*0.6667 = 60);
+    # overall is the mean over all 31 curriculum topics, unseen ones counting 0.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "student_id": "student-42",
+                    "overall": 3.14,
+                    "topics": [
+                        {
+                            "topic": "for-loops",
+                            "mastery": 60.0,
+                            "level": "Learning",
+                            "completion": 0.3333,
+                            "quiz": 0.8,
+                            "quality": 0.8,
+                            "consistency": 0.6667,
+                        },
+                        {
+                            "topic": "lists",
+                            "mastery": 37.33,
+                            "level": "Beginner",
+                            "completion": 0.3333,
+                            "quiz": 0.2,
+                            "quality": 0.9,
+                            "consistency": 0.0,
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     student_id: str
     overall: float
     topics: list[TopicProgress]
 
 
 class AlertRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [ALERT_EXAMPLE]})
+
     alert_id: str
     student_id: str
     topic: str | None
@@ -164,6 +294,12 @@ class QuizQuestionRead(BaseModel):
 
 
 class QuizInfo(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"topic": "lists", "title": "Lists", "pool_size": 10, "questions_per_attempt": 5}]
+        }
+    )
+
     topic: str
     title: str
     pool_size: int = Field(description="Questions in the topic's pool.")
@@ -172,6 +308,34 @@ class QuizInfo(BaseModel):
 
 class QuizRead(BaseModel):
     """An open attempt: the questions drawn for it, to answer once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "attempt_id": "3ef1e1ef-69d9-43e6-93c3-29101c3d2ae1",
+                    "topic": "lists",
+                    "title": "Lists",
+                    "questions": [
+                        {
+                            "question_id": "lists-q1",
+                            "kind": "choice",
+                            "prompt": "Given items = [10, 20, 30], which expression gives the last item?",
+                            "code": "",
+                            "choices": ["items[3]", "items[len(items)]", "items[-0]", "items[-1]"],
+                        },
+                        {
+                            "question_id": "lists-q4",
+                            "kind": "output",
+                            "prompt": "What does this program print?",
+                            "code": "a = [1, 2]\nb = a\nc = a.copy()\nb.append(3)\nprint(a)\nprint(c)\n",
+                            "choices": [],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     attempt_id: str
     topic: str
@@ -222,6 +386,70 @@ class QuizResult(BaseModel):
 
 
 class QuizAttemptRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {  # under 50%: graded, and teachers get an alert
+                    "attempt_id": "3ef1e1ef-69d9-43e6-93c3-29101c3d2ae1",
+                    "topic": "lists",
+                    "score": 0.2,
+                    "correct": 1,
+                    "total": 5,
+                    "results": [
+                        {
+                            "question_id": "lists-q1",
+                            "answered": True,
+                            "given": 3,
+                            "correct": True,
+                            "expected": "items[-1]",
+                            "explanation": "Indexes go from 0 to len(items) - 1, so items[3] raises IndexError; a "
+                            "negative index counts from the end and items[-1] is the last item.",
+                        },
+                        {
+                            "question_id": "lists-q4",
+                            "answered": True,
+                            "given": "[1, 2, 3]\n[1, 2, 3]\n",
+                            "correct": False,
+                            "expected": "[1, 2, 3]\n[1, 2]\n",
+                            "explanation": "b = a makes a second name for the same list, so appending through b "
+                            "changes a too; a.copy() made a separate list that is unaffected.",
+                        },
+                        {
+                            "question_id": "lists-q7",
+                            "answered": True,
+                            "given": 0,
+                            "correct": False,
+                            "expected": "[2, 3]",
+                            "explanation": "Slicing never raises IndexError: a stop beyond the end is simply cut to "
+                            "the length of the list, so the slice holds everything from index 1 on.",
+                        },
+                        {
+                            "question_id": "lists-q10",
+                            "answered": True,
+                            "given": "Cai ['Ana', 'Ben', 'Dev'] 3\nTrue\n",
+                            "correct": False,
+                            "expected": "Cai ['Ana', 'Bo', 'Dev'] 3\nFalse\n",
+                            "explanation": "insert(0, ...) puts Cai at the front, pop(0) removes and returns it, and "
+                            "assigning to queue[1] replaces Ben, so Ben is no longer in the list.",
+                        },
+                        {
+                            "question_id": "lists-q3",
+                            "answered": False,
+                            "given": None,
+                            "correct": False,
+                            "expected": "4",
+                            "explanation": "append() adds its argument as one single item, here the nested list "
+                            "[4, 5]; use extend([4, 5]) to add the numbers one by one.",
+                        },
+                    ],
+                    "mastery": 37.33,
+                    "level": "Beginner",
+                    "struggle_detected": True,
+                }
+            ]
+        }
+    )
+
     attempt_id: str
     topic: str
     score: float = Field(ge=0, le=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import uuid
@@ -24,7 +25,7 @@ from learnflow.events import (
 )
 from learnflow.events.payloads import TestOutcome
 from learnflow.runtime import Runtime, derived_id
-from learnflow.sandbox import queued_as_student
+from learnflow.sandbox import SandboxUnavailable, queued_as_student
 from learnflow.services import budget, render, struggle
 from learnflow.services.answers import reply
 from learnflow.services.exercise.schemas import (
@@ -37,6 +38,8 @@ from learnflow.services.exercise.schemas import (
     SubmissionRead,
 )
 from learnflow.tutor import exercises, progress, queries, quizzes
+
+log = logging.getLogger(__name__)
 
 _HARDER = re.compile(r"\b(harder|more difficult|tougher|advanced|challenging)\b", re.I)
 _EASIER = re.compile(r"\b(easier|simpler|more basic)\b", re.I)
@@ -253,6 +256,10 @@ async def on_submitted(rt: Runtime, event: CloudEvent[ExerciseSubmitted]) -> Out
         await submit(rt, exercise_id=s.exercise_id, student_id=s.student_id, code=s.code, submission_id=s.submission_id)
     except NotFound:
         return Outcome.DROP  # no such exercise: retrying cannot help
+    except SandboxUnavailable as exc:
+        # No isolation on this server: no later attempt could grade it either (a busy queue still retries).
+        log.warning("submission %s not graded: %s", s.submission_id, exc.message)
+        return Outcome.DROP
     return Outcome.DONE
 
 

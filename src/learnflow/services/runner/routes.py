@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -13,12 +14,14 @@ from learnflow.curriculum.models import IOTest
 from learnflow.errors import Unprocessable
 from learnflow.events import CloudEvent, CodeExecutionRequest, CodeExecutionResult, Topic
 from learnflow.runtime import Runtime, derived_id
-from learnflow.sandbox import MAIN, ExecutionResult, owner_scope
+from learnflow.sandbox import MAIN, ExecutionResult, SandboxUnavailable, owner_scope
 from learnflow.sandbox.grading import GradeReport
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep
 from learnflow.services.limits import ID_PATTERN, MAX_CODE_CHARS, MAX_ID_CHARS, MAX_STDIN_CHARS, MAX_TESTS_CHARS
 from learnflow.services.struggle import record_run
 from learnflow.tutor.debug import parse_traceback
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["execution"], responses=ERROR_RESPONSES)
 FILE_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
@@ -65,7 +68,7 @@ class GradeRequest(BaseModel):
             "examples": [
                 {
                     "code": "def double(n):\n    return 2 * n\n",
-                    "tests": "def test_double():\n    assert double(3) == 6\n",
+                    "tests": "from solution import double\n\n\ndef test_double():\n    assert double(3) == 6\n",
                 }
             ]
         }
@@ -119,7 +122,12 @@ async def record(rt: Runtime, student_id: str, result: ExecutionResult) -> None:
 async def on_request(rt: Runtime, event: CloudEvent[CodeExecutionRequest]) -> Outcome:
     req = event.data
     with owner_scope(req.student_id):
-        result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
+        try:
+            result = await rt.sandbox.run(req.code, stdin=req.stdin, timeout_s=req.timeout_s, memory_mb=req.memory_mb)
+        except SandboxUnavailable as exc:
+            # Final, unlike a full queue: no isolation here now means none on the next attempt either.
+            log.warning("execution request %s refused: %s", req.request_id, exc.message)
+            return Outcome.DROP
     if req.student_id:
         await record(rt, req.student_id, result)
     payload = CodeExecutionResult(request_id=req.request_id, student_id=req.student_id, **result.model_dump())

@@ -19,7 +19,7 @@ from learnflow.errors import NotFound
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.limits import MAX_WAIT_S
 from learnflow.services.triage import service
-from learnflow.services.triage.schemas import QueryRead, TriageCreate, TriageRead
+from learnflow.services.triage.schemas import CONCEPT_RESPONSE_EXAMPLE, QueryRead, TriageCreate, TriageRead
 from learnflow.tutor import queries
 
 router = APIRouter(prefix="/api", tags=["triage"], responses=ERROR_RESPONSES)
@@ -76,7 +76,25 @@ async def get_query(query_id: str, session: SessionDep, caller: CallerDep) -> Qu
     )
 
 
-@router.get("/sessions/{session_id}/stream", response_class=EventSourceResponse, dependencies=[allow(*EVERYONE)])
+@router.get(
+    "/sessions/{session_id}/stream",
+    response_class=EventSourceResponse,
+    dependencies=[allow(*EVERYONE)],
+    responses={
+        200: {
+            "description": "An endless `text/event-stream`: one `learning.response` event per answer, its `id` the "
+            "answer's sequence number (send it back as `Last-Event-ID` to resume) and its `data` a `ResponseRead` "
+            "as JSON; a comment line every 15 s keeps the connection open.",
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "example": f"id: 7\r\nevent: learning.response\r\ndata: {json.dumps(CONCEPT_RESPONSE_EXAMPLE)}"
+                    "\r\n\r\n: ping - 2026-01-31 09:15:17.884120+00:00\r\n\r\n",
+                }
+            },
+        }
+    },
+)
 async def stream(
     session_id: str,
     request: Request,

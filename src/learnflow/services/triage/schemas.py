@@ -62,7 +62,31 @@ class TriageCreate(BaseModel):
         return self
 
 
+# One real answer, reused by every model and route that carries it, so the examples agree with each other.
+CONCEPT_RESPONSE_EXAMPLE: dict[str, Any] = {
+    "agent": "concepts",
+    "kind": "answer",
+    "content": "## For Loops\n\nA **for loop** repeats some code once for every item in a collection. Each time "
+    'round, the loop variable holds the next item.\n\n```python\nfor fruit in ["apple", "banana"]:\n'
+    '    print("I like", fruit)\n```\n\nOutput:\n\n```\nI like apple\nI like banana\n```',
+    "data": {
+        "topic": "for-loops",
+        "title": "For Loops",
+        "code_example": 'for fruit in ["apple", "banana"]:\n    print("I like", fruit)\n',
+        "example_output": "I like apple\nI like banana\n",
+        "key_points": ["`for item in collection:` runs the body once per item."],
+        "answer_kind": "topic",
+        "source": "offline",
+    },
+    "source": "offline",
+    "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+    "created_at": "2026-01-31T09:15:02.883546Z",
+}
+
+
 class ResponseRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CONCEPT_RESPONSE_EXAMPLE]})
+
     agent: str = Field(examples=["concepts"])
     kind: Literal["ack", "answer", "error"]
     content: str = Field(description="Markdown for a person.")
@@ -73,6 +97,34 @@ class ResponseRead(BaseModel):
 
 
 class TriageRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {  # with `wait`: routed to the concepts tutor, answered within the wait
+                    "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+                    "student_id": "student-42",
+                    "session_id": "session-1",
+                    "routed_to": "concepts",
+                    "confidence": 0.999,
+                    "status": "answered",
+                    "timestamp": "2026-01-31T09:15:02.123456Z",
+                    "topic": "for-loops",
+                    "response": CONCEPT_RESPONSE_EXAMPLE,
+                },
+                {  # without `wait`: routed, the answer follows on the session's stream
+                    "query_id": "0fca55d8-410e-41c6-b252-2fe7fd7a24e2",
+                    "student_id": "student-42",
+                    "session_id": "session-1",
+                    "routed_to": "exercise",
+                    "confidence": 1.0,
+                    "status": "pending",
+                    "timestamp": "2026-01-31T09:16:40.501223Z",
+                    "topic": "lists",
+                },
+            ]
+        }
+    )
+
     query_id: str
     student_id: str
     session_id: str
@@ -87,6 +139,20 @@ class TriageRead(BaseModel):
 
 
 class QueryRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+                    "routed_to": "concepts",
+                    "status": "answered",
+                    "response": CONCEPT_RESPONSE_EXAMPLE,
+                },
+                {"query_id": "0fca55d8-410e-41c6-b252-2fe7fd7a24e2", "routed_to": "exercise", "status": "pending"},
+            ]
+        }
+    )
+
     query_id: str
     routed_to: Specialist
     status: Literal["pending", "answered", "failed"]

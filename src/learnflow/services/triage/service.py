@@ -16,7 +16,8 @@ from learnflow.events import CloudEvent, LearningQuery, LearningResponse, Topic
 from learnflow.runtime import Runtime, derived_id
 from learnflow.services import budget, struggle
 from learnflow.services.triage.schemas import ResponseRead, TriageCreate
-from learnflow.tutor import queries
+from learnflow.specialists import Specialist
+from learnflow.tutor import intent, queries
 from learnflow.tutor.triage import LLM_BELOW, classify, is_follow_up, refine
 
 
@@ -45,15 +46,39 @@ async def _last_query(rt: Runtime, *, session_id: str, student_id: str) -> Query
         ).scalar_one_or_none()
 
 
+async def _last_topic(rt: Runtime, *, session_id: str, student_id: str) -> str | None:
+    """The topic of the session's latest query that had one."""
+    async with rt.db.session() as session:
+        return (
+            await session.execute(
+                select(Query.topic)
+                .where(Query.session_id == session_id, Query.student_id == student_id, Query.topic.is_not(None))
+                .order_by(Query.created_at.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+
+
 async def create(rt: Runtime, *, body: TriageCreate) -> Query:
     """Store, route and publish a query; publish an acknowledgement and any struggle signal."""
     decision = classify(body.query, code=body.code, error_message=body.error_message)
-    if decision.confidence < LLM_BELOW and rt.ai.is_llm:
+    kind = intent.read(body.query, code=body.code, error_message=body.error_message, curriculum=rt.curriculum)
+    topic: str | None = None
+    if kind != "question":
+        # Concepts answers both without a lesson: it redirects what is not Python and, for a feeling with
+        # no subject, asks what the student works on (or continues the session's topic). Neither gets a
+        # topic guessed from its words: "I don't understand anything" is not about encapsulation.
+        decision = replace(decision, routed_to=Specialist.CONCEPTS)
+        if kind == "feelings":
+            topic = await _last_topic(rt, session_id=body.session_id, student_id=body.student_id)
+            decision = replace(decision, decided_by="history") if topic else decision
+    elif decision.confidence < LLM_BELOW and rt.ai.is_llm:
         ai = await budget.ai_for(rt, student_id=body.student_id, agent="triage")
         decision = await refine(decision, body.query, code=body.code, error_message=body.error_message, ai=ai)
-    topic_found = rt.curriculum.best_topic(body.query) if body.query.strip() else None
-    topic = topic_found.id if topic_found else None
-    if is_follow_up(body.query) and not (body.code or "").strip():
+    if kind == "question":
+        topic_found = rt.curriculum.best_topic(body.query) if body.query.strip() else None
+        topic = topic_found.id if topic_found else None
+    if kind == "question" and is_follow_up(body.query) and not (body.code or "").strip():
         # "harder please", "another one", "explain that more simply": the session's last query says
         # which specialist and which topic the student means.
         previous = await _last_query(rt, session_id=body.session_id, student_id=body.student_id)
@@ -73,7 +98,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, agent="triage", kind="ack",
         content=rt.catalog.specialist(decision.routed_to).acknowledgement,
         data={"routed_to": decision.routed_to, "confidence": decision.confidence, "topic": event.topic,
-              "decided_by": decision.decided_by},
+              "decided_by": decision.decided_by, "intent": kind},
     )  # fmt: skip
     async with rt.unit_of_work() as work:
         session = work.session
