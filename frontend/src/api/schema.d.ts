@@ -646,7 +646,18 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** AlertRead */
+        /**
+         * AlertRead
+         * @example {
+         *       "alert_id": "a973444e-3a6a-5efd-8162-b38a8ed51d24",
+         *       "created_at": "2026-01-31T09:20:11.058210Z",
+         *       "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
+         *       "reason": "low_quiz",
+         *       "resolved": false,
+         *       "student_id": "student-42",
+         *       "topic": "lists"
+         *     }
+         */
         AlertRead: {
             /** Alert Id */
             alert_id: string;
@@ -794,15 +805,39 @@ export interface components {
             /** Score */
             score: number;
         };
-        /** ConceptAnswer */
+        /**
+         * ConceptAnswer
+         * @example {
+         *       "answer_kind": "topic",
+         *       "code_example": "pets = [\"cat\", \"dog\"]\nfor pet in pets:\n    print(\"I have a\", pet)\n\nfor n in range(1, 4):\n    print(n, \"squared is\", n * n)\n",
+         *       "common_mistakes": [
+         *         "Expecting `range(1, 10)` to include 10. Fix: the stop value is excluded."
+         *       ],
+         *       "example_output": "I have a cat\nI have a dog\n1 squared is 1\n2 squared is 4\n3 squared is 9\n",
+         *       "example_stdin": "",
+         *       "explanation": "A **for loop** repeats some code once for every item in a collection. Each time round, the loop variable holds the next item.\n\nTo repeat something a fixed number of times, loop over `range()`: `range(5)` gives 0, 1, 2, 3, 4 (it **stops before** 5).",
+         *       "key_points": [
+         *         "`for item in collection:` runs the body once per item.",
+         *         "`range(start, stop)` produces numbers; stop is excluded."
+         *       ],
+         *       "level": "beginner",
+         *       "related_topics": [
+         *         "while-loops",
+         *         "lists"
+         *       ],
+         *       "source": "offline",
+         *       "title": "For Loops",
+         *       "topic": "for-loops"
+         *     }
+         */
         ConceptAnswer: {
             /**
              * Answer Kind
-             * @description Where the answer comes from: a specific note, Python's own documentation, a topic page, the closest note when nothing fits well, the overview of topics, the off-topic redirect, or the student's code.
+             * @description Where the answer comes from: a specific note, Python's own documentation, a topic page, the closest note when nothing fits well, the overview of topics, the off-topic redirect, a question back to a student who is stuck without saying on what, or the student's code.
              * @default topic
              * @enum {string}
              */
-            answer_kind: "note" | "docs" | "topic" | "closest" | "overview" | "off-topic" | "code";
+            answer_kind: "note" | "docs" | "topic" | "closest" | "overview" | "off-topic" | "clarify" | "code";
             /**
              * Code Example
              * @description A complete program that runs.
@@ -856,7 +891,25 @@ export interface components {
              */
             topic: string | null;
         };
-        /** DebugAnswer */
+        /**
+         * DebugAnswer
+         * @example {
+         *       "corrected_code": "total = 0\nfor n in range(3):\n    total += n\nprint(total)\n",
+         *       "error_type": "NameError",
+         *       "explanation": "Your program stopped with a **NameError** on line 4: Python does not know any variable called `totl` at that point. Names that do exist and look similar: `total`.",
+         *       "fix_kind": "verified",
+         *       "fix_verified": true,
+         *       "hints": [
+         *         "Check the spelling of `totl`: did you mean `total`?",
+         *         "Names exist only after they are created, spelled exactly the same."
+         *       ],
+         *       "line": 4,
+         *       "message": "name 'totl' is not defined. Did you mean: 'total'?",
+         *       "output": "",
+         *       "run_status": "raised",
+         *       "source": "offline"
+         *     }
+         */
         DebugAnswer: {
             /**
              * Corrected Code
@@ -993,7 +1046,27 @@ export interface components {
              */
             timeout_s?: number | null;
         };
-        /** ExecutionResult */
+        /**
+         * ExecutionResult
+         * @example {
+         *       "duration_ms": 42.4,
+         *       "exit_code": 0,
+         *       "memory_exceeded": false,
+         *       "output_truncated": false,
+         *       "stderr": "",
+         *       "stdout": "Hello, Ada!\n",
+         *       "timed_out": false
+         *     }
+         * @example {
+         *       "duration_ms": 27.2,
+         *       "exit_code": 1,
+         *       "memory_exceeded": false,
+         *       "output_truncated": false,
+         *       "stderr": "Traceback (most recent call last):\n  File \"main.py\", line 1, in <module>\n    print(1/0)\n          ~^~\nZeroDivisionError: division by zero\n",
+         *       "stdout": "",
+         *       "timed_out": false
+         *     }
+         */
         ExecutionResult: {
             /**
              * Duration Ms
@@ -1043,7 +1116,7 @@ export interface components {
          *       ],
          *       "solution": "def total(numbers):\n    result = 0\n    for n in numbers:\n        result += n\n    return result\n",
          *       "starter_code": "def total(numbers):\n    pass\n",
-         *       "tests": "def test_total():\n    assert total([1, 2, 3]) == 6\n    assert total([]) == 0\n",
+         *       "tests": "from solution import total\n\n\ndef test_total():\n    assert total([1, 2, 3]) == 6\n    assert total([]) == 0\n",
          *       "title": "Sum of a list",
          *       "topic": "return-values"
          *     }
@@ -1085,6 +1158,20 @@ export interface components {
         /**
          * ExerciseCreated
          * @description A teacher's exercise as stored, with warnings about its tests.
+         * @example {
+         *       "author": "teacher",
+         *       "description": "Write total(numbers) that returns the sum of the numbers.",
+         *       "difficulty": "beginner",
+         *       "exercise_id": "t-df378d5f-09e6-45f8-a9dc-82863bb200f6",
+         *       "hints": [
+         *         "Start from 0 and add each number."
+         *       ],
+         *       "starter_code": "def total(numbers):\n    pass\n",
+         *       "title": "Sum of a list",
+         *       "topic": "return-values",
+         *       "visible_tests": "from solution import total\n\n\ndef test_total():\n    assert total([1, 2, 3]) == 6\n",
+         *       "warnings": []
+         *     }
          */
         ExerciseCreated: {
             /**
@@ -1122,6 +1209,20 @@ export interface components {
         /**
          * ExerciseRead
          * @description An exercise as students see it: never the solution or the hidden tests.
+         * @example {
+         *       "author": "curriculum",
+         *       "description": "Write a function that returns the **sum of all even numbers** in a list of whole numbers.\nIf there are none, return `0`.\n\n```python\nsum_evens([1, 2, 3, 4, 5, 6])   # returns 12\n```\n",
+         *       "difficulty": "beginner",
+         *       "exercise_id": "for-loops-1-sum-evens",
+         *       "hints": [
+         *         "Look at the numbers one at a time with a `for` loop, and keep a running total.",
+         *         "Create `total = 0` before the loop. A number is even when `n % 2 == 0`."
+         *       ],
+         *       "starter_code": "def sum_evens(numbers):\n    \"\"\"Return the sum of the even numbers in the list `numbers`.\"\"\"\n    pass\n",
+         *       "title": "Sum of the even numbers",
+         *       "topic": "for-loops",
+         *       "visible_tests": "from solution import sum_evens\n\n\ndef test_mixed_numbers():\n    assert sum_evens([1, 2, 3, 4, 5, 6]) == 12\n\n\ndef test_no_evens():\n    assert sum_evens([1, 3, 5]) == 0\n"
+         *     }
          */
         ExerciseRead: {
             /**
@@ -1191,7 +1292,27 @@ export interface components {
             /** Topic */
             topic?: ("variables" | "data-types" | "input-output" | "operators" | "type-conversion" | "conditionals" | "for-loops" | "while-loops" | "break-continue" | "lists" | "tuples" | "dictionaries" | "sets" | "defining-functions" | "parameters" | "return-values" | "scope" | "classes-objects" | "attributes-methods" | "inheritance" | "encapsulation" | "reading-writing-files" | "csv" | "json" | "try-except" | "exception-types" | "custom-exceptions" | "debugging" | "installing-packages" | "working-with-apis" | "virtual-environments") | null;
         };
-        /** GradeReport */
+        /**
+         * GradeReport
+         * @example {
+         *       "feedback": "1 of 2 tests passed. First failing test: test_double: double(3) == 6: got 9, expected 6",
+         *       "grader_error": false,
+         *       "passed": false,
+         *       "score": 0.5,
+         *       "tests": [
+         *         {
+         *           "message": "double(3) == 6: got 9, expected 6",
+         *           "name": "test_double",
+         *           "passed": false
+         *         },
+         *         {
+         *           "message": "",
+         *           "name": "test_zero",
+         *           "passed": true
+         *         }
+         *       ]
+         *     }
+         */
         GradeReport: {
             /** Feedback */
             feedback: string;
@@ -1211,7 +1332,7 @@ export interface components {
          * GradeRequest
          * @example {
          *       "code": "def double(n):\n    return 2 * n\n",
-         *       "tests": "def test_double():\n    assert double(3) == 6\n"
+         *       "tests": "from solution import double\n\n\ndef test_double():\n    assert double(3) == 6\n"
          *     }
          */
         GradeRequest: {
@@ -1232,7 +1353,21 @@ export interface components {
              */
             tests: string;
         };
-        /** Health */
+        /**
+         * Health
+         * @example {
+         *       "service": "learnflow",
+         *       "services": [
+         *         "triage",
+         *         "concepts",
+         *         "debug",
+         *         "exercise",
+         *         "runner"
+         *       ],
+         *       "status": "healthy",
+         *       "timestamp": "2026-01-31T09:15:02.123456Z"
+         *     }
+         */
         Health: {
             /**
              * Service
@@ -1324,7 +1459,33 @@ export interface components {
             /** New Password */
             new_password: string;
         };
-        /** ProgressRead */
+        /**
+         * ProgressRead
+         * @example {
+         *       "overall": 3.14,
+         *       "student_id": "student-42",
+         *       "topics": [
+         *         {
+         *           "completion": 0.3333,
+         *           "consistency": 0.6667,
+         *           "level": "Learning",
+         *           "mastery": 60,
+         *           "quality": 0.8,
+         *           "quiz": 0.8,
+         *           "topic": "for-loops"
+         *         },
+         *         {
+         *           "completion": 0.3333,
+         *           "consistency": 0,
+         *           "level": "Beginner",
+         *           "mastery": 37.33,
+         *           "quality": 0.9,
+         *           "quiz": 0.2,
+         *           "topic": "lists"
+         *         }
+         *       ]
+         *     }
+         */
         ProgressRead: {
             /** Overall */
             overall: number;
@@ -1345,7 +1506,38 @@ export interface components {
             /** Message */
             message: string;
         };
-        /** QueryRead */
+        /**
+         * QueryRead
+         * @example {
+         *       "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *       "response": {
+         *         "agent": "concepts",
+         *         "content": "## For Loops\n\nA **for loop** repeats some code once for every item in a collection. Each time round, the loop variable holds the next item.\n\n```python\nfor fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n```\n\nOutput:\n\n```\nI like apple\nI like banana\n```",
+         *         "created_at": "2026-01-31T09:15:02.883546Z",
+         *         "data": {
+         *           "answer_kind": "topic",
+         *           "code_example": "for fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n",
+         *           "example_output": "I like apple\nI like banana\n",
+         *           "key_points": [
+         *             "`for item in collection:` runs the body once per item."
+         *           ],
+         *           "source": "offline",
+         *           "title": "For Loops",
+         *           "topic": "for-loops"
+         *         },
+         *         "kind": "answer",
+         *         "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *         "source": "offline"
+         *       },
+         *       "routed_to": "concepts",
+         *       "status": "answered"
+         *     }
+         * @example {
+         *       "query_id": "0fca55d8-410e-41c6-b252-2fe7fd7a24e2",
+         *       "routed_to": "exercise",
+         *       "status": "pending"
+         *     }
+         */
         QueryRead: {
             /** Query Id */
             query_id: string;
@@ -1379,7 +1571,60 @@ export interface components {
                 [key: string]: number | string;
             };
         };
-        /** QuizAttemptRead */
+        /**
+         * QuizAttemptRead
+         * @example {
+         *       "attempt_id": "3ef1e1ef-69d9-43e6-93c3-29101c3d2ae1",
+         *       "correct": 1,
+         *       "level": "Beginner",
+         *       "mastery": 37.33,
+         *       "results": [
+         *         {
+         *           "answered": true,
+         *           "correct": true,
+         *           "expected": "items[-1]",
+         *           "explanation": "Indexes go from 0 to len(items) - 1, so items[3] raises IndexError; a negative index counts from the end and items[-1] is the last item.",
+         *           "given": 3,
+         *           "question_id": "lists-q1"
+         *         },
+         *         {
+         *           "answered": true,
+         *           "correct": false,
+         *           "expected": "[1, 2, 3]\n[1, 2]\n",
+         *           "explanation": "b = a makes a second name for the same list, so appending through b changes a too; a.copy() made a separate list that is unaffected.",
+         *           "given": "[1, 2, 3]\n[1, 2, 3]\n",
+         *           "question_id": "lists-q4"
+         *         },
+         *         {
+         *           "answered": true,
+         *           "correct": false,
+         *           "expected": "[2, 3]",
+         *           "explanation": "Slicing never raises IndexError: a stop beyond the end is simply cut to the length of the list, so the slice holds everything from index 1 on.",
+         *           "given": 0,
+         *           "question_id": "lists-q7"
+         *         },
+         *         {
+         *           "answered": true,
+         *           "correct": false,
+         *           "expected": "Cai ['Ana', 'Bo', 'Dev'] 3\nFalse\n",
+         *           "explanation": "insert(0, ...) puts Cai at the front, pop(0) removes and returns it, and assigning to queue[1] replaces Ben, so Ben is no longer in the list.",
+         *           "given": "Cai ['Ana', 'Ben', 'Dev'] 3\nTrue\n",
+         *           "question_id": "lists-q10"
+         *         },
+         *         {
+         *           "answered": false,
+         *           "correct": false,
+         *           "expected": "4",
+         *           "explanation": "append() adds its argument as one single item, here the nested list [4, 5]; use extend([4, 5]) to add the numbers one by one.",
+         *           "question_id": "lists-q3"
+         *         }
+         *       ],
+         *       "score": 0.2,
+         *       "struggle_detected": true,
+         *       "topic": "lists",
+         *       "total": 5
+         *     }
+         */
         QuizAttemptRead: {
             /** Attempt Id */
             attempt_id: string;
@@ -1406,7 +1651,15 @@ export interface components {
             /** Total */
             total: number;
         };
-        /** QuizInfo */
+        /**
+         * QuizInfo
+         * @example {
+         *       "pool_size": 10,
+         *       "questions_per_attempt": 5,
+         *       "title": "Lists",
+         *       "topic": "lists"
+         *     }
+         */
         QuizInfo: {
             /**
              * Pool Size
@@ -1443,6 +1696,32 @@ export interface components {
         /**
          * QuizRead
          * @description An open attempt: the questions drawn for it, to answer once.
+         * @example {
+         *       "attempt_id": "3ef1e1ef-69d9-43e6-93c3-29101c3d2ae1",
+         *       "questions": [
+         *         {
+         *           "choices": [
+         *             "items[3]",
+         *             "items[len(items)]",
+         *             "items[-0]",
+         *             "items[-1]"
+         *           ],
+         *           "code": "",
+         *           "kind": "choice",
+         *           "prompt": "Given items = [10, 20, 30], which expression gives the last item?",
+         *           "question_id": "lists-q1"
+         *         },
+         *         {
+         *           "choices": [],
+         *           "code": "a = [1, 2]\nb = a\nc = a.copy()\nb.append(3)\nprint(a)\nprint(c)\n",
+         *           "kind": "output",
+         *           "prompt": "What does this program print?",
+         *           "question_id": "lists-q4"
+         *         }
+         *       ],
+         *       "title": "Lists",
+         *       "topic": "lists"
+         *     }
          */
         QuizRead: {
             /** Attempt Id */
@@ -1480,6 +1759,71 @@ export interface components {
             student_id: string & unknown;
         };
         /**
+         * Readiness
+         * @description What `/ready` answers, ready (200) or not (503): the same shape, so a probe or a person reads one body.
+         * @example {
+         *       "checks": {
+         *         "database": "ok",
+         *         "event_bus": "ok",
+         *         "sandbox": "ok"
+         *       },
+         *       "details": {
+         *         "ai_provider": "offline",
+         *         "event_bus": "memory",
+         *         "sandbox_isolation": "bwrap",
+         *         "sandbox_note": "namespaces through system bwrap (/usr/bin/bwrap)"
+         *       },
+         *       "service": "learnflow",
+         *       "status": "ready"
+         *     }
+         * @example {
+         *       "checks": {
+         *         "database": "database unavailable: ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.3.7', 5432)",
+         *         "event_bus": "ok",
+         *         "sandbox": "ok"
+         *       },
+         *       "details": {
+         *         "ai_provider": "openai",
+         *         "event_bus": "kafka",
+         *         "sandbox_isolation": "bwrap",
+         *         "sandbox_note": "namespaces through system bwrap (/usr/bin/bwrap)"
+         *       },
+         *       "reasons": [
+         *         "database: database unavailable: ConnectionRefusedError: [Errno 111] Connect call failed ('10.0.3.7', 5432)"
+         *       ],
+         *       "service": "learnflow",
+         *       "status": "unavailable"
+         *     }
+         */
+        Readiness: {
+            /**
+             * Checks
+             * @description Each dependency and its state: `ok`, or why not.
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Details
+             * @description How this process runs: sandbox isolation, AI provider, event bus.
+             */
+            details: {
+                [key: string]: string;
+            };
+            /**
+             * Reasons
+             * @description Only when unavailable: each failing check as `name: state`, or `starting`.
+             */
+            reasons?: string[] | null;
+            /** Service */
+            service: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "unavailable";
+        };
+        /**
          * RefreshCreate
          * @description The refresh token to use (or revoke); a browser leaves it out and sends its refresh cookie instead.
          * @example {
@@ -1491,7 +1835,28 @@ export interface components {
             /** Refresh Token */
             refresh_token?: string | null;
         };
-        /** ResponseRead */
+        /**
+         * ResponseRead
+         * @example {
+         *       "agent": "concepts",
+         *       "content": "## For Loops\n\nA **for loop** repeats some code once for every item in a collection. Each time round, the loop variable holds the next item.\n\n```python\nfor fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n```\n\nOutput:\n\n```\nI like apple\nI like banana\n```",
+         *       "created_at": "2026-01-31T09:15:02.883546Z",
+         *       "data": {
+         *         "answer_kind": "topic",
+         *         "code_example": "for fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n",
+         *         "example_output": "I like apple\nI like banana\n",
+         *         "key_points": [
+         *           "`for item in collection:` runs the body once per item."
+         *         ],
+         *         "source": "offline",
+         *         "title": "For Loops",
+         *         "topic": "for-loops"
+         *       },
+         *       "kind": "answer",
+         *       "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *       "source": "offline"
+         *     }
+         */
         ResponseRead: {
             /**
              * Agent
@@ -1565,7 +1930,53 @@ export interface components {
             /** Student Id */
             student_id: string & unknown;
         };
-        /** SubmissionRead */
+        /**
+         * SubmissionRead
+         * @example {
+         *       "exercise_id": "for-loops-1-sum-evens",
+         *       "feedback": "1 of 5 tests passed. First failing test: test_mixed_numbers: sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+         *       "passed": false,
+         *       "quality": {
+         *         "findings": [
+         *           {
+         *             "code": "F401",
+         *             "line": 1,
+         *             "message": "`os` imported but unused"
+         *           }
+         *         ],
+         *         "score": 0.9
+         *       },
+         *       "score": 0.2,
+         *       "submission_id": "e8ad391c-4d55-421f-91a7-604349aa46e9",
+         *       "tests": [
+         *         {
+         *           "message": "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+         *           "name": "test_mixed_numbers",
+         *           "passed": false
+         *         },
+         *         {
+         *           "message": "sum_evens([1, 3, 5]) == 0: got 9, expected 0",
+         *           "name": "test_no_evens",
+         *           "passed": false
+         *         },
+         *         {
+         *           "message": "",
+         *           "name": "test_empty_list",
+         *           "passed": true
+         *         },
+         *         {
+         *           "message": "This hidden test failed. Hidden tests check more cases of what the description asks for.",
+         *           "name": "test_negative_evens",
+         *           "passed": false
+         *         },
+         *         {
+         *           "message": "This hidden test failed. Hidden tests check more cases of what the description asks for.",
+         *           "name": "test_zero_and_repeats",
+         *           "passed": false
+         *         }
+         *       ]
+         *     }
+         */
         SubmissionRead: {
             /** Exercise Id */
             exercise_id: string;
@@ -1725,7 +2136,48 @@ export interface components {
         } | {
             error_message: string & unknown;
         };
-        /** TriageRead */
+        /**
+         * TriageRead
+         * @example {
+         *       "confidence": 0.999,
+         *       "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *       "response": {
+         *         "agent": "concepts",
+         *         "content": "## For Loops\n\nA **for loop** repeats some code once for every item in a collection. Each time round, the loop variable holds the next item.\n\n```python\nfor fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n```\n\nOutput:\n\n```\nI like apple\nI like banana\n```",
+         *         "created_at": "2026-01-31T09:15:02.883546Z",
+         *         "data": {
+         *           "answer_kind": "topic",
+         *           "code_example": "for fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n",
+         *           "example_output": "I like apple\nI like banana\n",
+         *           "key_points": [
+         *             "`for item in collection:` runs the body once per item."
+         *           ],
+         *           "source": "offline",
+         *           "title": "For Loops",
+         *           "topic": "for-loops"
+         *         },
+         *         "kind": "answer",
+         *         "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *         "source": "offline"
+         *       },
+         *       "routed_to": "concepts",
+         *       "session_id": "session-1",
+         *       "status": "answered",
+         *       "student_id": "student-42",
+         *       "timestamp": "2026-01-31T09:15:02.123456Z",
+         *       "topic": "for-loops"
+         *     }
+         * @example {
+         *       "confidence": 1,
+         *       "query_id": "0fca55d8-410e-41c6-b252-2fe7fd7a24e2",
+         *       "routed_to": "exercise",
+         *       "session_id": "session-1",
+         *       "status": "pending",
+         *       "student_id": "student-42",
+         *       "timestamp": "2026-01-31T09:16:40.501223Z",
+         *       "topic": "lists"
+         *     }
+         */
         TriageRead: {
             /** Confidence */
             confidence: number;
@@ -1827,6 +2279,28 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "alert_id": "a973444e-3a6a-5efd-8162-b38a8ed51d24",
+                     *         "created_at": "2026-01-31T09:20:11.058210Z",
+                     *         "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
+                     *         "reason": "low_quiz",
+                     *         "resolved": false,
+                     *         "student_id": "student-42",
+                     *         "topic": "lists"
+                     *       },
+                     *       {
+                     *         "alert_id": "5b2f0c1e-8d3a-5f47-9e61-2a7c4b9d0e13",
+                     *         "created_at": "2026-01-31T09:12:47.310554Z",
+                     *         "details": "3 failed submissions in a row on exercise 'for-loops-1-sum-evens'.",
+                     *         "reason": "failed_submissions",
+                     *         "resolved": true,
+                     *         "student_id": "student-42",
+                     *         "topic": "for-loops"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["AlertRead"][];
                 };
             };
@@ -3461,6 +3935,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "author": "curriculum",
+                     *         "description": "Write a function that returns the **sum of all even numbers** in a list of whole numbers.\nIf there are none, return `0`.\n\n```python\nsum_evens([1, 2, 3, 4, 5, 6])   # returns 12\n```\n",
+                     *         "difficulty": "beginner",
+                     *         "exercise_id": "for-loops-1-sum-evens",
+                     *         "hints": [
+                     *           "Look at the numbers one at a time with a `for` loop, and keep a running total.",
+                     *           "Create `total = 0` before the loop. A number is even when `n % 2 == 0`."
+                     *         ],
+                     *         "starter_code": "def sum_evens(numbers):\n    \"\"\"Return the sum of the even numbers in the list `numbers`.\"\"\"\n    pass\n",
+                     *         "title": "Sum of the even numbers",
+                     *         "topic": "for-loops",
+                     *         "visible_tests": "from solution import sum_evens\n\n\ndef test_mixed_numbers():\n    assert sum_evens([1, 2, 3, 4, 5, 6]) == 12\n\n\ndef test_no_evens():\n    assert sum_evens([1, 3, 5]) == 0\n"
+                     *       }
+                     *     ]
+                     */
                     "application/json": components["schemas"]["ExerciseRead"][];
                 };
             };
@@ -4474,12 +4966,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description An endless `text/event-stream`: one `learning.response` event per answer, its `id` the answer's sequence number (send it back as `Last-Event-ID` to resume) and its `data` a `ResponseRead` as JSON; a comment line every 15 s keeps the connection open. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example id: 7
+                     *     event: learning.response
+                     *     data: {"agent": "concepts", "kind": "answer", "content": "## For Loops\n\nA **for loop** repeats some code once for every item in a collection. Each time round, the loop variable holds the next item.\n\n```python\nfor fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n```\n\nOutput:\n\n```\nI like apple\nI like banana\n```", "data": {"topic": "for-loops", "title": "For Loops", "code_example": "for fruit in [\"apple\", \"banana\"]:\n    print(\"I like\", fruit)\n", "example_output": "I like apple\nI like banana\n", "key_points": ["`for item in collection:` runs the body once per item."], "answer_kind": "topic", "source": "offline"}, "source": "offline", "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb", "created_at": "2026-01-31T09:15:02.883546Z"}
+                     *
+                     *     : ping - 2026-01-31 09:15:17.884120+00:00
+                     */
+                    "text/event-stream": string;
+                };
             };
             /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
             401: {
@@ -5110,21 +5611,23 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The database, the event bus and the sandbox answer */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
-            /** @description A dependency does not answer */
+            /** @description A dependency does not answer, or the process is still starting */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
             };
         };
     };
