@@ -84,6 +84,10 @@ async def test_the_app_never_shadows_the_api_docs_or_probes(web: httpx.AsyncClie
         response = await web.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found", path
+    # A known path with another method keeps its 405.
+    wrong = await web.get("/api/triage")
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
     # Writes to an unknown path are API 404s in the one error shape, never the index page.
     refused = await web.post("/whatever", json={})
     assert refused.status_code == 404
@@ -146,3 +150,15 @@ def test_test_web_never_skips_under_ci(ci: str, code: int, says: str) -> None:
     )
     assert proc.returncode == code, proc.stderr
     assert says in proc.stderr
+
+
+async def test_a_route_added_later_is_never_shadowed(tmp_path: Path, dist: Path) -> None:
+    app = create_app(runtime=_runtime(tmp_path, dist))
+
+    @app.get("/late")
+    async def late() -> dict[str, str]:
+        return {"ok": "late"}
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://learnflow.test") as c:
+        assert (await c.get("/late")).json() == {"ok": "late"}
+        assert (await c.get("/anything-else")).text == INDEX

@@ -16,7 +16,7 @@ from learnflow.services.accounts.routes import router as accounts_router
 from learnflow.services.catalog import CATALOG
 from learnflow.services.common import BodyLimit, health_router, install_error_handlers, storable_text
 from learnflow.services.openapi import document_request_rules, document_security
-from learnflow.services.web import resolve_web_dir, web_route
+from learnflow.services.web import resolve_web_dir, web_fallback
 
 
 def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -59,8 +59,8 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         app.include_router(declaration.router)
     if services is None:
         # The embedded default serves the web app too; a service alone (a pod) leaves it to the web image.
-        # Last, so every API route matches first: it answers only the paths nothing else owns.
-        app.router.routes.append(web_route(resolve_web_dir(rt.settings.app.web_dir)))
+        # The router's default answers only what no route matches.
+        app.router.default = web_fallback(resolve_web_dir(rt.settings.app.web_dir))
     return app
 
 

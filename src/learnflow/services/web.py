@@ -13,7 +13,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import learnflow
 from learnflow.errors import NotFound
@@ -45,28 +45,36 @@ def resolve_web_dir(configured: Path | None) -> Path:
     return configured if configured is not None else REPO_DIST
 
 
-def web_route(web_dir: Path) -> Route:
-    """A catch-all route (add it after every other route) serving the app's files from ``web_dir``."""
+def web_fallback(web_dir: Path) -> ASGIApp:
+    """The router's answer when no route matches: the app's files from ``web_dir``, else the API's 404.
+
+    Installed as the router's default rather than as a catch-all route, so no route can ever be shadowed
+    (not even one added after the app is built) and a known path with the wrong method keeps its 405.
+    """
     root = web_dir.resolve()
 
-    async def serve(request: Request) -> Response:
-        path: str = request.path_params["path"]
+    async def serve(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        path = request.url.path.lstrip("/")
         if path.split("/", 1)[0] in RESERVED or request.method not in ("GET", "HEAD"):
             raise NotFound(f"no such endpoint: {request.method} /{path}")
-        index = root / "index.html"
-        if not index.is_file():
-            return HTMLResponse(NOT_BUILT.format(where=html.escape(str(root))), headers={"Cache-Control": REVALIDATE})
-        if path:
-            wanted = (root / path).resolve()
-            # A path that climbs out of the build (``..``, a symlink) is treated as not there.
-            if wanted.is_relative_to(root) and wanted.is_file() and wanted != index:
-                hashed = wanted.parent == root / "assets"
-                return FileResponse(wanted, headers={"Cache-Control": IMMUTABLE if hashed else REVALIDATE})
-            if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
-                # A missing file is a 404, not the index page: a stale bundle must fail visibly.
-                raise NotFound(f"no such file: /{path}")
-        return FileResponse(index, headers={"Cache-Control": REVALIDATE})
+        response = _file(root, path)
+        await response(scope, receive, send)
 
-    # Every method: a write to an unknown path gets the API's 404, not a 405 from this route.
-    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return Route("/{path:path}", serve, methods=methods, include_in_schema=False)
+    return serve
+
+
+def _file(root: Path, path: str) -> Response:
+    index = root / "index.html"
+    if not index.is_file():
+        return HTMLResponse(NOT_BUILT.format(where=html.escape(str(root))), headers={"Cache-Control": REVALIDATE})
+    if path:
+        wanted = (root / path).resolve()
+        # A path that climbs out of the build (``..``, a symlink) is treated as not there.
+        if wanted.is_relative_to(root) and wanted.is_file() and wanted != index:
+            hashed = wanted.parent == root / "assets"
+            return FileResponse(wanted, headers={"Cache-Control": IMMUTABLE if hashed else REVALIDATE})
+        if path.startswith("assets/") or "." in path.rsplit("/", 1)[-1]:
+            # A missing file is a 404, not the index page: a stale bundle must fail visibly.
+            raise NotFound(f"no such file: /{path}")
+    return FileResponse(index, headers={"Cache-Control": REVALIDATE})
