@@ -96,7 +96,10 @@ def postgres_url() -> Iterator[str]:
 
 def make_settings(tmp_path: Path, **db: str) -> Settings:
     return Settings(
-        app=AppSettings(LEARNFLOW_DATA_DIR=str(tmp_path), ENVIRONMENT="test"),  # type: ignore[call-arg]
+        # No web app: a path the API does not own is a 404 whether or not the checkout has a build.
+        app=AppSettings(  # type: ignore[call-arg]
+            LEARNFLOW_DATA_DIR=str(tmp_path), ENVIRONMENT="test", LEARNFLOW_WEB_DIR=str(tmp_path / "no-web-build")
+        ),
         db=DatabaseSettings(**db),  # type: ignore[arg-type]
         bus=BusSettings(EVENT_RETRY_BACKOFF_S=0.01),  # type: ignore[call-arg]
         ai=AISettings(AI_PROVIDER="offline"),  # type: ignore[call-arg]

@@ -109,6 +109,7 @@ async def test_without_a_build_the_root_says_how_to_get_the_ui(tmp_path: Path) -
         assert "not built" in page.text
         assert "npm ci" in page.text and "/docs" in page.text
         assert (await c.get("/api/nope")).status_code == 404
+        assert (await c.get("/exercises")).status_code == 404
 
 
 async def test_a_service_alone_serves_no_web_app(tmp_path: Path, dist: Path) -> None:

@@ -32,7 +32,7 @@ NOT_BUILT = """<!doctype html>
 <title>LearnFlow</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
 <h1>LearnFlow is running, but its web app is not built</h1>
-<p>The API works: see <a href="/docs">/docs</a>. To use LearnFlow in the browser, install Node.js 20 or newer
+<p>The API works: see <a href="/docs">/docs</a>. To use LearnFlow in the browser, install Node.js 20.19 or newer
 (with npm) and run <code>make run</code> again, or build it once yourself:</p>
 <pre>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</pre>
 <p>LearnFlow looked for the built app in <code>{where}</code>; <code>LEARNFLOW_WEB_DIR</code> points it elsewhere.</p>
@@ -67,6 +67,8 @@ def web_fallback(web_dir: Path) -> ASGIApp:
 def _file(root: Path, path: str) -> Response:
     index = root / "index.html"
     if not index.is_file():
+        if path:
+            raise NotFound(f"no such endpoint: GET /{path} (the web app is not built)")
         return HTMLResponse(NOT_BUILT.format(where=html.escape(str(root))), headers={"Cache-Control": REVALIDATE})
     if path:
         wanted = (root / path).resolve()
