@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import APIRouter
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import select
 
 from learnflow.ai import OfflineProvider
@@ -116,7 +117,12 @@ async def test_a_fifth_specialists_dead_letter_reaction_is_its_declared_one(hint
 
 
 def own_paths(declaration: ServiceDeclaration) -> set[str]:
-    return {str(getattr(r, "path", "")) for r in declaration.router.routes if getattr(r, "include_in_schema", False)}
+    # Through the route contexts: a declaration's router may bundle routers, which FastAPI includes lazily.
+    return {
+        str(ctx.path)
+        for ctx in iter_route_contexts(declaration.router.routes)
+        if getattr(ctx.original_route, "include_in_schema", False)
+    }
 
 
 async def test_one_service_alone_has_its_declared_title_and_routes(tmp_path: Path):

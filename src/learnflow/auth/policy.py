@@ -114,6 +114,15 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/alerts/{alert_id}/resolve"): Access(
         STAFF_ONLY, Scope.student, "the alert's student's teacher, or an admin"
     ),
+    # Accounts: signing in needs no credentials (the request carries them); the rest is the caller's own.
+    ("POST", "/api/auth/login"): _public("signs in with a username and password (rate-limited, locks out)"),
+    ("POST", "/api/auth/token"): _public("the OAuth2 password grant of the same sign-in, for the API docs"),
+    ("POST", "/api/auth/refresh"): _public("exchanges a refresh token (its own credential) for new tokens"),
+    ("POST", "/api/auth/logout"): _public("revokes the refresh token it is given and clears the cookies"),
+    ("GET", "/api/auth/me"): Access(ALL, Scope.anyone, "the caller's own account"),
+    ("POST", "/api/users/me/password"): Access(ALL, Scope.anyone, "the caller changes their own password"),
+    ("POST", "/api/users"): Access(STAFF_ONLY, Scope.anyone, "admins create any account; teachers student accounts"),
+    ("GET", "/api/users"): Access(STAFF_ONLY, Scope.anyone, "admins: every account; teachers: students"),
     # Classes: teachers manage their own, admins all.
     ("POST", "/api/classes"): Access(
         STAFF_ONLY, Scope.anyone, "a teacher's class is theirs; an admin names the teacher"
