@@ -67,7 +67,7 @@ async def main() -> None:
                 r = await client.post("/api/triage", params={"wait": 30}, json=body)
                 if r.json().get("status") != "answered":
                     raise RuntimeError(f"not answered: {r.text[:200]}")
-                await rt.outbox.flush()  # the relay's share of this question, before the next one
+                await rt.outbox.send_handed()  # the relay's share of this question, before the next one
                 await asyncio.sleep(0.05)  # the acknowledgement's consumer, which nobody waits for
         cpu = time.process_time() - cpu
     finally:

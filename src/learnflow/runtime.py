@@ -228,7 +228,14 @@ class Runtime:
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """The transaction of one request, delivery or job (joins the one already open in this task)."""
-        return uow.begin(self.db, on_events=self.outbox.kick)
+        return uow.begin(self.db, on_events=self._committed)
+
+    def _committed(self, work: UnitOfWork) -> None:
+        # The unit's own outbox rows go to the relay as they are; one staged in another session
+        # (``publish(session=...)``) is only in the table, which the relay then sweeps.
+        self.outbox.committed(work.outbox)
+        if work.staged_events > len(work.outbox):
+            self.outbox.kick()
 
     def consume(
         self,

@@ -65,10 +65,13 @@ def current() -> UnitOfWork | None:
 
 
 @asynccontextmanager
-async def begin(db: Database, *, on_events: Callable[[], None] | None = None) -> AsyncIterator[UnitOfWork]:
+async def begin(
+    db: Database, *, on_events: Callable[[UnitOfWork], None] | None = None
+) -> AsyncIterator[UnitOfWork]:
     """Open a unit of work (or join the open one); commit on success, roll back on any exception.
 
-    ``on_events`` runs after a commit that staged outbox events (the relay's wake-up).
+    ``on_events`` runs after a commit that staged outbox events, with the committed unit (the relay's
+    hand-over: ``outbox`` holds the rows the unit wrote itself).
     """
     joined = _current.get()
     if joined is not None:
@@ -89,6 +92,6 @@ async def begin(db: Database, *, on_events: Callable[[], None] | None = None) ->
     if uow.discarded:
         return
     if uow.staged_events and on_events is not None:
-        on_events()
+        on_events(uow)
     for callback in uow._after_commit:
         callback()
