@@ -65,9 +65,7 @@ def current() -> UnitOfWork | None:
 
 
 @asynccontextmanager
-async def begin(
-    db: Database, *, on_events: Callable[[UnitOfWork], None] | None = None
-) -> AsyncIterator[UnitOfWork]:
+async def begin(db: Database, *, on_events: Callable[[UnitOfWork], None] | None = None) -> AsyncIterator[UnitOfWork]:
     """Open a unit of work (or join the open one); commit on success, roll back on any exception.
 
     ``on_events`` runs after a commit that staged outbox events, with the committed unit (the relay's
