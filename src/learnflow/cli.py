@@ -180,8 +180,7 @@ async def _ask(body: TriageCreate, settings: Settings, *, as_json: bool) -> None
             logger.removeFilter(quiet)
     _say_isolation(rt.sandbox.isolation, rt.sandbox.isolation_reason)
     try:
-        row = await service.create(rt, body=body)
-        answer = await service.wait_for_answer(rt, query_id=row.id, timeout_s=60)
+        row, answer = await service.ask(rt, body=body, timeout_s=60)
     finally:
         await rt.stop()
     if answer is None:
