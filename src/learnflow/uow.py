@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
-from learnflow.db.session import insert_new_rows
+from learnflow.db.session import insert_ignoring
 
 
 class UnitOfWork:
@@ -47,7 +47,7 @@ class UnitOfWork:
         if self.outbox:
             rows = [{"event_id": r.event_id, "topic": r.topic, "event": r.event} for r in self.outbox]
             # An id staged by an earlier, committed delivery of the same cause is not staged twice.
-            await self.session.execute(insert_new_rows(self.session, OutboxEvent, rows))
+            await self.session.execute(insert_ignoring(self.session, OutboxEvent), rows)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit has committed (never when it rolls back)."""
