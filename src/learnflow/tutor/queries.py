@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learnflow.db.models import LearningSession, Query, Response, Student
+from learnflow.db.models import LearningSession, Query, Response, Student, utcnow
 from learnflow.db.session import insert_new
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
+
+# Written by a Core INSERT (no flush, no identity map): every column but the generated seq.
+_RESPONSE_COLUMNS = tuple(c.key for c in Response.__table__.columns if c.key != "seq")
 
 
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
@@ -70,14 +74,23 @@ async def answer_for(session: AsyncSession, *, query_id: str) -> Response | None
 
 async def store_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response | None:
     """Stage a response once per event id and update its query's status; None if already stored."""
-    if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
-        return None
-    return await add_response(session, event_id=event_id, payload=payload)
+    row = _response(event_id, payload)
+    # One statement rather than a look-up and an insert: the event id is unique.
+    seq = await session.scalar(insert_new(session, Response, **_columns(row)).returning(Response.seq))
+    return None if seq is None else await _stored(session, row, seq)
 
 
 async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
     """Stage a response known to be new (its event is produced in this transaction) and update its query."""
-    row = Response(
+    row = _response(event_id, payload)
+    seq = await session.scalar(insert(Response).values(**_columns(row)).returning(Response.seq))
+    if seq is None:  # an INSERT ... RETURNING returns its row
+        raise RuntimeError(f"response {event_id!r} was not stored")
+    return await _stored(session, row, seq)
+
+
+def _response(event_id: str, payload: LearningResponse) -> Response:
+    return Response(
         event_id=event_id,
         query_id=payload.query_id,
         session_id=payload.session_id,
@@ -87,16 +100,24 @@ async def add_response(session: AsyncSession, *, event_id: str, payload: Learnin
         content=payload.content,
         data=payload.data,
         source=payload.source,
+        created_at=utcnow(),
     )
-    session.add(row)
-    if payload.kind != "ack":
+
+
+def _columns(row: Response) -> dict[str, Any]:
+    return {column: getattr(row, column) for column in _RESPONSE_COLUMNS}
+
+
+async def _stored(session: AsyncSession, row: Response, seq: int) -> Response:
+    """``row`` (inserted as ``seq`` by a Core statement, not tracked by the session) after its query is updated."""
+    row.seq = seq  # numbers the stream's events
+    if row.kind != "ack":
         await session.execute(
             update(Query)
-            .where(Query.id == payload.query_id, Query.status == "pending")
-            .values(status="answered" if payload.kind == "answer" else "failed", answered_at=datetime.now(UTC))
+            .where(Query.id == row.query_id, Query.status == "pending")
+            .values(status="answered" if row.kind == "answer" else "failed", answered_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
-    await session.flush()  # its seq numbers the stream's events
     return row
 
 
