@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -275,7 +275,8 @@ class Runtime:
                     if outcome is not Outcome.DONE:
                         work.discard()  # acknowledge only what succeeded
                         return outcome
-                    work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
+                    # A Core INSERT: cached once, and no ORM flush for a row nobody reads back.
+                    await work.session.execute(insert(ProcessedEvent).values(consumer=group, event_id=event.id))
             except IntegrityError:
                 async with self.db.session() as session:
                     if not await processed(session, event.id):

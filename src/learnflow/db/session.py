@@ -33,6 +33,14 @@ def insert_new(session: AsyncSession, model: type[DeclarativeBase], **values: An
     return insert_ignoring(session, model).values(**values)
 
 
+def row_values(row: DeclarativeBase) -> dict[str, Any]:
+    """The columns set on a transient ORM object, for a Core INSERT that neither flushes nor tracks it.
+
+    Unset columns take their defaults in the database row only: set any the caller reads back.
+    """
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in row.__dict__}
+
+
 def insert_ignoring(session: AsyncSession, model: type[DeclarativeBase]) -> Insert:
     """An INSERT that skips rows whose unique key exists already; execute it with a list of rows.
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student, utcnow
-from learnflow.db.session import insert_new
+from learnflow.db.session import insert_new, row_values
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
-
-# Written by a Core INSERT (no flush, no identity map): every column but the generated seq.
-_RESPONSE_COLUMNS = tuple(c.key for c in Response.__table__.columns if c.key != "seq")
 
 
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
@@ -36,6 +32,14 @@ async def ensure_student_session(session: AsyncSession, *, student_id: str, sess
     if existing is None or existing.student_id != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
     existing.updated_at = datetime.now(UTC)
+
+
+async def add(session: AsyncSession, *, row: Query) -> Query:
+    """Stage a new query with one Core INSERT (no ORM flush; ``row`` is not tracked by the session)."""
+    row.status = row.status or "pending"
+    row.created_at = row.created_at or utcnow()
+    await session.execute(insert(Query).values(**row_values(row)))
+    return row
 
 
 async def get(session: AsyncSession, *, query_id: str) -> Query:
@@ -76,14 +80,14 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     """Stage a response once per event id and update its query's status; None if already stored."""
     row = _response(event_id, payload)
     # One statement rather than a look-up and an insert: the event id is unique.
-    seq = await session.scalar(insert_new(session, Response, **_columns(row)).returning(Response.seq))
+    seq = await session.scalar(insert_new(session, Response, **row_values(row)).returning(Response.seq))
     return None if seq is None else await _stored(session, row, seq)
 
 
 async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
     """Stage a response known to be new (its event is produced in this transaction) and update its query."""
     row = _response(event_id, payload)
-    seq = await session.scalar(insert(Response).values(**_columns(row)).returning(Response.seq))
+    seq = await session.scalar(insert(Response).values(**row_values(row)).returning(Response.seq))
     if seq is None:  # an INSERT ... RETURNING returns its row
         raise RuntimeError(f"response {event_id!r} was not stored")
     return await _stored(session, row, seq)
@@ -102,10 +106,6 @@ def _response(event_id: str, payload: LearningResponse) -> Response:
         source=payload.source,
         created_at=utcnow(),
     )
-
-
-def _columns(row: Response) -> dict[str, Any]:
-    return {column: getattr(row, column) for column in _RESPONSE_COLUMNS}
 
 
 async def _stored(session: AsyncSession, row: Response, seq: int) -> Response:

@@ -108,7 +108,7 @@ async def create(rt: Runtime, *, body: TriageCreate, query_id: str | None = None
             code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
             confidence=decision.confidence, topic=event.topic, status="pending",
         )  # fmt: skip
-        session.add(row)
+        await queries.add(session, row=row)
         # The query and its events are committed together: a 200 means they will be delivered.
         await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id, session=session)
         # The acknowledgement is stored here rather than by this service's own consumer, a bus round
