@@ -148,7 +148,14 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lf-bench-"))
     (work / "bare_app.py").write_text(BARE_APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATABASE_URL", "POSTGRES_"))}
-    env.update({"LEARNFLOW_DATA_DIR": str(work / "data"), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline"})
+    env.update(
+        {
+            "LEARNFLOW_DATA_DIR": str(work / "data"),
+            "LOG_LEVEL": "WARNING",
+            "AI_PROVIDER": "offline",
+            "LEARNFLOW_AUTH": "off",
+        }
+    )
     bare_port, lf_port = free_port(), free_port()
     learnflow = str(Path(sys.executable).parent / "learnflow")
     procs = [

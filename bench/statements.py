@@ -36,7 +36,9 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lf-statements-"))
     for name in ("OPENAI_API_KEY", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
         os.environ.pop(name, None)
-    os.environ.update({"LEARNFLOW_DATA_DIR": str(work), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline"})
+    os.environ.update(
+        {"LEARNFLOW_DATA_DIR": str(work), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline", "LEARNFLOW_AUTH": "off"}
+    )
 
     from learnflow.runtime import Runtime
     from learnflow.services.app import create_app
