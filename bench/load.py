@@ -75,9 +75,28 @@ async def wait_up(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (all threads) used so far by process ``pid``, where /proc tells it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
-    name: str, requests: int, concurrency: int, call: Callable[[httpx.AsyncClient, int], Awaitable[None]]
+    name: str,
+    requests: int,
+    concurrency: int,
+    call: Callable[[httpx.AsyncClient, int], Awaitable[None]],
+    *,
+    server: int | None = None,
 ) -> dict[str, float]:
+    """Requests/s and latency percentiles; with a ``server`` pid, also its CPU time per request.
+
+    The CPU time does not depend on what else the (shared) machine runs, unlike the rates.
+    """
     latencies: list[float] = []
     counter = iter(range(requests))
     limits = httpx.Limits(max_connections=concurrency)
@@ -91,9 +110,11 @@ async def measure(
                 await call(client, i)
                 latencies.append((time.perf_counter() - t0) * 1000)
 
+        cpu_before = cpu_seconds(server)
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_seconds(server)
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -105,9 +126,14 @@ async def measure(
         "p95": pct(95),
         "p99": pct(99),
     }
+    cpu = ""
+    if cpu_before is not None and cpu_after is not None:
+        # Polled while the requests run, so it also counts work a request leaves behind (the relay).
+        row["cpu_ms"] = (cpu_after - cpu_before) * 1000 / len(latencies)
+        cpu = f"   server CPU {row['cpu_ms']:>5.1f} ms/req"
     print(
         f"{name:<28} {row['rps']:>8.1f} req/s   p50 {row['p50']:>7.1f} ms   p95 {row['p95']:>7.1f} ms"
-        f"   p99 {row['p99']:>7.1f} ms",
+        f"   p99 {row['p99']:>7.1f} ms{cpu}",
         flush=True,
     )
     return row
@@ -122,7 +148,14 @@ async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="lf-bench-"))
     (work / "bare_app.py").write_text(BARE_APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATABASE_URL", "POSTGRES_"))}
-    env.update({"LEARNFLOW_DATA_DIR": str(work / "data"), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline"})
+    env.update(
+        {
+            "LEARNFLOW_DATA_DIR": str(work / "data"),
+            "LOG_LEVEL": "WARNING",
+            "AI_PROVIDER": "offline",
+            "LEARNFLOW_AUTH": "off",
+        }
+    )
     bare_port, lf_port = free_port(), free_port()
     learnflow = str(Path(sys.executable).parent / "learnflow")
     procs = [
@@ -158,14 +191,23 @@ async def main() -> None:
             if r.json().get("status") != "answered":
                 raise RuntimeError(f"not answered: {r.text[:200]}")
 
-        base = await measure("bare FastAPI POST /echo", opts.requests, opts.concurrency, bare_call)
-        triage = await measure("POST /api/triage", opts.requests, opts.concurrency, triage_call)
-        answer = await measure("question -> answer (?wait)", opts.requests, opts.concurrency, answer_call)
+        bare_pid, lf_pid = procs[0].pid, procs[1].pid
+        base = await measure("bare FastAPI POST /echo", opts.requests, opts.concurrency, bare_call, server=bare_pid)
+        triage = await measure("POST /api/triage", opts.requests, opts.concurrency, triage_call, server=lf_pid)
+        answer = await measure(
+            "question -> answer (?wait)", opts.requests, opts.concurrency, answer_call, server=lf_pid
+        )
         print(
             f"ratios to bare endpoint: triage p50 x{triage['p50'] / base['p50']:.1f}, "
             f"throughput {triage['rps'] / base['rps']:.2f}; question->answer p50 x{answer['p50'] / base['p50']:.1f}, "
             f"throughput {answer['rps'] / base['rps']:.2f}"
         )
+        if "cpu_ms" in base and "cpu_ms" in triage and "cpu_ms" in answer:
+            # What the rates would be were the servers alone on the machine: bare CPU / CPU per request.
+            print(
+                f"ratios of server CPU per request (bare / this): triage {base['cpu_ms'] / triage['cpu_ms']:.2f}, "
+                f"question->answer {base['cpu_ms'] / answer['cpu_ms']:.2f}"
+            )
         # The issue's targets, reported (never asserted: the machine is shared and the numbers noisy).
         for label, value, target, higher in (
             ("triage throughput / bare", triage["rps"] / base["rps"], TARGET_TRIAGE, True),

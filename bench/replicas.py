@@ -38,7 +38,7 @@ async def round_with(processes: int, opts: argparse.Namespace) -> dict[str, floa
     database = opts.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1) + "/" + name
     work = Path(tempfile.mkdtemp(prefix="lf-replicas-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "DATABASE_URL", "POSTGRES_"))}
-    env.update({"DATABASE_URL": database, "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline"})
+    env.update({"DATABASE_URL": database, "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline", "LEARNFLOW_AUTH": "off"})
     learnflow = str(Path(sys.executable).parent / "learnflow")
     ports = [free_port() for _ in range(processes)]
     procs = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar, get_args
@@ -46,6 +47,8 @@ app.add_typer(classes_app, name="classes")
 console = Console()
 T = TypeVar("T")
 DOCS_DIR = Path("docs")
+# The server's GIL switch interval (see serve).
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _logging(level: int | None = None, *, service: str = "learnflow") -> None:
@@ -73,6 +76,11 @@ def serve(
         hint = asyncio.run(_first_start_hint(get_settings()))
         if hint:
             Console(stderr=True).print(hint, style="yellow", markup=False, highlight=False)
+    # Every database call hands over to a driver thread (aiosqlite's worker) and back. While the event
+    # loop is busy, a thread that finished its statement waits up to the switch interval (5 ms by
+    # default) for the GIL, and the request waiting on it, and on SQLite every writer queued behind
+    # it, with it: under load that waiting was most of the tail latency (bench/load.py).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     # Logging is ours (configured above): uvicorn's loggers reach the root handler, and its access log
     # gives way to the middleware's line, which carries the request id.
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
@@ -182,8 +190,7 @@ async def _ask(body: TriageCreate, settings: Settings, *, as_json: bool) -> None
             logger.removeFilter(quiet)
     _say_isolation(rt.sandbox.isolation, rt.sandbox.isolation_reason)
     try:
-        row = await service.create(rt, body=body)
-        answer = await service.wait_for_answer(rt, query_id=row.id, timeout_s=60)
+        row, answer = await service.ask(rt, body=body, timeout_s=60)
     finally:
         await rt.stop()
     if answer is None:

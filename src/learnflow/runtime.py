@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -228,7 +228,14 @@ class Runtime:
 
     def unit_of_work(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """The transaction of one request, delivery or job (joins the one already open in this task)."""
-        return uow.begin(self.db, on_events=self.outbox.kick)
+        return uow.begin(self.db, on_events=self._committed)
+
+    def _committed(self, work: UnitOfWork) -> None:
+        # The unit's own outbox rows go to the relay as they are; one staged in another session
+        # (``publish(session=...)``) is only in the table, which the relay then sweeps.
+        self.outbox.committed(work.outbox)
+        if work.staged_events > len(work.outbox):
+            self.outbox.kick()
 
     def consume(
         self,
@@ -268,7 +275,8 @@ class Runtime:
                     if outcome is not Outcome.DONE:
                         work.discard()  # acknowledge only what succeeded
                         return outcome
-                    work.session.add(ProcessedEvent(consumer=group, event_id=event.id))
+                    # A Core INSERT: cached once, and no ORM flush for a row nobody reads back.
+                    await work.session.execute(insert(ProcessedEvent).values(consumer=group, event_id=event.id))
             except IntegrityError:
                 async with self.db.session() as session:
                     if not await processed(session, event.id):

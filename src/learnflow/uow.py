@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
-from learnflow.db.session import insert_new_rows
+from learnflow.db.session import insert_ignoring
 
 
 class UnitOfWork:
@@ -47,7 +47,7 @@ class UnitOfWork:
         if self.outbox:
             rows = [{"event_id": r.event_id, "topic": r.topic, "event": r.event} for r in self.outbox]
             # An id staged by an earlier, committed delivery of the same cause is not staged twice.
-            await self.session.execute(insert_new_rows(self.session, OutboxEvent, rows))
+            await self.session.execute(insert_ignoring(self.session, OutboxEvent), rows)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit has committed (never when it rolls back)."""
@@ -65,10 +65,11 @@ def current() -> UnitOfWork | None:
 
 
 @asynccontextmanager
-async def begin(db: Database, *, on_events: Callable[[], None] | None = None) -> AsyncIterator[UnitOfWork]:
+async def begin(db: Database, *, on_events: Callable[[UnitOfWork], None] | None = None) -> AsyncIterator[UnitOfWork]:
     """Open a unit of work (or join the open one); commit on success, roll back on any exception.
 
-    ``on_events`` runs after a commit that staged outbox events (the relay's wake-up).
+    ``on_events`` runs after a commit that staged outbox events, with the committed unit (the relay's
+    hand-over: ``outbox`` holds the rows the unit wrote itself).
     """
     joined = _current.get()
     if joined is not None:
@@ -89,6 +90,6 @@ async def begin(db: Database, *, on_events: Callable[[], None] | None = None) ->
     if uow.discarded:
         return
     if uow.staged_events and on_events is not None:
-        on_events()
+        on_events(uow)
     for callback in uow._after_commit:
         callback()

@@ -135,7 +135,16 @@ class NoteIndex:
             lengths.append(sum(weighted.values()))
             for token, tf in weighted.items():
                 self._postings.setdefault(token, []).append((i, tf))
-        self._forms = [[frozenset(tokens(q)) for q in note.questions] for note in self.notes]
+        # Each question form's size, and for each word the forms that contain it: the overlaps of a
+        # question with every form are counted from its own words, not by comparing it with each form.
+        self._form_sizes: list[list[int]] = []
+        self._form_postings: dict[str, list[tuple[int, int]]] = {}
+        for i, note in enumerate(self.notes):
+            forms = [frozenset(tokens(q)) for q in note.questions]
+            self._form_sizes.append([len(form) for form in forms])
+            for j, form in enumerate(forms):
+                for token in form:
+                    self._form_postings.setdefault(token, []).append((i, j))
         self._lengths = lengths
         self._average = sum(lengths) / len(lengths) if lengths else 1.0
         n = len(self.notes)
@@ -149,9 +158,16 @@ class NoteIndex:
             for i, tf in self._postings.get(token, ()):
                 norm = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * self._lengths[i] / self._average))
                 scores[i] = scores.get(i, 0.0) + self._idf[token] * norm
+        shared: dict[tuple[int, int], int] = {}
+        for token in asked:
+            for form in self._form_postings.get(token, ()):
+                shared[form] = shared.get(form, 0) + 1
+        overlap: dict[int, float] = {}
+        for (i, j), common in shared.items():
+            # Jaccard: |asked & form| / |asked | form|, the best of the note's forms.
+            overlap[i] = max(overlap.get(i, 0.0), common / (len(asked) + self._form_sizes[i][j] - common))
         for i in scores:
-            overlap = max((len(asked & form) / len(asked | form) for form in self._forms[i] if form), default=0.0)
-            scores[i] += QUESTION_MATCH * overlap
+            scores[i] += QUESTION_MATCH * overlap.get(i, 0.0)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         hits = [NoteHit(self.notes[i], s) for i, s in ranked if topics is None or self.notes[i].topic in topics]
         return hits[:limit]

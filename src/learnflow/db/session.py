@@ -30,13 +30,25 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 def insert_new(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> Insert:
     """An INSERT that does nothing when the row (by any unique key) exists: one statement, no race to lose."""
-    return insert_new_rows(session, model, [values])
+    return insert_ignoring(session, model).values(**values)
 
 
-def insert_new_rows(session: AsyncSession, model: type[DeclarativeBase], rows: list[dict[str, Any]]) -> Insert:
-    """One INSERT of ``rows`` that skips those whose unique key exists already."""
+def row_values(row: DeclarativeBase) -> dict[str, Any]:
+    """The columns set on a transient ORM object, for a Core INSERT that neither flushes nor tracks it.
+
+    Unset columns take their defaults in the database row only: set any the caller reads back.
+    """
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in row.__dict__}
+
+
+def insert_ignoring(session: AsyncSession, model: type[DeclarativeBase]) -> Insert:
+    """An INSERT that skips rows whose unique key exists already; execute it with a list of rows.
+
+    The rows go as parameters, not as ``.values(rows)``: SQLAlchemy cannot cache the compiled form
+    of a multi-row VALUES clause, so that would be compiled again on every call.
+    """
     insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return insert(model).values(rows).on_conflict_do_nothing()
+    return insert(model).on_conflict_do_nothing()
 
 
 def alembic_config(url: str) -> Config:

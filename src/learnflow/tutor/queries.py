@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from learnflow.db.models import LearningSession, Query, Response, Student
-from learnflow.db.session import insert_new
+from learnflow.db.models import LearningSession, Query, Response, Student, utcnow
+from learnflow.db.session import insert_new, row_values
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
@@ -32,6 +32,14 @@ async def ensure_student_session(session: AsyncSession, *, student_id: str, sess
     if existing is None or existing.student_id != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
     existing.updated_at = datetime.now(UTC)
+
+
+async def add(session: AsyncSession, *, row: Query) -> Query:
+    """Stage a new query with one Core INSERT (no ORM flush; ``row`` is not tracked by the session)."""
+    row.status = row.status or "pending"
+    row.created_at = row.created_at or utcnow()
+    await session.execute(insert(Query).values(**row_values(row)))
+    return row
 
 
 async def get(session: AsyncSession, *, query_id: str) -> Query:
@@ -70,14 +78,23 @@ async def answer_for(session: AsyncSession, *, query_id: str) -> Response | None
 
 async def store_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response | None:
     """Stage a response once per event id and update its query's status; None if already stored."""
-    if (await session.execute(select(Response.seq).where(Response.event_id == event_id))).first():
-        return None
-    return await add_response(session, event_id=event_id, payload=payload)
+    row = _response(event_id, payload)
+    # One statement rather than a look-up and an insert: the event id is unique.
+    seq = await session.scalar(insert_new(session, Response, **row_values(row)).returning(Response.seq))
+    return None if seq is None else await _stored(session, row, seq)
 
 
 async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
     """Stage a response known to be new (its event is produced in this transaction) and update its query."""
-    row = Response(
+    row = _response(event_id, payload)
+    seq = await session.scalar(insert(Response).values(**row_values(row)).returning(Response.seq))
+    if seq is None:  # an INSERT ... RETURNING returns its row
+        raise RuntimeError(f"response {event_id!r} was not stored")
+    return await _stored(session, row, seq)
+
+
+def _response(event_id: str, payload: LearningResponse) -> Response:
+    return Response(
         event_id=event_id,
         query_id=payload.query_id,
         session_id=payload.session_id,
@@ -87,16 +104,20 @@ async def add_response(session: AsyncSession, *, event_id: str, payload: Learnin
         content=payload.content,
         data=payload.data,
         source=payload.source,
+        created_at=utcnow(),
     )
-    session.add(row)
-    if payload.kind != "ack":
+
+
+async def _stored(session: AsyncSession, row: Response, seq: int) -> Response:
+    """``row`` (inserted as ``seq`` by a Core statement, not tracked by the session) after its query is updated."""
+    row.seq = seq  # numbers the stream's events
+    if row.kind != "ack":
         await session.execute(
             update(Query)
-            .where(Query.id == payload.query_id, Query.status == "pending")
-            .values(status="answered" if payload.kind == "answer" else "failed", answered_at=datetime.now(UTC))
+            .where(Query.id == row.query_id, Query.status == "pending")
+            .values(status="answered" if row.kind == "answer" else "failed", answered_at=datetime.now(UTC))
             .execution_options(synchronize_session=False)
         )
-    await session.flush()  # its seq numbers the stream's events
     return row
 
 

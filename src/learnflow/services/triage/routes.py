@@ -35,14 +35,15 @@ async def triage(
     """Route a question to the right tutor; with `wait`, include the answer once it arrives."""
     # The query, its session and every event it publishes carry this id: checked here, at the edge.
     check_acting_as(caller, body.student_id)
-    row = await service.create(runtime, body=body)
     response = None
-    status = row.status
     if wait > 0:
-        answer = await service.wait_for_answer(runtime, query_id=row.id, timeout_s=wait)
-        if answer is not None:
-            response = service.read(answer)
-            status = "answered" if answer.kind == "answer" else "failed"
+        row, answer = await service.ask(runtime, body=body, timeout_s=wait)
+    else:
+        row, answer = await service.create(runtime, body=body), None
+    status = row.status
+    if answer is not None:
+        response = service.read(answer)
+        status = "answered" if answer.kind == "answer" else "failed"
     return TriageRead(
         query_id=row.id,
         student_id=row.student_id,

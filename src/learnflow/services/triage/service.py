@@ -59,7 +59,7 @@ async def _last_topic(rt: Runtime, *, session_id: str, student_id: str) -> str |
         ).scalar_one_or_none()
 
 
-async def create(rt: Runtime, *, body: TriageCreate) -> Query:
+async def create(rt: Runtime, *, body: TriageCreate, query_id: str | None = None) -> Query:
     """Store, route and publish a query; publish an acknowledgement and any struggle signal."""
     decision = classify(body.query, code=body.code, error_message=body.error_message)
     kind = intent.read(body.query, code=body.code, error_message=body.error_message, curriculum=rt.curriculum)
@@ -86,7 +86,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
             # routed_to is a str column, written only from a Decision's Route.
             decision = replace(decision, routed_to=previous.routed_to, decided_by="history")  # type: ignore[arg-type]
             topic = topic or previous.topic
-    query_id = str(uuid.uuid4())
+    query_id = query_id or str(uuid.uuid4())
     observability.bind(query_id=query_id)  # the rest of this request's log lines name the query
     event = LearningQuery(
         query_id=query_id, student_id=body.student_id, session_id=body.session_id, query=body.query,
@@ -108,7 +108,7 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
             code=body.code, error_message=body.error_message, routed_to=decision.routed_to,
             confidence=decision.confidence, topic=event.topic, status="pending",
         )  # fmt: skip
-        session.add(row)
+        await queries.add(session, row=row)
         # The query and its events are committed together: a 200 means they will be delivered.
         await rt.publish(Topic.LEARNING_QUERY, event, subject=body.student_id, event_id=query_id, session=session)
         # The acknowledgement is stored here rather than by this service's own consumer, a bus round
@@ -120,6 +120,26 @@ async def create(rt: Runtime, *, body: TriageCreate) -> Query:
         seen = struggle.QueryAsked(query_id, body.student_id, body.query, event.topic)
         await struggle.check(rt, seen, session=session)
     return row
+
+
+async def ask(rt: Runtime, *, body: TriageCreate, timeout_s: float) -> tuple[Query, Response | None]:
+    """Create the query (as :func:`create`) and wait up to ``timeout_s`` for its answer."""
+    query_id = str(uuid.uuid4())
+    # Waiting before the query exists: nothing can answer it unnoticed, so there is nothing to look
+    # up first (a wake-up without the row, from another replica or a timeout, is looked up after).
+    fut = rt.hub.waiter(query_id)
+    try:
+        row = await create(rt, body=body, query_id=query_id)
+        found = None
+        with contextlib.suppress(TimeoutError):
+            # Stored by this process, the row comes with the wake-up; by another, it is read.
+            found = await asyncio.wait_for(asyncio.shield(fut), timeout=timeout_s)
+        if found is None:
+            async with rt.db.session() as session:
+                found = await queries.answer_for(session, query_id=query_id)
+        return row, found
+    finally:
+        rt.hub.discard(query_id, fut)
 
 
 async def wait_for_answer(rt: Runtime, *, query_id: str, timeout_s: float) -> Response | None:
