@@ -1,5 +1,9 @@
 """The four services as four separate `learnflow serve <service>` processes (Kafka + PostgreSQL).
 
+Authentication is on, as deployed, whatever the test session's environment says. With ``with_runner``
+a fifth process serves the runner alone, as in the cluster: concepts, debug and exercise send it their
+code (``RUNNER_URL``) with the shared ``RUNNER_API_TOKEN``; it keeps its own SQLite, as the runner pod does.
+
 Used by the end-to-end tests and by `bench/kafka.py`; `scripts/e2e-local.sh` does the same by hand.
 """
 
@@ -17,6 +21,14 @@ from pathlib import Path
 import httpx
 
 SERVICES = ("triage", "concepts", "debug", "exercise")
+RUNNER = "runner"
+# What a developer's shell or conftest may have set that the cluster decides itself.
+INHERITED_NEVER = (
+    *("OPENAI_", "AI_PROVIDER", "POSTGRES_", "DATABASE_URL", "EVENT_BUS"),
+    *("AUTH_", "RUNNER_", "LEARNFLOW_AUTH"),
+)
+# The services that send their code to the runner in the cluster (backend/*/deployment.yaml, RUNNER_URL).
+RUNNER_CALLERS = ("concepts", "debug", "exercise")
 
 
 def free_port() -> int:
@@ -39,14 +51,18 @@ class Cluster:
     # One signing key for every process, as the Secret gives every service in the cluster: a token one
     # service issues is accepted by all.
     auth_secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    with_runner: bool = False
+    # The runner-token Secret: the runner and the services that call it share it.
+    runner_token: str = field(default_factory=lambda: secrets.token_hex(32))
 
     def env(self, service: str) -> dict[str, str]:
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("OPENAI_", "AI_PROVIDER", "POSTGRES_", "DATABASE_URL", "EVENT_BUS", "AUTH_"))
-        }
-        return {
+        base = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_NEVER)}
+        runner: dict[str, str] = {}
+        if self.with_runner and service == RUNNER:
+            runner = {"RUNNER_API_TOKEN": self.runner_token}
+        elif self.with_runner and service in RUNNER_CALLERS:
+            runner = {"RUNNER_URL": self.url(RUNNER), "RUNNER_API_TOKEN": self.runner_token}
+        env = {
             **base,
             "EVENT_BUS": "kafka",
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
@@ -58,9 +74,16 @@ class Cluster:
             "LEARNFLOW_DATA_DIR": str(self.workdir / service),
             "AI_PROVIDER": "offline",
             "LOG_LEVEL": "WARNING",
+            # As deployed: conftest turns authentication off for the in-process suites, never here.
+            "LEARNFLOW_AUTH": "on",
             "AUTH_SECRET_KEY": self.auth_secret_key,
+            **runner,
             **self.extra_env.get(service, {}),
         }
+        if service == RUNNER:
+            # As the runner pod: no database password and no signing key, its own SQLite.
+            del env["DATABASE_URL"], env["AUTH_SECRET_KEY"]
+        return env
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -78,10 +101,16 @@ class Cluster:
 
     def start_all(self, timeout_s: float = 90) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        for service in SERVICES:
+        if self.with_runner:
+            self.ports.setdefault(RUNNER, free_port())  # its callers' RUNNER_URL
+        for service in self.services:
             self.start(service)
-        for service in SERVICES:
+        for service in self.services:
             self.wait_ready(service, timeout_s)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        return (RUNNER, *SERVICES) if self.with_runner else SERVICES
 
     def wait_ready(self, service: str, timeout_s: float = 90) -> None:
         deadline = time.time() + timeout_s

@@ -19,7 +19,7 @@ from learnflow.auth.authenticators import CSRF_COOKIE, REFRESH_COOKIE, SESSION_C
 from learnflow.auth.identity import Role
 from learnflow.auth.tokens import KEY_FILE, MissingSecretKey
 from learnflow.bus import MemoryBus
-from learnflow.config import AppSettings, AuthSettings, Settings
+from learnflow.config import AppSettings, AuthSettings, RunnerSettings, Settings
 from learnflow.runtime import Runtime
 from learnflow.services.app import create_app
 from learnflow.services.catalog import CATALOG
@@ -320,9 +320,11 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     production = replace(settings, app=settings.app.model_copy(update={"environment": "production"}))
     with pytest.raises(MissingSecretKey, match="AUTH_SECRET_KEY is not set"):
         Runtime(CATALOG, ("triage",), settings=production, bus=MemoryBus(), ai=OfflineProvider())
-    # The runner mounts no Secret: it starts, and accepts no user credentials.
-    runner = Runtime(CATALOG, ("runner",), settings=production, bus=MemoryBus(), ai=OfflineProvider())
-    assert type(runner.authenticator).__name__ == "NoCredentials"
+    # The runner mounts no user secret, only the services' token: it starts, and accepts no user credentials.
+    with_token = replace(production, runner=RunnerSettings(RUNNER_API_TOKEN="t" * 64))  # type: ignore[call-arg]
+    runner = Runtime(CATALOG, ("runner",), settings=with_token, bus=MemoryBus(), ai=OfflineProvider())
+    assert type(runner.authenticator).__name__ == "RunnerTokenAuthenticator"
+    assert type(runner.authenticator.inner).__name__ == "NoCredentials"  # type: ignore[attr-defined]
     assert not (tmp_path / KEY_FILE).exists()  # production never writes a key of its own
 
 

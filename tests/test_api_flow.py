@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 
+from learnflow.ai import OfflineProvider
+from learnflow.bus import MemoryBus
+from learnflow.config import AuthSettings
 from learnflow.runtime import Runtime
+from learnflow.services.app import create_app
+from learnflow.services.catalog import CATALOG
 from tests.accounts import sign_in
+from tests.conftest import make_settings
 
 SEED = [
     ({"query": "Can you explain how Python loops work?"}, "concepts"),
@@ -23,10 +31,30 @@ def body(**extra: str) -> dict[str, str]:
     return {"student_id": "student-1", "session_id": "session-1", **extra}
 
 
+@pytest.fixture
+async def secured(tmp_path: Path, database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
+    """Every service in one process with authentication on, as deployed (conftest turns it off elsewhere)."""
+    base = make_settings(tmp_path, DATABASE_URL=database_url)
+    settings = replace(base, auth=AuthSettings(LEARNFLOW_AUTH="on"))  # type: ignore[call-arg]
+    rt = Runtime(CATALOG, settings=settings, bus=MemoryBus(backoff_s=0.01), ai=OfflineProvider())
+    await rt.start()
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime=rt))
+        async with httpx.AsyncClient(transport=transport, base_url="http://learnflow.test", timeout=30) as client:
+            yield client, rt
+    finally:
+        await rt.stop()
+
+
 @pytest.mark.parametrize(("fields", "route"), SEED)
 async def test_seed_scenarios_route_and_answer_inline(
-    client: httpx.AsyncClient, runtime: Runtime, fields: dict[str, str], route: str
+    secured: tuple[httpx.AsyncClient, Runtime], fields: dict[str, str], route: str
 ):
+    client, runtime = secured
+    assert runtime.auth.enabled
+    # Without credentials the question is refused: authentication is really on here.
+    unsigned = await client.post("/api/triage", params={"wait": 5}, json=body(**fields))
+    assert unsigned.status_code == 401, unsigned.text
     # As a signed-in student whose account id is the student id; every request carries the token.
     student = await sign_in(client, runtime, user_id="student-1")
     client.headers.update(student.headers)

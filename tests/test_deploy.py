@@ -105,8 +105,17 @@ def configmap() -> dict[str, str]:
     return dict(one("ConfigMap", "backend-config")["data"])
 
 
-def secret_keys() -> set[str]:
-    return set(one("Secret", "backend-secrets")["stringData"])
+def secret_keys(name: str = "backend-secrets") -> set[str]:
+    return set(one("Secret", name)["stringData"])
+
+
+def secret_refs(app_id: str) -> dict[str, tuple[str, str]]:
+    """The pod's variables read one key of a Secret: name -> (Secret, key)."""
+    return {
+        var["name"]: (ref["name"], ref["key"])
+        for var in container(app_id).get("env", [])
+        if (ref := var.get("valueFrom", {}).get("secretKeyRef"))
+    }
 
 
 def tool(name: str) -> str:
@@ -518,6 +527,7 @@ def test_every_variable_the_files_set_is_one_the_settings_read() -> None:
         assert not unknown, f"{app_id} sets {sorted(unknown)}, which no settings class reads"
     assert not set(configmap()) - known
     assert not secret_keys() - known
+    assert not secret_keys("runner-token") - known
 
 
 def test_configmap_holds_the_cluster_addresses_and_the_settings_accept_every_value() -> None:
@@ -579,13 +589,34 @@ def _walk(node: Any) -> Iterator[tuple[str, Any]]:
             yield from _walk(item)
 
 
-def test_the_runner_mounts_no_secret() -> None:
+def test_the_runner_mounts_no_secret_but_its_token() -> None:
     dep = deployment("runner-service")
     keys = {key for key, _ in _walk(dep)}
-    assert not keys & {"secretRef", "secretKeyRef", "secret"}, "the runner must hold no secret"
+    assert not keys & {"secretRef", "secret"}, "the runner must hold no user secret"
     assert "envFrom" not in container("runner-service")
     assert not any(key == "sources" for key in keys), "no projected volumes either"
-    assert not {k for k, v in pod_env("runner-service").items() if v is None}
+    # Its one secret value: the token the services call it with, from its own Secret, never backend-secrets.
+    assert secret_refs("runner-service") == {"RUNNER_API_TOKEN": ("runner-token", "RUNNER_API_TOKEN")}
+    assert {k for k, v in pod_env("runner-service").items() if v is None} == {"RUNNER_API_TOKEN"}
+    assert secret_keys("runner-token") == {"RUNNER_API_TOKEN"}
+    assert not secret_keys() & secret_keys("runner-token")
+
+
+def test_the_services_that_send_code_to_the_runner_carry_its_token() -> None:
+    for app_id in APP_IDS:
+        refs = secret_refs(app_id)
+        if app_id in RUNNER_CALLERS | {"runner-service"}:
+            assert refs.get("RUNNER_API_TOKEN") == ("runner-token", "RUNNER_API_TOKEN"), app_id
+        else:
+            assert "RUNNER_API_TOKEN" not in refs, f"{app_id} calls no runner and needs no token"
+    # No manifest sets it in plain text, and the template's value is a placeholder.
+    assert all(
+        var.get("value") is None
+        for app_id in APP_IDS
+        for var in container(app_id).get("env", [])
+        if var["name"] == "RUNNER_API_TOKEN"
+    )
+    assert one("Secret", "runner-token")["stringData"]["RUNNER_API_TOKEN"].startswith("replace-with")
 
 
 def test_the_runner_pod_gives_bubblewrap_what_it_needs() -> None:
@@ -873,6 +904,8 @@ def test_e2e_script_passes_against_a_local_server(tmp_path: Path) -> None:
         if not k.startswith(("POSTGRES_", "DATABASE_", "OPENAI_", "EVENT_", "KAFKA_"))
     }
     env |= {"LEARNFLOW_DATA_DIR": str(tmp_path), "AI_PROVIDER": "offline", "LOG_LEVEL": "WARNING"}
+    # As deployed: authentication on, whatever conftest set for the in-process suites.
+    env["LEARNFLOW_AUTH"] = "on"
     server = subprocess.Popen(
         [str(BIN / "learnflow"), "serve", "--port", str(port)],
         cwd=tmp_path,
@@ -902,6 +935,9 @@ def test_e2e_script_passes_against_a_local_server(tmp_path: Path) -> None:
             timeout=30,
         )
         token = login.json()["access_token"]
+        question = {"student_id": "e2e-student", "session_id": "e2e-unsigned", "query": "Explain Python variables"}
+        unsigned = httpx.post(f"http://127.0.0.1:{port}/api/triage", json=question, timeout=30)
+        assert unsigned.status_code == 401, unsigned.text
         proc = subprocess.run(
             ["bash", str(script)],
             env=env | {"LEARNFLOW_URL": f"http://127.0.0.1:{port}", "LEARNFLOW_TOKEN": token},

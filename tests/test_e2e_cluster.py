@@ -24,10 +24,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from learnflow.auth import accounts
 from learnflow.auth.identity import Role
+from learnflow.auth.service import RUNNER_TOKEN_HEADER
 from learnflow.bus.kafka import create_topics
 from learnflow.db import Database
 from tests.accounts import PASSWORD
-from tests.cluster import SERVICES, Cluster, free_port
+from tests.cluster import RUNNER, SERVICES, Cluster, free_port
 from tests.conftest import fresh_postgres_database
 
 pytestmark = pytest.mark.timeout(300)
@@ -50,6 +51,7 @@ def cluster(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
             database_url=database_url,
             workdir=Path(tmp_path_factory.mktemp("cluster")),
             topic_prefix=prefix,
+            with_runner=True,
             extra_env={
                 "concepts": {
                     "AI_PROVIDER": "openai", "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": dead_llm,
@@ -175,6 +177,27 @@ async def test_the_token_triage_issued_is_accepted_by_every_service(cluster: Clu
             assert me.json()["id"] == "e2e-student" and me.json()["role"] == "student"
     async with httpx.AsyncClient(timeout=30) as anonymous:
         assert (await anonymous.get(cluster.url("debug") + "/api/auth/me")).status_code == 401
+        # Authentication is really on in these processes: without the token a question is refused.
+        question = {"student_id": "e2e-student", "session_id": "e2e-anonymous", "query": "Explain Python variables"}
+        assert (await anonymous.post(cluster.url("triage") + "/api/triage", json=question)).status_code == 401
+
+
+async def test_the_services_run_code_in_the_runner_process_with_its_token(cluster: Cluster, student: dict[str, str]):
+    runner = cluster.url(RUNNER) + "/api/execute"
+    async with httpx.AsyncClient(timeout=60) as client:
+        program = {"code": "print(6 * 7)"}
+        assert (await client.post(runner, json=program)).status_code == 401
+        # The runner holds no signing key: a student's token means nothing there.
+        assert (await client.post(runner, json=program, headers=student)).status_code == 401
+        ok = await client.post(runner, json=program, headers={RUNNER_TOKEN_HEADER: cluster.runner_token})
+        assert ok.status_code == 200 and ok.json()["stdout"] == "42\n", ok.text
+        # debug reproduces the student's error in the runner, signed in there with the shared token.
+        analyzed = await client.post(
+            cluster.url("debug") + "/api/debug/analyze", json={"code": "total = 0\nprint(totl)\n"}, headers=student
+        )
+        assert analyzed.status_code == 200, analyzed.text
+        assert analyzed.json()["error_type"] == "NameError"
+    assert "wrong runner token" not in cluster.log(RUNNER)
 
 
 async def test_seed_scenarios_across_processes(cluster: Cluster, observer: Observer, student: dict[str, str]):

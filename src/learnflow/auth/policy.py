@@ -33,6 +33,13 @@ ids are taken from the request as before. Where ``student_id`` is optional (``/a
 ``/api/debug/analyze``, ``/api/concepts/explain``) a signed-in student's own id is filled in when it is
 missing, so their runs count towards struggle detection as they would from the tutor.
 
+The runner's ``/api/execute`` and ``/api/grade`` are also called by services: concepts, debug and exercise
+send their runs to the runner service (``RUNNER_URL``) with ``RUNNER_API_TOKEN``, which a runner-only
+process turns into ``service:runner-client``, an admin (``learnflow.auth.service``). As staff it names no
+``student_id`` (nothing it sends counts towards struggle detection twice) and may queue a run as the
+student it runs code for (``queue_as``). Students reach these routes where the runner shares the signing
+key (the all-in-one process); the cluster's runner has no key, so there only the services reach it.
+
 Events: every route that publishes or stores a student id takes it from the value checked here (the
 body's id after the ``self`` check, or the stored row's owner), so the events on the bus carry the id
 that was authenticated at the edge; consumers trust the bus, never a payload from outside it.
@@ -94,8 +101,12 @@ ACCESS: dict[tuple[str, str], Access] = {
     # Tools: any signed-in caller may use them; naming a student is only for that student.
     ("POST", "/api/concepts/explain"): Access(ALL, Scope.self, "student_id, if given, is the caller's own"),
     ("POST", "/api/debug/analyze"): Access(ALL, Scope.self, "student_id, if given, is the caller's own"),
-    ("POST", "/api/execute"): Access(ALL, Scope.self, "student_id and queue_as, if given, are the caller's own"),
-    ("POST", "/api/grade"): Access(ALL, Scope.anyone, "grades code against given tests; stores nothing"),
+    ("POST", "/api/execute"): Access(
+        ALL, Scope.self, "student_id and queue_as, if given, are the caller's own; services (admin) queue as a student"
+    ),
+    ("POST", "/api/grade"): Access(
+        ALL, Scope.anyone, "grades code against given tests; stores nothing; services (admin) queue as a student"
+    ),
     # Exercises and quizzes.
     ("GET", "/api/exercises"): Access(ALL, Scope.anyone, "the bank, without solutions"),
     ("GET", "/api/exercises/{exercise_id}"): Access(ALL, Scope.anyone, "one exercise, without its solution"),

@@ -8,6 +8,7 @@ from functools import cached_property
 from learnflow.auth.access import Authenticator, OpenAccess
 from learnflow.auth.authenticators import LocalAuthenticator, NoCredentials, OidcAuthenticator
 from learnflow.auth.ratelimit import LoginRateLimit
+from learnflow.auth.service import RunnerTokenAuthenticator, runner_token
 from learnflow.auth.tokens import MissingSecretKey, TokenSigner, secret_key
 from learnflow.config import Settings
 from learnflow.db import Database
@@ -21,7 +22,8 @@ class Authentication:
 
     ``holds_secrets`` is False for a process that serves only the runner: it is never given
     ``AUTH_SECRET_KEY`` (the runner mounts no Secret), so in production it accepts no user credentials
-    instead of refusing to start.
+    instead of refusing to start; with authentication on it accepts the services' ``RUNNER_API_TOKEN``
+    (:mod:`learnflow.auth.service`), without which staging and production refuse to start.
     """
 
     def __init__(self, settings: Settings, db: Database, *, holds_secrets: bool = True) -> None:
@@ -44,6 +46,10 @@ class Authentication:
             self.authenticator = LocalAuthenticator(lambda: self.signer)
         else:
             self.authenticator = OidcAuthenticator(self.settings, db)
+        if not holds_secrets and self.settings.enabled:
+            # The runner alone: the services that send it code sign in with their shared token.
+            token = runner_token(settings, needed_by="the services cannot run code in this runner")
+            self.authenticator = RunnerTokenAuthenticator(self.authenticator, token)
 
     @property
     def enabled(self) -> bool:

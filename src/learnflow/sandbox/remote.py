@@ -6,19 +6,27 @@ grading, the verification of LLM-written code) is sent to the runner deployment,
 secrets, through Dapr service invocation (``http://localhost:3500/v1.0/invoke/runner-service/method``)
 or straight to its Service. A runner that does not answer is a 503 (``runner_unavailable``), never a
 silent local run.
+
+With authentication on, the runner's routes need a caller: this process sends ``RUNNER_API_TOKEN`` in
+``X-Runner-Token`` (:mod:`learnflow.auth.service`); a runner that refuses it is a 503 too, and the log
+says why.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
+from learnflow.auth.service import RUNNER_TOKEN_HEADER
 from learnflow.curriculum.models import IOTest as IOCase
 from learnflow.errors import Unavailable
 from learnflow.sandbox import ExecutionResult, SandboxBusy, SandboxUnavailable, current_owner
 from learnflow.sandbox.grading import GradeReport
+
+log = logging.getLogger(__name__)
 
 
 class RunnerUnavailable(Unavailable):
@@ -32,9 +40,13 @@ class RemoteRunner:
 
     isolation = "remote"
 
-    def __init__(self, url: str, *, timeout_s: float, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float, token: str | None = None, client: httpx.AsyncClient | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
+        # Per request rather than on the client: a client handed in (tests, a shared pool) sends it too.
+        self._headers = {RUNNER_TOKEN_HEADER: token} if token else {}
         self.isolation_reason = f"code runs in the runner service at {self.url}"
         self._client = client
 
@@ -64,7 +76,7 @@ class RemoteRunner:
 
     async def _post(self, path: str, body: dict[str, Any]) -> Any:
         try:
-            response = await self.client.post(f"{self.url}{path}", json=body)
+            response = await self.client.post(f"{self.url}{path}", json=body, headers=self._headers)
         except httpx.HTTPError as exc:
             message = f"the code runner did not answer ({type(exc).__name__}); try again shortly"
             raise RunnerUnavailable(message) from exc
@@ -72,6 +84,14 @@ class RemoteRunner:
             retry = response.headers.get("Retry-After", "1")
             raise SandboxBusy(
                 "the code runner is busy: try again shortly", retry_after_s=int(retry) if retry.isdigit() else 1
+            )
+        if response.status_code in (401, 403):
+            # An operator's problem, not the student's: the services and the runner disagree on the token.
+            log.error(
+                "the code runner at %s refused this service's credential (status %s): RUNNER_API_TOKEN must be "
+                "the same here and in the runner",
+                self.url,
+                response.status_code,
             )
         if response.status_code != 200:
             try:
