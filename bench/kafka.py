@@ -24,7 +24,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.cluster import Cluster, free_port
+from tests.cluster import SERVICES, Cluster, free_port
 from tests.conftest import _postgres_admin_url
 
 from learnflow.bus.kafka import create_topics
@@ -81,7 +81,14 @@ async def main() -> None:
     await asyncio.sleep(1)
     await create_topics(bootstrap, prefix=prefix)
     database_url = admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-    cluster = Cluster(bootstrap=bootstrap, database_url=database_url, workdir=work / "cluster", topic_prefix=prefix)
+    # Transport latency is measured, not sign-in: authentication off, like the other benches.
+    cluster = Cluster(
+        bootstrap=bootstrap,
+        database_url=database_url,
+        workdir=work / "cluster",
+        topic_prefix=prefix,
+        extra_env={service: {"LEARNFLOW_AUTH": "off"} for service in SERVICES},
+    )
     embedded_port = free_port()
     embedded = None
     try:

@@ -766,6 +766,47 @@ export interface components {
         /**
          * ClassProgressRead
          * @description Students x topics: each cell is a student's mastery (0-100) and level in one topic.
+         * @example {
+         *       "class_id": "c-5e1d2a7b",
+         *       "students": [
+         *         {
+         *           "overall": 73.5,
+         *           "student_id": "student-42",
+         *           "topics": [
+         *             {
+         *               "level": "Mastered",
+         *               "mastery": 92,
+         *               "topic": "variables"
+         *             },
+         *             {
+         *               "level": "Learning",
+         *               "mastery": 55,
+         *               "topic": "for-loops"
+         *             }
+         *           ]
+         *         },
+         *         {
+         *           "overall": 0,
+         *           "student_id": "student-43",
+         *           "topics": [
+         *             {
+         *               "level": "Beginner",
+         *               "mastery": 0,
+         *               "topic": "variables"
+         *             },
+         *             {
+         *               "level": "Beginner",
+         *               "mastery": 0,
+         *               "topic": "for-loops"
+         *             }
+         *           ]
+         *         }
+         *       ],
+         *       "topics": [
+         *         "variables",
+         *         "for-loops"
+         *       ]
+         *     }
          */
         ClassProgressRead: {
             /** Class Id */
@@ -778,7 +819,19 @@ export interface components {
              */
             topics: string[];
         };
-        /** ClassRead */
+        /**
+         * ClassRead
+         * @example {
+         *       "class_id": "c-5e1d2a7b",
+         *       "created_at": "2026-01-30T16:20:05.117420Z",
+         *       "name": "Python 1A",
+         *       "student_ids": [
+         *         "student-42",
+         *         "student-43"
+         *       ],
+         *       "teacher_id": "teacher-7"
+         *     }
+         */
         ClassRead: {
             /** Class Id */
             class_id: string;
@@ -2008,6 +2061,20 @@ export interface components {
         /**
          * TokenRead
          * @description A signed-in session: send `access_token` as `Authorization: Bearer …`, trade `refresh_token` for a new pair.
+         * @example {
+         *       "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjJhOWM0MSJ9.c2lnbmF0dXJl",
+         *       "expires_in": 900,
+         *       "refresh_expires_in": 1209600,
+         *       "refresh_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJqdGkiOiI4YjFlIn0.c2lnbmF0dXJl",
+         *       "token_type": "bearer",
+         *       "user": {
+         *         "created_at": "2026-01-31T09:00:12.482113Z",
+         *         "disabled": false,
+         *         "id": "3f2a9c41-7d0e-4b8a-9c65-1e2f3a4b5c6d",
+         *         "role": "student",
+         *         "username": "ada"
+         *       }
+         *     }
          */
         TokenRead: {
             /**
@@ -2228,7 +2295,16 @@ export interface components {
              */
             username: string;
         };
-        /** UserRead */
+        /**
+         * UserRead
+         * @example {
+         *       "created_at": "2026-01-31T09:00:12.482113Z",
+         *       "disabled": false,
+         *       "id": "3f2a9c41-7d0e-4b8a-9c65-1e2f3a4b5c6d",
+         *       "role": "student",
+         *       "username": "ada"
+         *     }
+         */
         UserRead: {
             /** Created At */
             created_at?: string | null;

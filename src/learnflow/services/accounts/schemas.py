@@ -20,7 +20,18 @@ class LoginCreate(BaseModel):
     password: str = Field(min_length=1, max_length=MAX_LENGTH, examples=["correct horse 42"])
 
 
+USER_EXAMPLE = {
+    "id": "3f2a9c41-7d0e-4b8a-9c65-1e2f3a4b5c6d",
+    "username": "ada",
+    "role": "student",
+    "disabled": False,
+    "created_at": "2026-01-31T09:00:12.482113Z",
+}
+
+
 class UserRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [USER_EXAMPLE]})
+
     id: str = Field(description="The account id; a student's work is stored under it.", examples=["3f2a9c"])
     username: str = Field(examples=["ada"])
     role: Role = Field(examples=["teacher"])
@@ -30,6 +41,21 @@ class UserRead(BaseModel):
 
 class TokenRead(BaseModel):
     """A signed-in session: send `access_token` as `Authorization: Bearer …`, trade `refresh_token` for a new pair."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjJhOWM0MSJ9.c2lnbmF0dXJl",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "refresh_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJqdGkiOiI4YjFlIn0.c2lnbmF0dXJl",
+                    "refresh_expires_in": 1209600,
+                    "user": USER_EXAMPLE,
+                }
+            ]
+        }
+    )
 
     access_token: str = Field(examples=["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…"])
     token_type: Literal["bearer"] = "bearer"

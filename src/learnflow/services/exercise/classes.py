@@ -37,6 +37,20 @@ class ClassCreate(BaseModel):
 
 
 class ClassRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "class_id": "c-5e1d2a7b",
+                    "name": "Python 1A",
+                    "teacher_id": "teacher-7",
+                    "student_ids": ["student-42", "student-43"],
+                    "created_at": "2026-01-30T16:20:05.117420Z",
+                }
+            ]
+        }
+    )
+
     class_id: str
     name: str
     teacher_id: str
@@ -64,6 +78,35 @@ class StudentMastery(BaseModel):
 
 class ClassProgressRead(BaseModel):
     """Students x topics: each cell is a student's mastery (0-100) and level in one topic."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "class_id": "c-5e1d2a7b",
+                    "topics": ["variables", "for-loops"],
+                    "students": [
+                        {
+                            "student_id": "student-42",
+                            "overall": 73.5,
+                            "topics": [
+                                {"topic": "variables", "mastery": 92.0, "level": "Mastered"},
+                                {"topic": "for-loops", "mastery": 55.0, "level": "Learning"},
+                            ],
+                        },
+                        {
+                            "student_id": "student-43",
+                            "overall": 0.0,
+                            "topics": [
+                                {"topic": "variables", "mastery": 0.0, "level": "Beginner"},
+                                {"topic": "for-loops", "mastery": 0.0, "level": "Beginner"},
+                            ],
+                        },
+                    ],
+                }
+            ]
+        }
+    )
 
     class_id: str
     topics: list[str] = Field(description="The curriculum's topics, in order: the heat map's columns.")
