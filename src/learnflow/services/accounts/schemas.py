@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from learnflow.auth.identity import Role
 from learnflow.auth.passwords import MAX_LENGTH
@@ -20,7 +21,7 @@ class LoginCreate(BaseModel):
     password: str = Field(min_length=1, max_length=MAX_LENGTH, examples=["correct horse 42"])
 
 
-USER_EXAMPLE = {
+USER_EXAMPLE: JsonDict = {
     "id": "3f2a9c41-7d0e-4b8a-9c65-1e2f3a4b5c6d",
     "username": "ada",
     "role": "student",
