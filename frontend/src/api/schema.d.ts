@@ -2290,10 +2290,10 @@ export interface components {
             role: components["schemas"]["Role"];
             /**
              * Username
-             * @description 3 to 64 letters, digits, '.', '_' or '-'; compared without case.
+             * @description 3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; compared without case.
              * @example grace
              */
-            username: string;
+            username: string & unknown;
         };
         /**
          * UserRead

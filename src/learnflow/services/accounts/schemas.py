@@ -84,7 +84,9 @@ class UserCreate(BaseModel):
     username: str = Field(
         min_length=3,
         max_length=64,
-        description="3 to 64 letters, digits, '.', '_' or '-'; compared without case.",
+        # The rule of learnflow.auth.accounts.USERNAME, before case and surrounding blanks are dropped.
+        pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{2,63}\s*$",
+        description="3 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit; compared without case.",
         examples=["grace"],
     )
     password: str = Field(min_length=10, max_length=MAX_LENGTH, description="At least 10 characters, not the username.")
