@@ -484,3 +484,44 @@ async def test_questions_are_answered_through_the_sidecar(tmp_path: Path, databa
         sent = next(e for t, e in world.emulator.published if t == "learning.query")
         assert sent["specversion"] == "1.0" and sent["subject"] == "d1"  # our envelope, passed through
         assert sent["traceparent"] and "tracestate" in sent and sent["topic"] == "learning.query"
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_a_shared_deployment_on_dapr_refuses_to_start_without_the_app_token(
+    tmp_path: Path, environment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from learnflow.auth.service import MissingAppToken, dapr_app_token
+    from learnflow.config import AppSettings, BusSettings
+    from tests.conftest import make_settings
+
+    monkeypatch.delenv("APP_API_TOKEN", raising=False)
+    monkeypatch.setenv("LEARNFLOW_AUTH", "on")  # production refuses it off (conftest turns it off)
+    settings = make_settings(tmp_path)
+    on_dapr = replace(settings, bus=BusSettings(EVENT_BUS="dapr"), app=AppSettings(ENVIRONMENT=environment))
+    with pytest.raises(MissingAppToken, match="APP_API_TOKEN is not set"):
+        dapr_app_token(on_dapr)
+    short = replace(on_dapr, bus=BusSettings(EVENT_BUS="dapr", APP_API_TOKEN="x" * 23))
+    with pytest.raises(MissingAppToken, match="at least 24"):
+        dapr_app_token(short)
+    dapr_app_token(replace(on_dapr, bus=BusSettings(EVENT_BUS="dapr", APP_API_TOKEN="x" * 24)))
+    # Another transport has no delivery routes to protect.
+    dapr_app_token(replace(on_dapr, bus=BusSettings(EVENT_BUS="kafka")))
+
+
+def test_development_on_dapr_without_the_app_token_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from learnflow.auth.service import dapr_app_token
+    from learnflow.config import AppSettings, BusSettings
+    from tests.conftest import make_settings
+
+    monkeypatch.delenv("APP_API_TOKEN", raising=False)
+    settings = replace(
+        make_settings(tmp_path), bus=BusSettings(EVENT_BUS="dapr"), app=AppSettings(ENVIRONMENT="development")
+    )
+    dapr_app_token(settings)
+    assert "APP_API_TOKEN is not set" in caplog.text

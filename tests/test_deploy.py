@@ -619,6 +619,17 @@ def test_the_services_that_send_code_to_the_runner_carry_its_token() -> None:
     assert one("Secret", "runner-token")["stringData"]["RUNNER_API_TOKEN"].startswith("replace-with")
 
 
+def test_only_the_sidecar_can_deliver_events_to_a_service() -> None:
+    # Dapr's app token: the injector sets APP_API_TOKEN from the Secret, the sidecar sends it, the app checks it.
+    for app_id in APP_IDS:
+        notes = deployment(app_id)["spec"]["template"]["metadata"]["annotations"]
+        assert notes["dapr.io/app-token-secret"] == "app-api-token", app_id
+    template = one("Secret", "app-api-token")
+    assert set(template["stringData"]) == {"token"}
+    assert template["stringData"]["token"].startswith("replace-with")
+    assert "app-api-token.yaml" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
 def test_the_runner_pod_gives_bubblewrap_what_it_needs() -> None:
     spec = deployment("runner-service")["spec"]["template"]["spec"]
     assert spec["hostUsers"] is False

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learnflow import observability, uow
 from learnflow.ai import AIProvider, create_provider
 from learnflow.auth.access import Authenticator
-from learnflow.auth.service import runner_token
+from learnflow.auth.service import dapr_app_token, runner_token
 from learnflow.auth.setup import Authentication
 from learnflow.bus import EventBus, Outcome, Subscription, create_bus
 from learnflow.bus.base import RawPayload
@@ -70,6 +70,7 @@ class Runtime:
         self.source = f"/learnflow/{self.name}"
         self.db = Database(self.settings.database_url, connect_timeout_s=self.settings.db.connect_timeout_s)
         self.bus = bus or create_bus(self.settings.bus)
+        dapr_app_token(self.settings)  # on Dapr, only the sidecar may deliver events (refused at start if not)
         self.ai = ai or create_provider(self.settings.ai)
         # Who is calling, chosen from settings (local accounts, the platform's OIDC provider, or off).
         self.auth = Authentication(

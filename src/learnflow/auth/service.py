@@ -31,6 +31,7 @@ RUNNER_CLIENT = Caller(id="service:runner-client", role=Role.admin, username="ru
 # As AUTH_SECRET_KEY: `openssl rand -hex 32` gives 64; 32 characters of it are 128 bits.
 MIN_TOKEN_CHARS = 32
 SHARED = ("staging", "production")
+MIN_APP_TOKEN_CHARS = 24
 
 
 class MissingRunnerToken(RuntimeError):
@@ -81,3 +82,31 @@ class RunnerTokenAuthenticator:
             log.warning("authentication failed: client=%s path=%s reason=wrong runner token", client, request.url.path)
             raise Unauthenticated("the runner token is not valid")
         return RUNNER_CLIENT
+
+
+class MissingAppToken(RuntimeError):
+    """A shared deployment on Dapr whose delivery routes anyone reaching the pod could call: refused at start."""
+
+
+def dapr_app_token(settings: Settings) -> None:
+    """On Dapr, ``APP_API_TOKEN`` proves a delivery came from the sidecar; checked at start.
+
+    Without it the delivery routes (``/dapr/events/...``) take events from whoever reaches the pod's
+    port, and triage's port is reachable through the ingress: staging and production refuse to start
+    (:class:`MissingAppToken`); development and tests log it and go on.
+    """
+    if settings.bus.backend != "dapr":
+        return
+    configured = settings.bus.dapr_app_token
+    if configured is None:
+        message = (
+            "APP_API_TOKEN is not set: the Dapr delivery routes accept events from anyone who reaches this "
+            "port (annotate the Deployment with dapr.io/app-token-secret: app-api-token; infrastructure/dapr/README.md)"
+        )
+        if settings.app.environment in SHARED:
+            raise MissingAppToken(message)
+        log.warning(message)
+        return
+    # Dapr's own guide makes it with `openssl rand 16 | base64`: 24 characters, 128 bits.
+    if len(configured.get_secret_value()) < MIN_APP_TOKEN_CHARS:
+        raise MissingAppToken(f"APP_API_TOKEN must have at least {MIN_APP_TOKEN_CHARS} characters")
