@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -486,7 +487,8 @@ def test_classes_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         runner = CliRunner()
         created = runner.invoke(app, ["classes", "create", "Python 1A", "--teacher", "t-1"])
         assert created.exit_code == 0, created.output
-        class_id = created.output.split()[2]
+        # The line that says so (log lines of an earlier test's logging set-up may come before it).
+        class_id = re.search(r"created class (\S+)", created.output).group(1)  # type: ignore[union-attr]
         added = runner.invoke(app, ["classes", "add", class_id, "stu-a", "stu-b", "stu-a"])
         assert added.exit_code == 0 and "added 2 student(s)" in added.output, added.output
         removed = runner.invoke(app, ["classes", "remove", class_id, "stu-b", "stu-z"])
@@ -495,10 +497,10 @@ def test_classes_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         assert listed.exit_code == 0, listed.output
         import json
 
-        assert json.loads(listed.output) == [
+        assert json.loads(listed.stdout) == [
             {"class_id": class_id, "name": "Python 1A", "teacher_id": "t-1", "student_ids": ["stu-a"]}
         ]
-        assert json.loads(runner.invoke(app, ["classes", "list", "--json", "--teacher", "t-2"]).output) == []
+        assert json.loads(runner.invoke(app, ["classes", "list", "--json", "--teacher", "t-2"]).stdout) == []
         missing = runner.invoke(app, ["classes", "add", "no-such-class", "stu-a"])
         assert missing.exit_code != 0 and "no-such-class" in missing.output
     finally:

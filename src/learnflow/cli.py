@@ -485,7 +485,8 @@ def _with_database(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction on the configured database (brought up to date first)."""
     from learnflow.db import Database
 
-    database = Database(get_settings().database_url)
+    settings = get_settings()
+    database = Database(settings.database_url, connect_timeout_s=settings.db.connect_timeout_s)
 
     async def run() -> T:
         try:
@@ -621,27 +622,13 @@ def _new_password(username: str, *, from_stdin: bool) -> str:
 
 
 def _in_accounts(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in one transaction on the configured database (migrated first), committing on success."""
-    from learnflow.db import Database
+    """Run ``work`` on the local accounts in one transaction; a refused change is an error line, not a trace."""
     from learnflow.errors import LearnFlowError
 
-    settings = get_settings()
-    if settings.auth.provider != "local":
+    if get_settings().auth.provider != "local":
         raise typer.BadParameter("AUTH_PROVIDER=oidc: accounts live in the identity provider, not here")
-    database = Database(settings.database_url, connect_timeout_s=settings.db.connect_timeout_s)
-
-    async def run() -> T:
-        try:
-            await database.upgrade()
-            async with database.session() as session:
-                result = await work(session)
-                await session.commit()
-                return result
-        finally:
-            await database.dispose()
-
     try:
-        return asyncio.run(run())
+        return _with_database(work)
     except LearnFlowError as exc:
         Console(stderr=True).print(f"Error: {exc.message}", style="red", markup=False, highlight=False)
         raise typer.Exit(1) from None

@@ -176,6 +176,21 @@ class TextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class CurrentStderr(logging.StreamHandler[IO[str]]):
+    """Writes to ``sys.stderr`` as it is when a record is emitted, not as it was when logging was set up.
+
+    A command run inside another program (typer's test runner, an embedding tool) gets a stderr that is
+    swapped in and closed afterwards; a handler holding that object would fail on every later record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(
     settings: Settings,
     *,
@@ -188,7 +203,7 @@ def configure_logging(
     Replaces the root's handlers (uvicorn is started with ``log_config=None`` so its loggers come here
     too) and returns the handler, so that a test can inspect exactly what would be written.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler: logging.StreamHandler[IO[str]] = logging.StreamHandler(stream) if stream else CurrentStderr()
     handler.addFilter(ContextFilter())
     handler.addFilter(RedactFilter(secret_values(settings)))
     if settings.app.resolved_log_format == "json":
