@@ -161,7 +161,7 @@ def request_for(method: str, path: str, w: World) -> tuple[str, dict[str, Any]]:
         "{class_id}": w.class_id,
         "{exercise_id}": w.exercise_id,
         "{topic}": "lists",
-        "{student_id}": a if "/students/{student_id}/progress" in path else "stu-c",
+        "{student_id}": a if path.startswith("/api/students/{student_id}/") else "stu-c",
     }
     url = path
     for name, value in paths.items():
@@ -186,6 +186,9 @@ def request_for(method: str, path: str, w: World) -> tuple[str, dict[str, Any]]:
         ("POST", "/api/quizzes/{topic}/attempts"): {"json": {"student_id": a}},
         ("POST", "/api/quizzes/attempts/{attempt_id}/answers"): {"json": {"answers": {}}},
         ("GET", "/api/students/{student_id}/progress"): {},
+        ("GET", "/api/students/{student_id}/progress/history"): {},
+        ("GET", "/api/students/{student_id}/submissions"): {},
+        ("GET", "/api/students/{student_id}/queries"): {},
         ("GET", "/api/alerts"): {"params": {"student_id": a}},
         ("POST", "/api/alerts/{alert_id}/resolve"): {},
         ("POST", "/api/classes"): {"json": {"name": ""}},

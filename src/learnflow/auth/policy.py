@@ -121,6 +121,13 @@ ACCESS: dict[tuple[str, str], Access] = {
         STUDENTS, Scope.student, "only the attempt's student answers it"
     ),
     ("GET", "/api/students/{student_id}/progress"): Access(ALL, Scope.student, "the student, their teachers, admins"),
+    ("GET", "/api/students/{student_id}/progress/history"): Access(
+        ALL, Scope.student, "the student, their teachers, admins"
+    ),
+    ("GET", "/api/students/{student_id}/submissions"): Access(
+        ALL, Scope.student, "the student, their teachers, admins"
+    ),
+    ("GET", "/api/students/{student_id}/queries"): Access(ALL, Scope.student, "the student, their teachers, admins"),
     ("GET", "/api/alerts"): Access(STAFF_ONLY, Scope.student, "teachers: their classes' students; admins: all"),
     ("POST", "/api/alerts/{alert_id}/resolve"): Access(
         STAFF_ONLY, Scope.student, "the alert's student's teacher, or an admin"

@@ -55,47 +55,68 @@ class MasteryParts:
         return round(100 * total, 2)
 
 
-async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[MasteryParts, int, int, int]:
-    """Mastery parts, plus (attempts, passed exercises, failed submissions in a row) for ``topic``."""
-    rows = (
-        await session.execute(
-            select(Submission.exercise_id, Submission.passed, Submission.quality, Submission.created_at)
-            .join(Exercise, Exercise.id == Submission.exercise_id)
-            .where(
-                Submission.student_id == student_id,
-                Exercise.topic == topic,
-                # One's own exercise proves nothing: an author passing it would raise their own mastery.
-                or_(Exercise.author_id.is_(None), Exercise.author_id != student_id),
-            )
-            .order_by(Submission.created_at.desc())
+@dataclass(frozen=True)
+class _Graded:
+    """One graded submission (``exercise_id`` set) or quiz (``exercise_id`` None) of a student's topic."""
+
+    topic: str
+    at: datetime
+    passed: bool
+    exercise_id: str | None = None
+    quality: float | None = None
+    score: float = 0.0
+
+
+async def _graded(session: AsyncSession, *, student_id: str, topic: str | None) -> list[_Graded]:
+    """The student's graded work (of ``topic``, or every topic), newest first."""
+    subs = (
+        select(Exercise.topic, Submission.exercise_id, Submission.passed, Submission.quality, Submission.created_at)
+        .join(Exercise, Exercise.id == Submission.exercise_id)
+        .where(
+            Submission.student_id == student_id,
+            # One's own exercise proves nothing: an author passing it would raise their own mastery.
+            or_(Exercise.author_id.is_(None), Exercise.author_id != student_id),
         )
-    ).all()
+    )
+    quizzes = select(QuizAttempt.topic, QuizAttempt.score, _answered_at.label("at")).where(
+        QuizAttempt.student_id == student_id, QuizAttempt.status == "graded"
+    )
+    if topic is not None:
+        subs = subs.where(Exercise.topic == topic)
+        quizzes = quizzes.where(QuizAttempt.topic == topic)
+    found = [
+        _Graded(
+            topic=r.topic,
+            at=_aware(r.created_at),
+            passed=bool(r.passed),
+            exercise_id=r.exercise_id,
+            quality=None if r.quality is None else float(r.quality),
+        )
+        for r in await session.execute(subs)
+    ]
+    found += [
+        _Graded(topic=q.topic, at=_aware(q.at), passed=q.score >= QUIZ_PASS, score=float(q.score))
+        for q in await session.execute(quizzes)
+    ]
+    return sorted(found, key=lambda g: g.at, reverse=True)
+
+
+def _parts_of(graded: list[_Graded]) -> tuple[MasteryParts, int, int, int]:
+    # ``graded``: one topic's work, newest first.
+    rows = [g for g in graded if g.exercise_id is not None]
     passed_exercises = {r.exercise_id for r in rows if r.passed}
     completion = min(len(passed_exercises) / COMPLETION_TARGET, 1.0)
     # Quality of each passed exercise's latest passing solution: how the student writes working code.
     latest_quality: dict[str, float] = {}
     for r in rows:
-        if r.passed and r.quality is not None and r.exercise_id not in latest_quality:
-            latest_quality[r.exercise_id] = float(r.quality)
+        if r.passed and r.quality is not None and r.exercise_id is not None and r.exercise_id not in latest_quality:
+            latest_quality[r.exercise_id] = r.quality
     quality = sum(latest_quality.values()) / len(latest_quality) if latest_quality else 0.0
-    quizzes = (
-        await session.execute(
-            select(
-                QuizAttempt.score,
-                func.coalesce(QuizAttempt.graded_at, QuizAttempt.created_at, type_=DateTime(timezone=True)).label("at"),
-            ).where(QuizAttempt.student_id == student_id, QuizAttempt.topic == topic, QuizAttempt.status == "graded")
-        )
-    ).all()
-    quiz = max((float(q.score) for q in quizzes), default=0.0)
+    quiz = max((g.score for g in graded if g.exercise_id is None), default=0.0)
     # Consistency: the current run of successes, newest first, across submissions and quizzes.
-    outcomes = sorted(
-        [(r.created_at, bool(r.passed)) for r in rows] + [(q.at, q.score >= QUIZ_PASS) for q in quizzes],
-        key=lambda o: _aware(o[0]),
-        reverse=True,
-    )
     streak = 0
-    for _, ok in outcomes:
-        if not ok:
+    for g in graded:
+        if not g.passed:
             break
         streak += 1
     failed_streak = 0
@@ -110,6 +131,34 @@ async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[
         consistency=min(streak / CONSISTENCY_TARGET, 1.0),
     )
     return result, len(rows), len(passed_exercises), failed_streak
+
+
+async def parts(session: AsyncSession, *, student_id: str, topic: str) -> tuple[MasteryParts, int, int, int]:
+    """Mastery parts, plus (attempts, passed exercises, failed submissions in a row) for ``topic``."""
+    return _parts_of(await _graded(session, student_id=student_id, topic=topic))
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    at: datetime
+    topic: str
+    mastery: float
+
+
+async def history(session: AsyncSession, *, student_id: str, limit: int) -> list[HistoryPoint]:
+    """The topic's mastery right after each of the student's latest ``limit`` graded submissions and quizzes.
+
+    Recomputed from the stored submissions and quizzes as they stood at that moment (the same rows and
+    formula ``recompute`` uses), oldest first: no snapshot table is needed, and a point is exactly what
+    ``recompute`` would have stored then.
+    """
+    graded = await _graded(session, student_id=student_id, topic=None)
+    points = []
+    for i, g in enumerate(graded[:limit]):
+        # Ties (same timestamp) count as done together: the later rows in the list are older.
+        before = [o for o in graded[i:] if o.topic == g.topic]
+        points.append(HistoryPoint(at=g.at, topic=g.topic, mastery=_parts_of(before)[0].mastery))
+    return list(reversed(points))
 
 
 # When a quiz attempt was graded (older rows, from before attempts were drawn, only know when created).

@@ -13,28 +13,33 @@ from learnflow.auth.access import EVERYONE, STAFF, CallerDep, allow, check_actin
 from learnflow.auth.identity import Role
 from learnflow.db.models import QuizAttempt, StruggleAlert, Student
 from learnflow.errors import NotFound, Unprocessable
+from learnflow.events.payloads import TestOutcome
 from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.exercise import service
 from learnflow.services.exercise.schemas import (
     ALERT_EXAMPLE,
     EXERCISE_EXAMPLE,
+    STUDENT_SUBMISSION_EXAMPLE,
     AlertRead,
     Difficulty,
     ExerciseCreate,
     ExerciseCreated,
     ExerciseRead,
     GenerateRequest,
+    HistoryPoint,
+    ProgressHistoryRead,
     ProgressRead,
     QuizAnswers,
     QuizAttemptRead,
     QuizInfo,
     QuizRead,
     QuizStart,
+    StudentSubmissionRead,
     SubmissionCreate,
     SubmissionRead,
     TopicProgress,
 )
-from learnflow.tutor import exercises, progress
+from learnflow.tutor import exercises, progress, studentwork
 
 router = APIRouter(prefix="/api", tags=["exercise"], responses=ERROR_RESPONSES)
 
@@ -173,6 +178,54 @@ async def student_progress(
 
 
 @router.get(
+    "/students/{student_id}/progress/history", response_model=ProgressHistoryRead, dependencies=[allow(*EVERYONE)]
+)
+async def student_progress_history(
+    student_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> ProgressHistoryRead:
+    """Mastery over time, recomputed after each of the latest graded submissions and quizzes (oldest first)."""
+    await _known_student(session, caller, student_id)
+    points = await progress.history(session, student_id=student_id, limit=limit)
+    return ProgressHistoryRead(
+        student_id=student_id, points=[HistoryPoint(at=p.at, topic=p.topic, mastery=p.mastery) for p in points]
+    )
+
+
+@router.get(
+    "/students/{student_id}/submissions",
+    response_model=list[StudentSubmissionRead],
+    dependencies=[allow(*EVERYONE)],
+    responses={200: {"content": {"application/json": {"example": [STUDENT_SUBMISSION_EXAMPLE]}}}},
+)
+async def student_submissions(
+    student_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[StudentSubmissionRead]:
+    """The student's submissions with their results, newest first: the student, their teachers, admins."""
+    await _known_student(session, caller, student_id)
+    return [
+        StudentSubmissionRead(
+            submission_id=g.submission.id,
+            exercise_id=g.submission.exercise_id,
+            title=g.title,
+            passed=g.submission.passed,
+            score=g.submission.score,
+            tests=[TestOutcome.model_validate(t) for t in g.visible],
+            hidden_passed=g.hidden_passed,
+            hidden_total=g.hidden_total,
+            code=g.submission.code,
+            created_at=g.submission.created_at,
+        )
+        for g in await studentwork.submissions(session, student_id=student_id, limit=limit)
+    ]
+
+
+@router.get(
     "/alerts",
     dependencies=[allow(*STAFF)],
     response_model=list[AlertRead],
@@ -215,7 +268,10 @@ async def alerts(
         stmt = stmt.where(StruggleAlert.resolved == resolved)
     if student_id:
         stmt = stmt.where(StruggleAlert.student_id == student_id)
-    return [_alert(a) for a in (await session.execute(stmt)).scalars()]
+    return [
+        _alert(a, recent_code=await studentwork.recent_code(session, alert=a))
+        for a in (await session.execute(stmt)).scalars()
+    ]
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertRead, dependencies=[allow(*STAFF)])
@@ -229,7 +285,8 @@ async def resolve_alert(alert_id: str, runtime: RuntimeDep, caller: CallerDep) -
         if not alert.resolved:
             alert.resolved = True
             alert.resolved_at = datetime.now(UTC)
-    return _alert(alert)
+        code = await studentwork.recent_code(work.session, alert=alert)
+    return _alert(alert, recent_code=code)
 
 
 def _known_topic(runtime: RuntimeDep, topic: str, *, field: str) -> None:
@@ -239,7 +296,14 @@ def _known_topic(runtime: RuntimeDep, topic: str, *, field: str) -> None:
         raise Unprocessable(f"unknown topic {topic!r}; topics: {topics}", field=field)
 
 
-def _alert(a: StruggleAlert) -> AlertRead:
+async def _known_student(session: SessionDep, caller: CallerDep, student_id: str) -> None:
+    # Scope first: whether a student exists is itself one student's data.
+    await classes.check_student_data(session, caller, student_id)
+    if await session.get(Student, student_id) is None:
+        raise NotFound(f"student {student_id!r} does not exist")
+
+
+def _alert(a: StruggleAlert, *, recent_code: str | None) -> AlertRead:
     return AlertRead(
         alert_id=a.id,
         student_id=a.student_id,
@@ -248,4 +312,5 @@ def _alert(a: StruggleAlert) -> AlertRead:
         details=a.details,
         resolved=a.resolved,
         created_at=a.created_at,
+        recent_code=recent_code,
     )

@@ -39,6 +39,35 @@ ALERT_EXAMPLE: dict[str, Any] = {
     "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
     "resolved": False,
     "created_at": "2026-01-31T09:20:11.058210Z",
+    "recent_code": "numbers = [3, 1, 2]\nprint(numbers[3])\n",
+}
+STUDENT_SUBMISSION_EXAMPLE: dict[str, Any] = {
+    "submission_id": "e8ad391c-4d55-421f-91a7-604349aa46e9",
+    "exercise_id": "for-loops-1-sum-evens",
+    "title": "Sum of the even numbers",
+    "passed": False,
+    "score": 0.2,
+    "tests": [
+        {
+            "name": "test_mixed_numbers",
+            "passed": False,
+            "message": "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+        },
+        {"name": "test_no_evens", "passed": False, "message": "sum_evens([1, 3, 5]) == 0: got 9, expected 0"},
+    ],
+    "hidden_passed": 1,
+    "hidden_total": 3,
+    "code": "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n        if n % 2:\n"
+    "            total += n\n    return total\n",
+    "created_at": "2026-01-31T09:12:47.310554Z",
+}
+HISTORY_EXAMPLE: dict[str, Any] = {
+    "student_id": "student-42",
+    "points": [
+        {"at": "2026-01-31T09:12:47.310554Z", "topic": "for-loops", "mastery": 0.0},
+        {"at": "2026-01-31T09:15:02.118020Z", "topic": "for-loops", "mastery": 31.33},
+        {"at": "2026-01-31T09:20:11.058210Z", "topic": "lists", "mastery": 6.0},
+    ],
 }
 
 
@@ -279,6 +308,42 @@ class AlertRead(BaseModel):
     details: str
     resolved: bool
     created_at: UtcDateTime
+    recent_code: str | None = Field(
+        default=None,
+        description="The code the student last submitted before the alert (on its topic), truncated; null if none.",
+    )
+
+
+class StudentSubmissionRead(BaseModel):
+    """A graded submission as the student's teachers read it: hidden tests only as a count."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [STUDENT_SUBMISSION_EXAMPLE]})
+
+    submission_id: str
+    exercise_id: str
+    title: str
+    passed: bool
+    score: float
+    tests: list[TestOutcome] = Field(description="The visible tests' results.")
+    hidden_passed: int = Field(description="Hidden tests passed.")
+    hidden_total: int = Field(description="Hidden tests run.")
+    code: str
+    created_at: UtcDateTime
+
+
+class HistoryPoint(BaseModel):
+    at: UtcDateTime
+    topic: str
+    mastery: float = Field(description="The topic's mastery (0-100) right after this graded submission or quiz.")
+
+
+class ProgressHistoryRead(BaseModel):
+    """Mastery over time, oldest first: one point per graded submission or quiz."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [HISTORY_EXAMPLE]})
+
+    student_id: str
+    points: list[HistoryPoint]
 
 
 class QuizQuestionRead(BaseModel):

@@ -14,13 +14,19 @@ from sse_starlette.sse import EventSourceResponse
 from learnflow.auth import classes
 from learnflow.auth.access import EVERYONE, CallerDep, allow, check_acting_as
 from learnflow.auth.identity import Role
-from learnflow.db.models import LearningSession
+from learnflow.db.models import LearningSession, Student
 from learnflow.errors import NotFound
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.limits import MAX_WAIT_S
 from learnflow.services.triage import service
-from learnflow.services.triage.schemas import CONCEPT_RESPONSE_EXAMPLE, QueryRead, TriageCreate, TriageRead
-from learnflow.tutor import queries
+from learnflow.services.triage.schemas import (
+    CONCEPT_RESPONSE_EXAMPLE,
+    QueryRead,
+    StudentQueryRead,
+    TriageCreate,
+    TriageRead,
+)
+from learnflow.tutor import queries, studentwork
 
 router = APIRouter(prefix="/api", tags=["triage"], responses=ERROR_RESPONSES)
 
@@ -57,6 +63,33 @@ async def triage(
         topic=row.topic,
         response=response,
     )
+
+
+@router.get("/students/{student_id}/queries", response_model=list[StudentQueryRead], dependencies=[allow(*EVERYONE)])
+async def student_queries(
+    student_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[StudentQueryRead]:
+    """The student's latest questions, newest first, with who answered: the student, their teachers, admins."""
+    await classes.check_student_data(session, caller, student_id)
+    if await session.get(Student, student_id) is None:
+        raise NotFound(f"student {student_id!r} does not exist")
+    return [
+        StudentQueryRead(
+            query_id=a.query.id,
+            query=a.query.query,
+            # routed_to, status and kind are str columns: pydantic checks them against their Literals.
+            routed_to=a.query.routed_to,  # type: ignore[arg-type]
+            topic=a.query.topic,
+            status=a.query.status,  # type: ignore[arg-type]
+            created_at=a.query.created_at,
+            answer_agent=a.answer.agent if a.answer else None,
+            answer_kind=a.answer.kind if a.answer else None,  # type: ignore[arg-type]
+        )
+        for a in await studentwork.recent_queries(session, student_id=student_id, limit=limit)
+    ]
 
 
 @router.get(

@@ -157,3 +157,33 @@ class QueryRead(BaseModel):
     routed_to: Specialist
     status: Literal["pending", "answered", "failed"]
     response: ResponseRead | None = None
+
+
+class StudentQueryRead(BaseModel):
+    """A question the student asked, as their teachers read it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+                    "query": "What is the difference between a list and a tuple?",
+                    "routed_to": "concepts",
+                    "topic": "lists",
+                    "status": "answered",
+                    "created_at": "2026-01-31T09:10:02.511032Z",
+                    "answer_agent": "concepts",
+                    "answer_kind": "answer",
+                }
+            ]
+        }
+    )
+
+    query_id: str
+    query: str
+    routed_to: Specialist
+    topic: str | None
+    status: Literal["pending", "answered", "failed"]
+    created_at: UtcDateTime
+    answer_agent: str | None = Field(default=None, description="The agent that answered; null until answered.")
+    answer_kind: Literal["answer", "error"] | None = Field(default=None, description="Null until answered.")
