@@ -568,3 +568,62 @@ async def test_a_stream_opened_before_its_session_exists_shows_only_the_callers_
     assert seen == []
     # Now A's: B may no longer open it, A may.
     assert (await client.get("/api/sessions/fresh/stream", headers=bearer(STUDENT_B))).status_code == 403
+
+
+async def test_a_teacher_reads_one_students_submissions_questions_history_and_alert_code(
+    client: httpx.AsyncClient, runtime: Runtime, signed_in: World
+):
+    w, a = signed_in, bearer(STUDENT_A)
+    base = f"/api/students/{STUDENT_A.id}"
+    url = f"/api/exercises/{w.exercise_id}/submissions"
+    wrong = "x = 1\n"
+    first = await client.post(url, json={"student_id": STUDENT_A.id, "code": wrong}, headers=a)
+    assert first.json()["passed"] is False
+    right = await client.post(
+        url, json={"student_id": STUDENT_A.id, "code": await _bank_solution(runtime, w.exercise_id)}, headers=a
+    )
+    assert right.json()["passed"] is True
+    alert_id = str(uuid.uuid4())
+    async with runtime.unit_of_work() as work:
+        await progress.record_alert(
+            work.session, alert_id=alert_id, student_id=STUDENT_A.id, topic="variables", reason="test", details="-"
+        )
+
+    for who in (STUDENT_A, TEACHER_1, ADMIN):
+        subs = await client.get(f"{base}/submissions", headers=bearer(who))
+        assert subs.status_code == 200, (who.id, subs.text)
+        newest, oldest = subs.json()
+        assert (newest["submission_id"], oldest["submission_id"]) == (
+            right.json()["submission_id"],
+            first.json()["submission_id"],
+        )
+        assert oldest["code"] == wrong and oldest["passed"] is False and oldest["title"]
+        # Hidden tests only as counts: their names and messages stay hidden from every reader.
+        assert oldest["hidden_total"] > 0 and oldest["hidden_passed"] == 0
+        graded = first.json()["tests"]
+        assert len(oldest["tests"]) + oldest["hidden_total"] == len(graded)
+        assert "hidden test" not in " ".join(t["message"] for t in oldest["tests"])
+        assert newest["hidden_passed"] == newest["hidden_total"] and all(t["passed"] for t in newest["tests"])
+        asked = (await client.get(f"{base}/queries", headers=bearer(who))).json()
+        assert [(q["query_id"], q["query"]) for q in asked] == [(w.query_id, "What is a for loop?")]
+        assert asked[0]["routed_to"] == "concepts" and asked[0]["status"] in ("pending", "answered")
+        if asked[0]["status"] == "answered":
+            assert (asked[0]["answer_agent"], asked[0]["answer_kind"]) == ("concepts", "answer")
+    for path in ("submissions", "queries", "progress/history"):
+        for who in (STUDENT_B, TEACHER_2):
+            assert (await client.get(f"{base}/{path}", headers=bearer(who))).status_code == 403, (path, who.id)
+        assert (await client.get(f"/api/students/nobody/{path}", headers=bearer(ADMIN))).status_code == 404
+    assert len((await client.get(f"{base}/submissions", params={"limit": 1}, headers=a)).json()) == 1
+    assert (await client.get(f"{base}/submissions", params={"limit": 10_000}, headers=a)).status_code == 422
+
+    # History: one point per graded submission or quiz, oldest first; the last is the stored mastery.
+    points = (await client.get(f"{base}/progress/history", headers=bearer(TEACHER_1))).json()["points"]
+    assert [p["topic"] for p in points] == ["variables", "variables"]
+    assert points[0]["mastery"] == 0.0 and points[0]["at"] <= points[1]["at"]
+    stored = (await client.get(f"{base}/progress", headers=bearer(TEACHER_1))).json()["topics"]
+    assert points[1]["mastery"] == next(t["mastery"] for t in stored if t["topic"] == "variables") > 0
+
+    # The alert card's code: the student's last submission on the alert's topic before it; none for lists.
+    alerts = (await client.get("/api/alerts", params={"student_id": STUDENT_A.id}, headers=bearer(TEACHER_1))).json()
+    code = {x["alert_id"]: x["recent_code"] for x in alerts}
+    assert code == {alert_id: await _bank_solution(runtime, w.exercise_id), w.alert_id: None}
