@@ -153,5 +153,16 @@ test("the teacher sees a struggle alert arrive live and resolves it", async ({ b
   await teacherPage.getByRole("table").getByRole("link", { name: student }).click();
   await expect(teacherPage.getByRole("heading", { name: student })).toBeVisible();
   await expect(teacherPage.locator('[data-topic="return-values"]')).toBeVisible();
+  // The student's work: the wrong then right submissions with their results and code, and the question.
+  await expect(teacherPage.locator('[data-history-topic="return-values"]')).toBeVisible();
+  const submissions = teacherPage.getByRole("region", { name: "Submissions", exact: true });
+  const wrong = submissions.locator("li[data-submission]").filter({ hasText: title }).filter({ hasText: "Not yet" });
+  await expect(wrong).toHaveCount(1);
+  await wrong.locator("summary").click();
+  await expect(wrong).toContainText("test_double_three: failed");
+  await expect(wrong.getByLabel(`Code submitted for ${title}`)).toContainText("return n + 2");
+  await expect(submissions.locator("li[data-submission]").filter({ hasText: title }).filter({ hasText: "Passed" })).toHaveCount(1);
+  const questions = teacherPage.getByRole("region", { name: "Recent questions" });
+  await expect(questions).toContainText("I'm stuck, I don't understand return values at all");
   await screenshot(teacherPage, "teacher-student-page");
 });

@@ -538,6 +538,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/students/{student_id}/progress/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Student Progress History
+         * @description Mastery over time, recomputed after each of the latest graded submissions and quizzes (oldest first).
+         */
+        get: operations["student_progress_history_api_students__student_id__progress_history_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/students/{student_id}/queries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Student Queries
+         * @description The student's latest questions, newest first, with who answered: the student, their teachers, admins.
+         */
+        get: operations["student_queries_api_students__student_id__queries_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/students/{student_id}/submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Student Submissions
+         * @description The student's submissions with their results, newest first: the student, their teachers, admins.
+         */
+        get: operations["student_submissions_api_students__student_id__submissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/triage": {
         parameters: {
             query?: never;
@@ -653,6 +713,7 @@ export interface components {
          *       "created_at": "2026-01-31T09:20:11.058210Z",
          *       "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
          *       "reason": "low_quiz",
+         *       "recent_code": "numbers = [3, 1, 2]\nprint(numbers[3])\n",
          *       "resolved": false,
          *       "student_id": "student-42",
          *       "topic": "lists"
@@ -671,6 +732,11 @@ export interface components {
             details: string;
             /** Reason */
             reason: string;
+            /**
+             * Recent Code
+             * @description The code the student last submitted before the alert (on its topic), truncated; null if none.
+             */
+            recent_code?: string | null;
             /** Resolved */
             resolved: boolean;
             /** Student Id */
@@ -1441,6 +1507,22 @@ export interface components {
              */
             timestamp: string;
         };
+        /** HistoryPoint */
+        HistoryPoint: {
+            /**
+             * At
+             * Format: date-time
+             * @example 2026-01-31T09:15:02.123456Z
+             */
+            at: string;
+            /**
+             * Mastery
+             * @description The topic's mastery (0-100) right after this graded submission or quiz.
+             */
+            mastery: number;
+            /** Topic */
+            topic: string;
+        };
         /** IOTest */
         IOTest: {
             /** Expected Stdout */
@@ -1511,6 +1593,36 @@ export interface components {
             current_password: string;
             /** New Password */
             new_password: string;
+        };
+        /**
+         * ProgressHistoryRead
+         * @description Mastery over time, oldest first: one point per graded submission or quiz.
+         * @example {
+         *       "points": [
+         *         {
+         *           "at": "2026-01-31T09:12:47.310554Z",
+         *           "mastery": 0,
+         *           "topic": "for-loops"
+         *         },
+         *         {
+         *           "at": "2026-01-31T09:15:02.118020Z",
+         *           "mastery": 31.33,
+         *           "topic": "for-loops"
+         *         },
+         *         {
+         *           "at": "2026-01-31T09:20:11.058210Z",
+         *           "mastery": 6,
+         *           "topic": "lists"
+         *         }
+         *       ],
+         *       "student_id": "student-42"
+         *     }
+         */
+        ProgressHistoryRead: {
+            /** Points */
+            points: components["schemas"]["HistoryPoint"][];
+            /** Student Id */
+            student_id: string;
         };
         /**
          * ProgressRead
@@ -1971,6 +2083,112 @@ export interface components {
             topics: components["schemas"]["MasteryCell"][];
         };
         /**
+         * StudentQueryRead
+         * @description A question the student asked, as their teachers read it.
+         * @example {
+         *       "answer_agent": "concepts",
+         *       "answer_kind": "answer",
+         *       "created_at": "2026-01-31T09:10:02.511032Z",
+         *       "query": "What is the difference between a list and a tuple?",
+         *       "query_id": "f0d9c705-eeb0-4d95-9134-674927903cbb",
+         *       "routed_to": "concepts",
+         *       "status": "answered",
+         *       "topic": "lists"
+         *     }
+         */
+        StudentQueryRead: {
+            /**
+             * Answer Agent
+             * @description The agent that answered; null until answered.
+             */
+            answer_agent?: string | null;
+            /**
+             * Answer Kind
+             * @description Null until answered.
+             */
+            answer_kind?: ("answer" | "error") | null;
+            /**
+             * Created At
+             * Format: date-time
+             * @example 2026-01-31T09:15:02.123456Z
+             */
+            created_at: string;
+            /** Query */
+            query: string;
+            /** Query Id */
+            query_id: string;
+            routed_to: components["schemas"]["Specialist"];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "answered" | "failed";
+            /** Topic */
+            topic: string | null;
+        };
+        /**
+         * StudentSubmissionRead
+         * @description A graded submission as the student's teachers read it: hidden tests only as a count.
+         * @example {
+         *       "code": "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n        if n % 2:\n            total += n\n    return total\n",
+         *       "created_at": "2026-01-31T09:12:47.310554Z",
+         *       "exercise_id": "for-loops-1-sum-evens",
+         *       "hidden_passed": 1,
+         *       "hidden_total": 3,
+         *       "passed": false,
+         *       "score": 0.2,
+         *       "submission_id": "e8ad391c-4d55-421f-91a7-604349aa46e9",
+         *       "tests": [
+         *         {
+         *           "message": "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+         *           "name": "test_mixed_numbers",
+         *           "passed": false
+         *         },
+         *         {
+         *           "message": "sum_evens([1, 3, 5]) == 0: got 9, expected 0",
+         *           "name": "test_no_evens",
+         *           "passed": false
+         *         }
+         *       ],
+         *       "title": "Sum of the even numbers"
+         *     }
+         */
+        StudentSubmissionRead: {
+            /** Code */
+            code: string;
+            /**
+             * Created At
+             * Format: date-time
+             * @example 2026-01-31T09:15:02.123456Z
+             */
+            created_at: string;
+            /** Exercise Id */
+            exercise_id: string;
+            /**
+             * Hidden Passed
+             * @description Hidden tests passed.
+             */
+            hidden_passed: number;
+            /**
+             * Hidden Total
+             * @description Hidden tests run.
+             */
+            hidden_total: number;
+            /** Passed */
+            passed: boolean;
+            /** Score */
+            score: number;
+            /** Submission Id */
+            submission_id: string;
+            /**
+             * Tests
+             * @description The visible tests' results.
+             */
+            tests: components["schemas"]["TestOutcome"][];
+            /** Title */
+            title: string;
+        };
+        /**
          * SubmissionCreate
          * @example {
          *       "code": "def total(numbers):\n    return sum(numbers)\n",
@@ -2362,6 +2580,7 @@ export interface operations {
                      *         "created_at": "2026-01-31T09:20:11.058210Z",
                      *         "details": "Quiz on 'lists': 1/5 correct (20%, under 50%).",
                      *         "reason": "low_quiz",
+                     *         "recent_code": "numbers = [3, 1, 2]\nprint(numbers[3])\n",
                      *         "resolved": false,
                      *         "student_id": "student-42",
                      *         "topic": "lists"
@@ -5155,6 +5374,336 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProgressRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    student_progress_history_api_students__student_id__progress_history_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                student_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgressHistoryRead"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    student_queries_api_students__student_id__queries_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                student_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudentQueryRead"][];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    student_submissions_api_students__student_id__submissions_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                student_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "code": "def sum_evens(numbers):\n    total = 0\n    for n in numbers:\n        if n % 2:\n            total += n\n    return total\n",
+                     *         "created_at": "2026-01-31T09:12:47.310554Z",
+                     *         "exercise_id": "for-loops-1-sum-evens",
+                     *         "hidden_passed": 1,
+                     *         "hidden_total": 3,
+                     *         "passed": false,
+                     *         "score": 0.2,
+                     *         "submission_id": "e8ad391c-4d55-421f-91a7-604349aa46e9",
+                     *         "tests": [
+                     *           {
+                     *             "message": "sum_evens([1, 2, 3, 4, 5, 6]) == 12: got 9, expected 12",
+                     *             "name": "test_mixed_numbers",
+                     *             "passed": false
+                     *           },
+                     *           {
+                     *             "message": "sum_evens([1, 3, 5]) == 0: got 9, expected 0",
+                     *             "name": "test_no_evens",
+                     *             "passed": false
+                     *           }
+                     *         ],
+                     *         "title": "Sum of the even numbers"
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["StudentSubmissionRead"][];
                 };
             };
             /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */

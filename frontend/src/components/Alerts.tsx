@@ -5,6 +5,7 @@ import { Link } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { mergeAlerts, reasonText } from "../alerts";
 import { useStudentNames } from "../names";
+import { CodeView } from "./CodeView";
 import { ErrorMessage, Loading } from "./Status";
 
 export const POLL_MS = 3000;
@@ -74,6 +75,12 @@ export function AlertsPanel({ studentId, pollMs = POLL_MS }: { studentId?: strin
               {a.topic && <> · {a.topic}</>} · <time dateTime={a.created_at}>{new Date(a.created_at).toLocaleString()}</time>
             </p>
             {a.details && <pre className="output">{a.details}</pre>}
+            {a.recent_code && (
+              <details className="recent-code" open>
+                <summary>Their recent code</summary>
+                <CodeView code={a.recent_code} label={`Recent code of ${names.get(a.student_id) ?? a.student_id}`} />
+              </details>
+            )}
             <button type="button" onClick={() => resolve(a.alert_id)} disabled={resolving === a.alert_id}>
               {resolving === a.alert_id ? "Resolving…" : "Mark as resolved"}
             </button>

@@ -7,10 +7,12 @@ import { SubmissionView } from "../pages/Exercise";
 import { Answer } from "../pages/Tutor";
 import { validationVerdict } from "../pages/Author";
 import { CodeEditor } from "./CodeEditor";
+import { CodeView } from "./CodeView";
 import { DebugAnswerView } from "./DebugPanel";
 import { HeatMap } from "./HeatMap";
 import { MasteryChart } from "./MasteryChart";
 import { RunResult } from "./RunResult";
+import { byTopic, MasteryHistory, QuestionList, SubmissionList } from "./StudentWork";
 
 describe("RunResult", () => {
   it("shows output, errors and the limits hit in plain words", () => {
@@ -116,5 +118,72 @@ describe("CodeEditor", () => {
     const box = screen.getByRole("textbox", { name: "Your solution" });
     expect(box).toHaveTextContent("def f():");
     expect(document.querySelector(".cm-lineNumbers")).not.toBeNull();
+  });
+});
+
+describe("CodeView", () => {
+  it("highlights Python and keeps a student's markup as text", () => {
+    const { container } = render(<CodeView code={'def f():\n    return "<b>hi</b>"\n'} label="Recent code" />);
+    const code = screen.getByLabelText("Recent code");
+    expect(code).toHaveTextContent('return "<b>hi</b>"');
+    expect(container.querySelector("b")).toBeNull();
+    expect(container.querySelector(".hljs-keyword")).toHaveTextContent("def");
+  });
+});
+
+describe("SubmissionList", () => {
+  it("shows each submission's verdict, visible results, hidden count and code", async () => {
+    const user = userEvent.setup();
+    const submissions: Schemas["StudentSubmissionRead"][] = [
+      {
+        submission_id: "s1", exercise_id: "e", title: "Double it", passed: false, score: 0.5, hidden_passed: 1, hidden_total: 2,
+        tests: [{ name: "test_a", passed: true, message: "" }, { name: "test_b", passed: false, message: "assert 3 == 4" }],
+        code: "def double(n):\n    return n + 2\n", created_at: "2026-01-31T09:12:47Z",
+      },
+    ];
+    render(<SubmissionList submissions={submissions} />);
+    await user.click(screen.getByText("Double it"));
+    expect(screen.getByText("Not yet")).toBeInTheDocument();
+    expect(screen.getByText(/test_b: failed/)).toBeInTheDocument();
+    expect(screen.getByText("assert 3 == 4")).toBeInTheDocument();
+    expect(screen.getByText("Hidden tests: 1 of 2 passed.")).toBeInTheDocument();
+    expect(screen.getByLabelText("Code submitted for Double it")).toHaveTextContent("return n + 2");
+  });
+  it("says when there is nothing yet", () => {
+    render(<SubmissionList submissions={[]} />);
+    expect(screen.getByText("No submissions yet.")).toBeInTheDocument();
+  });
+});
+
+describe("QuestionList", () => {
+  it("shows the question, where it went and who answered", () => {
+    render(
+      <QuestionList
+        queries={[
+          { query_id: "q1", query: "What is a list?", routed_to: "concepts", topic: "lists", status: "answered", created_at: "2026-01-31T09:10:02Z", answer_agent: "concepts", answer_kind: "answer" },
+          { query_id: "q2", query: "Why does it crash?", routed_to: "debug", topic: null, status: "pending", created_at: "2026-01-31T09:11:02Z" },
+        ]}
+      />,
+    );
+    const first = screen.getByText("What is a list?").closest("li")!;
+    expect(first).toHaveTextContent("to concepts · lists · answered by concepts");
+    expect(screen.getByText("Why does it crash?").closest("li")).toHaveTextContent("waiting for an answer");
+  });
+});
+
+describe("MasteryHistory", () => {
+  const points: Schemas["HistoryPoint"][] = [
+    { at: "2026-01-31T09:00:00Z", topic: "lists", mastery: 0 },
+    { at: "2026-01-31T09:05:00Z", topic: "loops", mastery: 20 },
+    { at: "2026-01-31T09:10:00Z", topic: "lists", mastery: 46.5 },
+  ];
+  it("groups points per topic in order", () => {
+    expect([...byTopic(points)].map(([t, ps]) => [t, ps.map((p) => p.mastery)])).toEqual([["lists", [0, 46.5]], ["loops", [20]]]);
+  });
+  it("draws one line per topic with an accessible summary", () => {
+    const { container } = render(<MasteryHistory points={points} />);
+    expect(screen.getByRole("img", { name: /Mastery over time/ })).toBeInTheDocument();
+    expect(container.querySelector("desc")).toHaveTextContent("lists: from 0 to 47; loops: from 20 to 20");
+    expect(container.querySelectorAll('[data-history-topic="lists"] circle')).toHaveLength(2);
   });
 });
