@@ -11,10 +11,10 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from learnflow.db.models import Assignment
+from learnflow.db.models import Assignment, StruggleAlert, Student, Submission
 from learnflow.runtime import Runtime
 from learnflow.services.exercise import service as exercise_service
-from learnflow.tutor import quality
+from learnflow.tutor import quality, studentwork
 from learnflow.tutor.progress import MasteryParts, level_for
 
 
@@ -243,3 +243,46 @@ async def test_asking_for_a_quiz_gets_the_topics_quiz_without_answers(client: ht
     assert answer["data"]["topic"] == "dictionaries" and len(answer["data"]["questions"]) == 5
     assert f"/api/quizzes/attempts/{answer['data']['attempt_id']}/answers" in answer["content"]
     assert all("answer" not in q and "output" not in q for q in answer["data"]["questions"])
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_an_alerts_recent_code_is_the_last_submission_on_its_topic_before_it_truncated(
+    client: httpx.AsyncClient, runtime: Runtime
+):
+    bank = {e["topic"]: e["exercise_id"] for e in (await client.get("/api/exercises")).json()}
+    start = datetime(2026, 1, 1, 9, tzinfo=UTC)
+    long_code = "x = 1\n" * 2000
+    async with runtime.unit_of_work() as work:
+        work.session.add(Student(id="rc-1"))
+        for i, (topic, code) in enumerate([("lists", "old = 1\n"), ("lists", long_code), ("variables", "other = 1\n")]):
+            work.session.add(
+                Submission(
+                    id=f"rc-{i}",
+                    exercise_id=bank[topic],
+                    student_id="rc-1",
+                    code=code,
+                    created_at=start + timedelta(minutes=i),
+                )
+            )
+        # A later lists submission: after the alert, so not the code that raised it.
+        work.session.add(
+            Submission(
+                id="rc-late",
+                exercise_id=bank["lists"],
+                student_id="rc-1",
+                code="late = 1\n",
+                created_at=start + timedelta(hours=1),
+            )
+        )
+    at = start + timedelta(minutes=5)
+    async with runtime.reading() as session:
+        on_lists = StruggleAlert(id="a", student_id="rc-1", topic="lists", reason="low_quiz", details="", created_at=at)
+        anywhere = StruggleAlert(id="b", student_id="rc-1", topic=None, reason="failed_runs", details="", created_at=at)
+        nothing = StruggleAlert(
+            id="c", student_id="rc-1", topic="functions", reason="low_quiz", details="", created_at=at
+        )
+        code = await studentwork.recent_code(session, alert=on_lists)
+        assert code is not None and code.startswith("x = 1\n") and code.endswith("(truncated)\n")
+        assert len(code) < studentwork.MAX_RECENT_CODE_CHARS + 40
+        assert await studentwork.recent_code(session, alert=anywhere) == "other = 1\n"
+        assert await studentwork.recent_code(session, alert=nothing) is None
