@@ -182,6 +182,7 @@ def request_for(method: str, path: str, w: World) -> tuple[str, dict[str, Any]]:
         ("POST", "/api/exercises"): {"json": {"title": "t"}},
         ("POST", "/api/exercises/generate"): {"json": {"student_id": a, "topic": "lists"}},
         ("POST", "/api/exercises/{exercise_id}/submissions"): {"json": {"student_id": a, "code": "x = 1\n"}},
+        ("GET", "/api/curriculum"): {},
         ("GET", "/api/quizzes/{topic}"): {},
         ("POST", "/api/quizzes/{topic}/attempts"): {"json": {"student_id": a}},
         ("POST", "/api/quizzes/attempts/{attempt_id}/answers"): {"json": {"answers": {}}},

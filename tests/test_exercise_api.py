@@ -298,3 +298,17 @@ async def test_terse_follow_ups_use_the_session_history(client: httpx.AsyncClien
     again = await ask("explain that more simply")
     assert again["routed_to"] == "concepts" and again["topic"] == "tuples"
     assert again["response"]["data"]["topic"] == "tuples"  # type: ignore[index]
+
+
+async def test_the_curriculum_outline_lists_modules_in_order_with_every_topic_of_the_bank(client: httpx.AsyncClient):
+    resp = await client.get("/api/curriculum")
+    assert resp.status_code == 200, resp.text
+    modules = resp.json()["modules"]
+    assert [m["order"] for m in modules] == sorted(m["order"] for m in modules)
+    assert modules[0]["module"] == "basics" and modules[0]["topics"][0]["topic"] == "variables"
+    outlined = [t["topic"] for m in modules for t in m["topics"]]
+    assert len(outlined) == len(set(outlined)), "a topic belongs to one module"
+    # Every exercise of the bank can be found under a module.
+    bank = {e["topic"] for e in (await client.get("/api/exercises")).json()}
+    assert bank and bank <= set(outlined)
+    assert all(t["title"] and t["summary"] for m in modules for t in m["topics"])

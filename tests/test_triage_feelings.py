@@ -6,6 +6,7 @@ topic, and the struggle alert's topic (named only when known). The labelled set 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -25,10 +26,20 @@ async def ask(client: httpx.AsyncClient, query: str, *, session: str = "s-feel")
     return body
 
 
-async def alerts(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    resp = await client.get("/api/alerts", params={"student_id": "stu-feel"})
-    assert resp.status_code == 200, resp.text
-    found: list[dict[str, Any]] = resp.json()
+async def alerts(client: httpx.AsyncClient, *, expected: int = 1) -> list[dict[str, Any]]:
+    """The student's alerts once ``expected`` of them are stored.
+
+    The alert is stored by the exercise service's consumer of `struggle.detected`, after the answer may
+    already have reached the student: poll briefly instead of reading once.
+    """
+    found: list[dict[str, Any]] = []
+    for _ in range(100):
+        resp = await client.get("/api/alerts", params={"student_id": "stu-feel"})
+        assert resp.status_code == 200, resp.text
+        found = resp.json()
+        if len(found) >= expected:
+            break
+        await asyncio.sleep(0.1)
     return found
 
 

@@ -25,3 +25,37 @@ export function groupByTopic(exercises: Schemas["ExerciseRead"][]): [string, Sch
   }
   return Array.from(groups);
 }
+
+export type ModuleGroup = {
+  module: string;
+  title: string;
+  topics: { topic: string; title: string; exercises: Schemas["ExerciseRead"][] }[];
+};
+
+/**
+ * Exercises by module, then topic, in the curriculum's teaching order; topics and modules with no
+ * exercise (after filtering) are left out. An exercise whose topic the outline does not know (a
+ * teacher's, on a topic added later) goes under "Other topics" rather than disappearing.
+ */
+export function groupByModule(
+  modules: Schemas["ModuleOutline"][],
+  exercises: Schemas["ExerciseRead"][],
+): ModuleGroup[] {
+  const byTopic = new Map(groupByTopic(exercises));
+  const groups: ModuleGroup[] = [];
+  for (const m of [...modules].sort((a, b) => a.order - b.order)) {
+    const topics = m.topics
+      .filter((t) => byTopic.has(t.topic))
+      .map((t) => ({ topic: t.topic, title: t.title, exercises: byTopic.get(t.topic)! }));
+    m.topics.forEach((t) => byTopic.delete(t.topic));
+    if (topics.length) groups.push({ module: m.module, title: m.title, topics });
+  }
+  if (byTopic.size) {
+    groups.push({
+      module: "other",
+      title: "Other topics",
+      topics: Array.from(byTopic, ([topic, list]) => ({ topic, title: topic, exercises: list })),
+    });
+  }
+  return groups;
+}

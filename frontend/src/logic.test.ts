@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { mergeAlerts, reasonText } from "./alerts";
 import type { Schemas } from "./api/client";
 import { contribution } from "./components/MasteryChart";
-import { groupByTopic, splitOutcomes, visibleTestNames } from "./exercises";
+import { groupByModule, groupByTopic, splitOutcomes, visibleTestNames } from "./exercises";
 import { focusTopics, nextStep } from "./progress";
 
 const topic = (over: Partial<Schemas["TopicProgress"]>): Schemas["TopicProgress"] => ({
@@ -27,6 +27,20 @@ describe("exercise results", () => {
     const split = splitOutcomes(outcomes, visible);
     expect(split.visible.map((o) => o.name)).toEqual(["test_one", "test_two"]);
     expect([split.hiddenPassed, split.hiddenTotal]).toEqual([1, 2]);
+  });
+  it("groups by module in teaching order, leaving out empty topics and keeping unknown ones", () => {
+    const ex = (id: string, t: string) => ({ exercise_id: id, topic: t }) as Schemas["ExerciseRead"];
+    const topic = (t: string) => ({ topic: t, title: t.toUpperCase(), summary: "s" });
+    const modules = [
+      { module: "b", title: "Second", order: 2, topics: [topic("loops")] },
+      { module: "a", title: "First", order: 1, topics: [topic("vars"), topic("types")] },
+    ];
+    const groups = groupByModule(modules, [ex("1", "loops"), ex("2", "vars"), ex("3", "mine"), ex("4", "vars")]);
+    expect(groups.map((g) => [g.title, g.topics.map((t) => [t.title, t.exercises.length])])).toEqual([
+      ["First", [["VARS", 2]]],
+      ["Second", [["LOOPS", 1]]],
+      ["Other topics", [["mine", 1]]],
+    ]);
   });
   it("groups by topic in first-seen order", () => {
     const ex = (id: string, t: string) => ({ exercise_id: id, topic: t }) as Schemas["ExerciseRead"];

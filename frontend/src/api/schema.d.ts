@@ -268,6 +268,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/curriculum": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Curriculum
+         * @description The modules in teaching order and their topics (no explanations): what exercises are browsed by.
+         */
+        get: operations["curriculum_api_curriculum_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/debug/analyze": {
         parameters: {
             query?: never;
@@ -1011,6 +1031,42 @@ export interface components {
             topic: string | null;
         };
         /**
+         * CurriculumRead
+         * @description The curriculum's modules in teaching order, each with its topics: how exercises are browsed.
+         * @example {
+         *       "modules": [
+         *         {
+         *           "module": "basics",
+         *           "order": 1,
+         *           "title": "Python Basics",
+         *           "topics": [
+         *             {
+         *               "summary": "A variable is a name that refers to a value, so you can use it later.",
+         *               "title": "Variables",
+         *               "topic": "variables"
+         *             }
+         *           ]
+         *         },
+         *         {
+         *           "module": "control-flow",
+         *           "order": 2,
+         *           "title": "Control Flow",
+         *           "topics": [
+         *             {
+         *               "summary": "Conditionals let a program choose which code to run.",
+         *               "title": "Conditionals (if, elif, else)",
+         *               "topic": "conditionals"
+         *             }
+         *           ]
+         *         }
+         *       ]
+         *     }
+         */
+        CurriculumRead: {
+            /** Modules */
+            modules: components["schemas"]["ModuleOutline"][];
+        };
+        /**
          * DebugAnswer
          * @example {
          *       "corrected_code": "total = 0\nfor n in range(3):\n    total += n\nprint(total)\n",
@@ -1579,6 +1635,17 @@ export interface components {
              * @example student-42
              */
             student_id: string & unknown;
+        };
+        /** ModuleOutline */
+        ModuleOutline: {
+            /** Module */
+            module: string;
+            /** Order */
+            order: number;
+            /** Title */
+            title: string;
+            /** Topics */
+            topics: components["schemas"]["TopicOutline"][];
         };
         /**
          * PasswordChange
@@ -2324,6 +2391,18 @@ export interface components {
              */
             token_type: "bearer";
             user: components["schemas"]["UserRead"];
+        };
+        /** TopicOutline */
+        TopicOutline: {
+            /** Summary */
+            summary: string;
+            /** Title */
+            title: string;
+            /**
+             * Topic
+             * @description The topic's id, as exercises and quizzes name it.
+             */
+            topic: string;
         };
         /** TopicProgress */
         TopicProgress: {
@@ -3929,6 +4008,103 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConceptAnswer"];
+                };
+            };
+            /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Signed in, but not allowed (`forbidden`): the wrong role, another student's work, or a student outside the teacher's classes */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request body is larger than the limit in `details` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Invalid input (`validation_error`): the body is not JSON (malformed, not UTF-8, nested too deeply), breaks the schema or a cross-field rule, holds text that cannot be stored (NUL characters, lone surrogates), or names an unknown topic; every entry of `details` gives the `field` path and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "validation_error",
+                     *         "details": [
+                     *           {
+                     *             "field": "student_id",
+                     *             "message": "String should have at least 1 character"
+                     *           }
+                     *         ],
+                     *         "message": "student_id: String should have at least 1 character"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many code runs waiting; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description A dependency (database, event bus) is unavailable; retrying may help */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    curriculum_api_curriculum_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurriculumRead"];
                 };
             };
             /** @description No credentials, or credentials that do not prove who the caller is (`unauthenticated`); the `WWW-Authenticate` header names the scheme */

@@ -115,6 +115,7 @@ ACCESS: dict[tuple[str, str], Access] = {
     ("POST", "/api/exercises/{exercise_id}/submissions"): Access(
         STUDENTS, Scope.self, "a student submits as themselves; teachers do not submit as students"
     ),
+    ("GET", "/api/curriculum"): Access(ALL, Scope.anyone, "modules and topics, no student data"),
     ("GET", "/api/quizzes/{topic}"): Access(ALL, Scope.anyone, "a quiz's pool size, no questions"),
     ("POST", "/api/quizzes/{topic}/attempts"): Access(STUDENTS, Scope.self, "a student starts their own attempt"),
     ("POST", "/api/quizzes/attempts/{attempt_id}/answers"): Access(

@@ -21,12 +21,14 @@ from learnflow.services.exercise.schemas import (
     EXERCISE_EXAMPLE,
     STUDENT_SUBMISSION_EXAMPLE,
     AlertRead,
+    CurriculumRead,
     Difficulty,
     ExerciseCreate,
     ExerciseCreated,
     ExerciseRead,
     GenerateRequest,
     HistoryPoint,
+    ModuleOutline,
     ProgressHistoryRead,
     ProgressRead,
     QuizAnswers,
@@ -37,6 +39,7 @@ from learnflow.services.exercise.schemas import (
     StudentSubmissionRead,
     SubmissionCreate,
     SubmissionRead,
+    TopicOutline,
     TopicProgress,
 )
 from learnflow.tutor import exercises, progress, studentwork
@@ -115,6 +118,22 @@ async def submit(exercise_id: str, body: SubmissionCreate, runtime: RuntimeDep, 
         student_id=body.student_id,
         code=body.code,
         submission_id=service.new_id(),
+    )
+
+
+@router.get("/curriculum", response_model=CurriculumRead, dependencies=[allow(*EVERYONE)])
+async def curriculum(runtime: RuntimeDep) -> CurriculumRead:
+    """The modules in teaching order and their topics (no explanations): what exercises are browsed by."""
+    return CurriculumRead(
+        modules=[
+            ModuleOutline(
+                module=m.module,
+                title=m.title,
+                order=m.order,
+                topics=[TopicOutline(topic=t.id, title=t.title, summary=t.summary) for t in m.topics],
+            )
+            for m in runtime.curriculum.modules
+        ]
     )
 
 

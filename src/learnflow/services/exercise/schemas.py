@@ -524,3 +524,57 @@ class QuizAttemptRead(BaseModel):
     mastery: float
     level: Literal["Beginner", "Learning", "Proficient", "Mastered"]
     struggle_detected: bool = Field(description="True when the score was under 50% and teachers were alerted.")
+
+
+class TopicOutline(BaseModel):
+    topic: str = Field(description="The topic's id, as exercises and quizzes name it.")
+    title: str
+    summary: str
+
+
+class ModuleOutline(BaseModel):
+    module: str
+    title: str
+    order: int
+    topics: list[TopicOutline]
+
+
+class CurriculumRead(BaseModel):
+    """The curriculum's modules in teaching order, each with its topics: how exercises are browsed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "modules": [
+                        {
+                            "module": "basics",
+                            "title": "Python Basics",
+                            "order": 1,
+                            "topics": [
+                                {
+                                    "topic": "variables",
+                                    "title": "Variables",
+                                    "summary": "A variable is a name that refers to a value, so you can use it later.",
+                                }
+                            ],
+                        },
+                        {
+                            "module": "control-flow",
+                            "title": "Control Flow",
+                            "order": 2,
+                            "topics": [
+                                {
+                                    "topic": "conditionals",
+                                    "title": "Conditionals (if, elif, else)",
+                                    "summary": "Conditionals let a program choose which code to run.",
+                                }
+                            ],
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
+    modules: list[ModuleOutline]
