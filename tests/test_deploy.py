@@ -876,16 +876,22 @@ def test_the_web_app_is_hardened_and_reaches_only_the_services() -> None:
     conf = (ROOT / "frontend" / "nginx.conf").read_text(encoding="utf-8")
     assert f"listen {port['containerPort']};" in conf
     assert "location = /healthz" in conf
-    # Every service it proxies to exists, and each accepts it on its HTTP port.
+    # Every service it proxies to exists, and each accepts it on its HTTP port. Not the runner: it takes
+    # only the services' token, so runs go through the exercise service, which forwards them.
     proxied = set(re.findall(r"proxy_pass http://([a-z-]+);", conf))
-    assert proxied == set(APP_IDS), proxied
+    served = set(APP_IDS) - {"runner-service"}
+    assert proxied == served, proxied
+    assert "location = /api/execute { proxy_pass http://exercise-service; }" in conf
+    assert "location ~ ^/api/students/[^/]+/queries$ { proxy_pass http://triage-service; }" in conf
     egress = [r for p in _policies("learnflow-web", "Egress").values() for r in p["spec"].get("egress", [])]
     web = _pod_labels("learnflow-web")
 
     def peers(rule: dict[str, Any], key: str) -> list[dict[str, Any]]:
         return [peer["podSelector"] for peer in rule.get(key, []) if "podSelector" in peer]
 
-    for app_id in APP_IDS:
+    runner = [r for r in egress if any(_selects(sel, _pod_labels("runner-service")) for sel in peers(r, "to"))]
+    assert not runner, "learnflow-web has no business with the runner"
+    for app_id in sorted(served):
         to_app = [r for r in egress if any(_selects(sel, _pod_labels(app_id)) for sel in peers(r, "to"))]
         assert any(p["port"] == 8000 for r in to_app for p in r["ports"]), f"learnflow-web cannot reach {app_id}"
         ingress = [r for p in _policies(app_id, "Ingress").values() for r in p["spec"].get("ingress", [])]

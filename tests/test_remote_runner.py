@@ -370,3 +370,23 @@ async def test_a_runner_without_a_token_refuses_every_service_token(tmp_path: Pa
     async with secured_pair(tmp_path, runner_token=None) as s:
         resp = await s.runner.post("/api/execute", json={"code": "print(1)"}, headers={RUNNER_TOKEN_HEADER: TOKEN})
         assert resp.status_code == 401
+
+
+async def test_a_service_forwards_a_callers_runs_and_grading_to_the_runner(
+    services: tuple[httpx.AsyncClient, Counted],
+) -> None:
+    # The runner accepts only the services' token: a browser's run reaches it through a service.
+    client, counted = services
+    resp = await client.post("/api/execute", json={"code": "print(6 * 7)\n", "student_id": "r-fw"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["stdout"] == "42\n"
+    assert counted.paths.count("/api/execute") == 1
+    graded = await client.post(
+        "/api/grade",
+        json={
+            "code": "def f():\n    return 1\n",
+            "tests": "from solution import f\n\ndef test_f():\n    assert f() == 1\n",
+        },
+    )
+    assert graded.status_code == 200, graded.text
+    assert "/api/grade" in counted.paths

@@ -57,6 +57,13 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         app.include_router(accounts_router)
     for declaration in rt.declarations:
         app.include_router(declaration.router)
+    if rt.remote is not None:
+        # This process sends code to the runner service, which accepts only the services' token: its
+        # /api/execute and /api/grade forward a signed-in caller's runs there (and record them in this
+        # database), so a browser never needs the runner's credentials (infrastructure/web routes here).
+        for declaration in CATALOG:
+            if declaration.is_runner and declaration.name not in rt.services:
+                app.include_router(declaration.router)
     if services is None:
         # The embedded default serves the web app too; a service alone (a pod) leaves it to the web image.
         # The router's default answers only what no route matches.
