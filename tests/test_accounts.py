@@ -399,3 +399,17 @@ async def test_with_oidc_there_is_no_password_sign_in(make_client) -> None:
     )
     resp = await client.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
     assert resp.status_code == 409 and "identity provider" in resp.json()["error"]["message"]
+
+
+async def test_a_refused_refresh_cookie_clears_the_browsers_session(make_client) -> None:
+    rt, client = await make_client()
+    await sign_in(client, rt, username="cookie-reuse", keep_cookies=True)
+    csrf = client.cookies[CSRF_COOKIE]
+    used = client.cookies[REFRESH_COOKIE]
+    assert (await client.post("/api/auth/refresh", headers={"X-CSRF-Token": csrf})).status_code == 200
+    # The rotated-away token again, from the cookie: a reuse, so 401, and the cookies go with it.
+    client.cookies.set(REFRESH_COOKIE, used, path="/api/auth")
+    resp = await client.post("/api/auth/refresh", headers={"X-CSRF-Token": client.cookies[CSRF_COOKIE]})
+    assert resp.status_code == 401 and resp.json()["error"]["code"] == "unauthenticated"
+    cleared = {c.split("=", 1)[0] for c in resp.headers.get_list("set-cookie")}
+    assert cleared == {SESSION_COOKIE, REFRESH_COOKIE, CSRF_COOKIE}

@@ -102,7 +102,7 @@ OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 MAX_JSON_DEPTH = 64
 
 
-def _error(
+def error_response(
     status: int,
     code: str,
     message: str,
@@ -212,13 +212,13 @@ def _sqlstate(exc: BaseException) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LearnFlowError)
     async def _domain(_: Request, exc: LearnFlowError) -> JSONResponse:
-        return _error(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+        return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [_detail(e) for e in exc.errors()] or [{"field": "body", "message": "invalid request"}]
         summary = "; ".join(f"{d['field']}: {d['message']}" for d in details)
-        return _error(422, "validation_error", summary, details)
+        return error_response(422, "validation_error", summary, details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -226,15 +226,15 @@ def install_error_handlers(app: FastAPI) -> None:
             # FastAPI's only 400: a body it could not decode (not UTF-8, or nested past the parser's limit).
             message = "the body is not valid JSON (it must be UTF-8 and not nested too deeply)"
             details = [{"field": "body", "message": message, "type": "json_invalid"}]
-            return _error(422, "validation_error", message, details)
+            return error_response(422, "validation_error", message, details)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         # 405 carries `Allow` (set by the router): the headers go through.
-        return _error(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+        return error_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
     @app.exception_handler(RecursionError)
     async def _too_deep(_: Request, exc: RecursionError) -> JSONResponse:
         message = f"the body is nested too deeply (at most {MAX_JSON_DEPTH} levels)"
-        return _error(
+        return error_response(
             422, "validation_error", message, [{"field": "body", "message": message, "type": "json_too_deep"}]
         )
 
@@ -244,11 +244,11 @@ def install_error_handlers(app: FastAPI) -> None:
         # Never the exception's text: SQLAlchemy's includes the statement's parameters, the student's own text.
         if isinstance(exc, IntegrityError) or state.startswith("23"):
             log.info("database refused the data: %s (sqlstate %s)", kind, state or "-")
-            return _error(409, "conflict", "the request conflicts with stored data")
+            return error_response(409, "conflict", "the request conflicts with stored data")
         if isinstance(exc, DataError) or state.startswith("22"):
             log.info("database refused the data: %s (sqlstate %s)", kind, state or "-")
             message = "the database cannot store this input as given"
-            return _error(422, "validation_error", message, [{"field": "body", "message": message}])
+            return error_response(422, "validation_error", message, [{"field": "body", "message": message}])
         outage = (
             not isinstance(exc, DBAPIError)  # pool timeouts, refused connections
             or isinstance(exc, (OperationalError, InterfaceError))
@@ -257,9 +257,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         if not outage:
             log.error("database error: %s (sqlstate %s)", kind, state or "-")
-            return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
+            return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
         log.warning("database unavailable: %s (sqlstate %s)", kind, state or "-")
-        return _error(503, "database_unavailable", "the database is unavailable; try again shortly")
+        return error_response(503, "database_unavailable", "the database is unavailable; try again shortly")
 
     # asyncpg raises plain ConnectionError/TimeoutError while connecting, before SQLAlchemy wraps.
     for kind in (OperationalError, DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
@@ -268,7 +268,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")
-        return _error(500, "internal_error", "an unexpected error occurred; it has been logged")
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
 
 
 class Health(BaseModel):
@@ -429,6 +429,6 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         message = f"the request body is larger than {self.limit} bytes"
         details = [{"field": "body", "message": message, "limit": self.limit}]
-        response = _error(413, "payload_too_large", message, details)
+        response = error_response(413, "payload_too_large", message, details)
         await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
         await send({"type": "http.response.body", "body": response.body})

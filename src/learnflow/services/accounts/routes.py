@@ -8,6 +8,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 
 from learnflow.auth import accounts
@@ -25,7 +26,7 @@ from learnflow.services.accounts.schemas import (
     UserCreate,
     UserRead,
 )
-from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, ErrorResponse, RuntimeDep
+from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, ErrorResponse, RuntimeDep, error_response
 
 log = logging.getLogger(__name__)
 
@@ -66,35 +67,15 @@ def _session_read(opened: accounts.Session) -> TokenRead:
 
 def _set_cookies(runtime: Runtime, request: Request, response: Response, opened: accounts.Session) -> None:
     secure = runtime.auth.secure_cookies(request.url.scheme)
-    response.set_cookie(
-        SESSION_COOKIE,
-        opened.access.token,
-        max_age=opened.access.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/",
+    cookies = (
+        (SESSION_COOKIE, opened.access.token, opened.access.expires_in, True, "/"),
+        # Sent only to the sign-in routes: the long-lived token never travels with ordinary requests.
+        (REFRESH_COOKIE, opened.refresh.token, opened.refresh.expires_in, True, "/api/auth"),
+        # Readable by the page's script (not HttpOnly): it echoes it in X-CSRF-Token, which another site cannot.
+        (CSRF_COOKIE, secrets.token_urlsafe(32), opened.refresh.expires_in, False, "/"),
     )
-    # Sent only to the sign-in routes: the long-lived token never travels with ordinary requests.
-    response.set_cookie(
-        REFRESH_COOKIE,
-        opened.refresh.token,
-        max_age=opened.refresh.expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=secure,
-        path="/api/auth",
-    )
-    # Readable by the page's script (not HttpOnly): it echoes it in X-CSRF-Token, which another site cannot.
-    response.set_cookie(
-        CSRF_COOKIE,
-        secrets.token_urlsafe(32),
-        max_age=opened.refresh.expires_in,
-        httponly=False,
-        samesite="lax",
-        secure=secure,
-        path="/",
-    )
+    for name, value, max_age, httponly, path in cookies:
+        response.set_cookie(name, value, max_age=max_age, httponly=httponly, samesite="lax", secure=secure, path=path)
 
 
 def _clear_cookies(response: Response) -> None:
@@ -158,7 +139,7 @@ def _refresh_token_of(request: Request, body: RefreshCreate | None) -> tuple[str
 @router.post("/auth/refresh", response_model=TokenRead, dependencies=[public()], responses=CONFLICT_RESPONSE)
 async def refresh(
     request: Request, response: Response, runtime: RuntimeDep, body: RefreshCreate | None = None
-) -> TokenRead:
+) -> TokenRead | JSONResponse:
     """Trade a refresh token for new tokens; the one sent is used up. Using one twice ends every session."""
     signer = runtime.auth.signer
     token, from_cookie = _refresh_token_of(request, body)
@@ -172,9 +153,12 @@ async def refresh(
             failure = exc  # a detected reuse revokes every session: that must commit before the 401
     if failure is not None:
         log.warning("refresh refused: client=%s reason=%s", client_address(request), failure.message)
-        if from_cookie:
-            _clear_cookies(response)
-        raise failure
+        if not from_cookie:
+            raise failure
+        # A raised error would drop this response's cookies: answer here, so the dead session is cleared too.
+        answer = error_response(failure.status_code, failure.code, failure.message, failure.details, failure.headers)
+        _clear_cookies(answer)
+        return answer
     if from_cookie:
         _set_cookies(runtime, request, response, opened)
     return _session_read(opened)
