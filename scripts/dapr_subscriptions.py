@@ -47,7 +47,7 @@ def app_subscriptions(service: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             app=AppSettings(LEARNFLOW_DATA_DIR=tmp),  # type: ignore[call-arg]
-            db=DatabaseSettings(DATABASE_URL=f"sqlite+aiosqlite:///{Path(tmp) / 'learnflow.db'}"),  # type: ignore[call-arg]
+            db=DatabaseSettings(DATABASE_URL=f"sqlite+inloop:///{Path(tmp) / 'learnflow.db'}"),  # type: ignore[call-arg]
             bus=BusSettings(EVENT_BUS="dapr", DAPR_HTTP_PORT=1),  # type: ignore[call-arg]
             ai=AISettings(AI_PROVIDER="offline"),  # type: ignore[call-arg]
             sandbox=SandboxSettings(),

@@ -119,7 +119,7 @@ RuntimeFactory = Callable[..., Runtime]
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each storage-backed test runs on SQLite and again on a real PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'learnflow.db'}"
+        return f"sqlite+inloop:///{tmp_path / 'learnflow.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
 

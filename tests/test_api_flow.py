@@ -188,7 +188,7 @@ async def test_ready_is_503_with_reason_when_database_is_gone(
 
     await runtime.db.dispose()
     # A directory where the database file should be: every connection attempt fails.
-    runtime.db = Database(f"sqlite+aiosqlite:///{tmp_path}")
+    runtime.db = Database(f"sqlite+inloop:///{tmp_path}")
     ready = await client.get("/ready")
     assert ready.status_code == 503
     assert any("database" in r for r in ready.json()["reasons"])

@@ -484,7 +484,7 @@ def test_classes_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from learnflow.cli import app
     from learnflow.config import get_settings
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+inloop:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("LEARNFLOW_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     try:

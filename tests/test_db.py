@@ -54,7 +54,7 @@ def test_url_from_configmap_variables(tmp_path: Path):
 def test_database_url_wins_and_is_mapped_to_async_drivers(tmp_path: Path):
     explicit = DatabaseSettings(DATABASE_URL="postgres://u@h/d", POSTGRES_HOST="ignored")  # type: ignore[call-arg]
     assert explicit.url(tmp_path) == "postgresql+asyncpg://u@h/d"
-    assert DatabaseSettings().url(tmp_path).startswith("sqlite+aiosqlite:///")
+    assert DatabaseSettings().url(tmp_path).startswith("sqlite+inloop:///")
 
 
 async def test_migrations_create_every_table(database_url: str):

@@ -38,7 +38,7 @@ API_KEY = "sk-test-0123456789abcdefghijklmnop"
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     """SQLite only: what is measured here does not depend on the database."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'learnflow.db'}"
+    return f"sqlite+inloop:///{tmp_path / 'learnflow.db'}"
 
 
 @pytest.fixture

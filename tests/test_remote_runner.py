@@ -164,7 +164,7 @@ def auth_settings(
     secret_key: str | None = None,
 ) -> Settings:
     """Settings with LEARNFLOW_AUTH=on, whatever conftest set for the other suites."""
-    base = make_settings(tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'learnflow.db'}")
+    base = make_settings(tmp_path, DATABASE_URL=f"sqlite+inloop:///{tmp_path / 'learnflow.db'}")
     return replace(
         base,
         app=base.app.model_copy(update={"environment": environment}),

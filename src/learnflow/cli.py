@@ -76,10 +76,10 @@ def serve(
         hint = asyncio.run(_first_start_hint(get_settings()))
         if hint:
             Console(stderr=True).print(hint, style="yellow", markup=False, highlight=False)
-    # Every database call hands over to a driver thread (aiosqlite's worker) and back. While the event
-    # loop is busy, a thread that finished its statement waits up to the switch interval (5 ms by
-    # default) for the GIL, and the request waiting on it, and on SQLite every writer queued behind
-    # it, with it: under load that waiting was most of the tail latency (bench/load.py).
+    # Work handed to a thread (a sandbox run, a password hash, aiosqlite if chosen) comes back through
+    # the GIL. While the event loop is busy, a thread that finished waits up to the switch interval
+    # (5 ms by default) for it, and the request waiting on it with it: under load, with every database
+    # call on a driver thread, that waiting was most of the tail latency (bench/load.py).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     # Logging is ours (configured above): uvicorn's loggers reach the root handler, and its access log
     # gives way to the middleware's line, which carries the request id.

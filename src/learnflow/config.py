@@ -89,7 +89,7 @@ class DatabaseSettings(BaseSettings):
                 f"postgresql+asyncpg://{auth}@{self.postgres_host}:{self.postgres_port}/"
                 f"{quote(self.postgres_db, safe='')}"
             )
-        return f"sqlite+aiosqlite:///{(data_dir / 'learnflow.db').resolve()}"
+        return f"sqlite+inloop:///{(data_dir / 'learnflow.db').resolve()}"
 
 
 def _async_driver(url: str) -> str:
@@ -97,7 +97,7 @@ def _async_driver(url: str) -> str:
     for prefix, replacement in (
         ("postgres://", "postgresql+asyncpg://"),
         ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite:///", "sqlite+aiosqlite:///"),
+        ("sqlite:///", "sqlite+inloop:///"),
     ):
         if url.startswith(prefix):
             return replacement + url[len(prefix) :]

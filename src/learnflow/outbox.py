@@ -23,13 +23,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.bus import EventBus
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
-from learnflow.db.session import insert_new
+from learnflow.db.session import insert_ignoring, table_of
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,13 @@ BATCH = 100
 # Events handed over and not yet sent, at most: beyond it (the bus has been down a long time) the
 # hand-over stops keeping them and the sweeps, which read them from the table, take over.
 MAX_HANDED = 10_000
+# The hand-over's statement, built once (see ``db.session``): the rows of this process's own commits.
+_outbox = table_of(OutboxEvent).c
+_TAKE = (
+    delete(table_of(OutboxEvent))
+    .where(_outbox.event_id.in_(bindparam("event_ids", expanding=True)))
+    .returning(_outbox.event_id)
+)
 
 
 class Outbox:
@@ -58,7 +65,7 @@ class Outbox:
     async def stage(session: AsyncSession, topic: str, wire: dict[str, Any]) -> bool:
         """Stage an event in ``session`` (sent once it commits); False when its id is staged already."""
         result = await session.execute(
-            insert_new(session, OutboxEvent, event_id=str(wire["id"]), topic=topic, event=wire)
+            insert_ignoring(session, OutboxEvent), {"event_id": str(wire["id"]), "topic": topic, "event": wire}
         )
         return bool(getattr(result, "rowcount", 1))
 
@@ -111,16 +118,7 @@ class Outbox:
                 async with self.db.session() as session:
                     # Deleting first takes the rows from any other relay (a replica's sweep, which
                     # skips locked rows, or holds them until it has sent them and then they are gone).
-                    taken = set(
-                        (
-                            await session.scalars(
-                                delete(OutboxEvent)
-                                .where(OutboxEvent.event_id.in_(chunk))
-                                .returning(OutboxEvent.event_id)
-                                .execution_options(synchronize_session=False)
-                            )
-                        ).all()
-                    )
+                    taken = set((await session.scalars(_TAKE, {"event_ids": chunk})).all())
                     for event_id in chunk:
                         if event_id in taken:
                             await self.bus.publish_wire(*handed[event_id])
@@ -178,8 +176,12 @@ class Outbox:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
+            # A timeout scope, not wait_for: on Python 3.11, cancelling a task inside wait_for just as
+            # its inner task was created could leave stop() waiting for ever (seen once statements
+            # stopped yielding to the loop: sqlite_inloop).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                async with asyncio.timeout(self.poll_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 if self._sweep or time.monotonic() - self._swept_at >= self.poll_s:

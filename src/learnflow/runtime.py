@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
 from learnflow.db.models import DeadLetter, ProcessedEvent
+from learnflow.db.session import insert_into, table_of
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.events.ids import derived_id
 from learnflow.inbox import Inbox
@@ -258,11 +259,12 @@ class Runtime:
         What the group gives up on is recorded, and ``on_dead_letter`` reacts to it in the same transaction.
         """
 
+        # Built once per consumer, executed with parameters (see ``db.session``): twice per event.
+        marks = table_of(ProcessedEvent).c
+        find_mark = select(marks.id).where(marks.consumer == group, marks.event_id == bindparam("event_id"))
+
         async def processed(session: AsyncSession, event_id: str) -> bool:
-            mark = select(ProcessedEvent.id).where(
-                ProcessedEvent.consumer == group, ProcessedEvent.event_id == event_id
-            )
-            return await session.scalar(mark) is not None
+            return await session.scalar(find_mark, {"event_id": event_id}) is not None
 
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             # The handler's changes, its events and the processed mark commit together: a failure
@@ -278,8 +280,8 @@ class Runtime:
                     if outcome is not Outcome.DONE:
                         work.discard()  # acknowledge only what succeeded
                         return outcome
-                    # A Core INSERT: cached once, and no ORM flush for a row nobody reads back.
-                    await work.session.execute(insert(ProcessedEvent).values(consumer=group, event_id=event.id))
+                    # A Core INSERT: no ORM flush for a row nobody reads back.
+                    await work.session.execute(insert_into(ProcessedEvent), {"consumer": group, "event_id": event.id})
             except IntegrityError:
                 async with self.db.session() as session:
                     if not await processed(session, event.id):

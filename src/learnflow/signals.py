@@ -184,7 +184,8 @@ class PostgresSignal(LocalSignal):
                 backoff = 0.1
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), self.PING_S)
+                        async with asyncio.timeout(self.PING_S):
+                            await lost.wait()
                     if not lost.is_set():
                         await conn.execute("SELECT 1", timeout=self.connect_timeout_s)
             except asyncio.CancelledError:

@@ -169,5 +169,10 @@ class NoteIndex:
         for i in scores:
             scores[i] += QUESTION_MATCH * overlap.get(i, 0.0)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        hits = [NoteHit(self.notes[i], s) for i, s in ranked if topics is None or self.notes[i].topic in topics]
-        return hits[:limit]
+        hits: list[NoteHit] = []
+        for i, score in ranked:  # most notes share a word with the question: stop at the limit
+            if len(hits) >= limit:
+                break
+            if topics is None or self.notes[i].topic in topics:
+                hits.append(NoteHit(self.notes[i], score))
+        return hits

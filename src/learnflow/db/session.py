@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Insert, event, text
+from sqlalchemy import Insert, Table, event, insert, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -25,12 +26,13 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 # How long a write waits for this process's other writers, like SQLite's own busy timeout.
 WRITER_WAIT_S = 30.0
+# How long a SQLite statement waits for another process's write lock (a CLI command beside the server).
+# The in-loop driver waits on the event loop's thread, so the whole process waits with it: keep it short.
+SQLITE_BUSY_TIMEOUT_S = 5.0
+# Connections kept open on SQLite: enough for the requests and consumers of one busy process, so the
+# pool does not open and close a connection (and set its pragmas) for every burst above its size.
+SQLITE_POOL_SIZE = 32
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
-
-
-def insert_new(session: AsyncSession, model: type[DeclarativeBase], **values: Any) -> Insert:
-    """An INSERT that does nothing when the row (by any unique key) exists: one statement, no race to lose."""
-    return insert_ignoring(session, model).values(**values)
 
 
 def row_values(row: DeclarativeBase) -> dict[str, Any]:
@@ -41,14 +43,42 @@ def row_values(row: DeclarativeBase) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key in row.__dict__}
 
 
-def insert_ignoring(session: AsyncSession, model: type[DeclarativeBase]) -> Insert:
-    """An INSERT that skips rows whose unique key exists already; execute it with a list of rows.
+def insert_ignoring(session: AsyncSession, model: type[DeclarativeBase], *, returning: str | None = None) -> Insert:
+    """An INSERT that skips rows whose unique key exists already; execute it with the row(s) as parameters.
 
-    The rows go as parameters, not as ``.values(rows)``: SQLAlchemy cannot cache the compiled form
-    of a multi-row VALUES clause, so that would be compiled again on every call.
+    One statement, no race to lose. With ``returning``, the new row's column (None when it existed).
     """
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    return insert(model).on_conflict_do_nothing()
+    return _insert_ignoring(session.get_bind().dialect.name, table_of(model), returning)
+
+
+def insert_into(model: type[DeclarativeBase], *, returning: str | None = None) -> Insert:
+    """A plain INSERT into the model's table; execute it with the row(s) as parameters."""
+    return _insert(table_of(model), returning)
+
+
+def table_of(model: type[DeclarativeBase]) -> Table:
+    """The model's table, for Core statements."""
+    table = model.__table__
+    assert isinstance(table, Table)  # every model maps one table
+    return table
+
+
+# The hot statements are Core statements on the tables, built once and executed with parameters:
+# building one per call (``insert(Model).values(**row)``) coerced every value and computed its cache
+# key each time, and the ORM's bulk path then mapped each row again; that was a quarter of the CPU
+# time of a question (bench/load.py). Rows go as parameters, never as ``.values(rows)``: a multi-row
+# VALUES clause has no cache key and would be compiled again on every call.
+@functools.cache
+def _insert_ignoring(dialect: str, table: Table, returning: str | None) -> Insert:
+    insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+    stmt = insert(table).on_conflict_do_nothing()
+    return stmt.returning(table.c[returning]) if returning else stmt
+
+
+@functools.cache
+def _insert(table: Table, returning: str | None) -> Insert:
+    stmt = insert(table)
+    return stmt.returning(table.c[returning]) if returning else stmt
 
 
 def alembic_config(url: str) -> Config:
@@ -70,7 +100,8 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 30}
+                kwargs["pool_size"] = kwargs["max_overflow"] = SQLITE_POOL_SIZE
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S}
         else:
             # A down database must produce a quick, clear 503 rather than a hung request.
             kwargs["connect_args"] = {"timeout": connect_timeout_s, "command_timeout": 30}
@@ -132,7 +163,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers (SSE, GET) proceed while a writer commits; busy_timeout waits instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -39,6 +39,10 @@ def create_app(services: Iterable[str] | None = None, *, runtime: Runtime | None
         description="AI-assisted Python learning. Errors share one shape: `{error: {code, message, details}}`.",
         lifespan=lifespan,
         dependencies=[Depends(storable_text)],
+        # Observe (below) makes each request's server span, metrics and log line. FastAPI's own
+        # telemetry would add a second server span and one per dependency, endpoint and serialization
+        # (five spans a request, 6% of a question's CPU time in bench/load.py) to every trace.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = rt
     app.openapi = document_security(  # type: ignore[method-assign]

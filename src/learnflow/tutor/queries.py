@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student, utcnow
-from learnflow.db.session import insert_new, row_values
+from learnflow.db.session import insert_ignoring, insert_into, row_values, table_of
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
@@ -16,29 +16,45 @@ from learnflow.events import LearningResponse
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
     """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
     # Not a savepoint: on SQLite the driver opens no transaction before it, so releasing it would commit.
-    await session.execute(insert_new(session, Student, id=student_id))
+    await session.execute(insert_ignoring(session, Student), {"id": student_id})
 
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
     # The read first: on SQLite the first write takes the one writer's lock until the commit.
-    existing = await session.get(LearningSession, session_id)
-    if existing is None:
+    owner = await session.scalar(_SESSION_OWNER, {"session_id": session_id})
+    if owner is None:
         await ensure_student(session, student_id=student_id)
-        created = await session.execute(insert_new(session, LearningSession, id=session_id, student_id=student_id))
+        created = await session.execute(
+            insert_ignoring(session, LearningSession), {"id": session_id, "student_id": student_id}
+        )
         if getattr(created, "rowcount", -1) == 1:
             return
-        existing = await session.get(LearningSession, session_id)  # another request created it first
-    if existing is None or existing.student_id != student_id:
+        owner = await session.scalar(_SESSION_OWNER, {"session_id": session_id})  # created concurrently
+    if owner != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
-    existing.updated_at = datetime.now(UTC)
+    await session.execute(_SESSION_USED, {"session_id": session_id, "at": datetime.now(UTC)})
+
+
+# Built once, executed with parameters (see ``db.session``): the statements of every question.
+_sessions = table_of(LearningSession).c
+_SESSION_OWNER = select(_sessions.student_id).where(_sessions.id == bindparam("session_id"))
+_SESSION_USED = (
+    update(table_of(LearningSession)).where(_sessions.id == bindparam("session_id")).values(updated_at=bindparam("at"))
+)
+_queries = table_of(Query).c
+_QUERY_SETTLED = (
+    update(table_of(Query))
+    .where(_queries.id == bindparam("query_id"), _queries.status == "pending")
+    .values(status=bindparam("new_status"), answered_at=bindparam("at"))
+)
 
 
 async def add(session: AsyncSession, *, row: Query) -> Query:
     """Stage a new query with one Core INSERT (no ORM flush; ``row`` is not tracked by the session)."""
     row.status = row.status or "pending"
     row.created_at = row.created_at or utcnow()
-    await session.execute(insert(Query).values(**row_values(row)))
+    await session.execute(insert_into(Query), row_values(row))
     return row
 
 
@@ -80,14 +96,14 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     """Stage a response once per event id and update its query's status; None if already stored."""
     row = _response(event_id, payload)
     # One statement rather than a look-up and an insert: the event id is unique.
-    seq = await session.scalar(insert_new(session, Response, **row_values(row)).returning(Response.seq))
+    seq = await session.scalar(insert_ignoring(session, Response, returning="seq"), row_values(row))
     return None if seq is None else await _stored(session, row, seq)
 
 
 async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
     """Stage a response known to be new (its event is produced in this transaction) and update its query."""
     row = _response(event_id, payload)
-    seq = await session.scalar(insert(Response).values(**row_values(row)).returning(Response.seq))
+    seq = await session.scalar(insert_into(Response, returning="seq"), row_values(row))
     if seq is None:  # an INSERT ... RETURNING returns its row
         raise RuntimeError(f"response {event_id!r} was not stored")
     return await _stored(session, row, seq)
@@ -112,12 +128,8 @@ async def _stored(session: AsyncSession, row: Response, seq: int) -> Response:
     """``row`` (inserted as ``seq`` by a Core statement, not tracked by the session) after its query is updated."""
     row.seq = seq  # numbers the stream's events
     if row.kind != "ack":
-        await session.execute(
-            update(Query)
-            .where(Query.id == row.query_id, Query.status == "pending")
-            .values(status="answered" if row.kind == "answer" else "failed", answered_at=datetime.now(UTC))
-            .execution_options(synchronize_session=False)
-        )
+        status = "answered" if row.kind == "answer" else "failed"
+        await session.execute(_QUERY_SETTLED, {"query_id": row.query_id, "new_status": status, "at": datetime.now(UTC)})
     return row
 
 

@@ -20,7 +20,7 @@ def run() -> None:
         return
     # Invoked by the alembic CLI (autogenerate while developing): use a synchronous driver.
     url = config.get_main_option("sqlalchemy.url") or ""
-    url = url.replace("+aiosqlite", "").replace("+asyncpg", "+psycopg")
+    url = url.replace("+aiosqlite", "").replace("+inloop", "").replace("+asyncpg", "+psycopg")
     engine = create_engine(url)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True)

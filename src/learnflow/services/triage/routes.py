@@ -176,7 +176,8 @@ async def stream(
                 if await request.is_disconnected():
                     return
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(queue.get(), timeout=15)
+                    async with asyncio.timeout(15):
+                        await queue.get()
                 while not queue.empty():
                     queue.get_nowait()
         finally:
