@@ -71,7 +71,7 @@ def serve(
     if service is not None and service not in CATALOG:
         raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(CATALOG.names)}")
     _logging(service=f"{service}-service" if service else "learnflow")
-    application = create_app([service] if service else None)
+    application = create_app([service] if service else None, freeze_heap=True)
     if service != "runner":
         hint = asyncio.run(_first_start_hint(get_settings()))
         if hint:
