@@ -85,6 +85,17 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def busy_cores() -> tuple[float, float] | None:
+    """Seconds of CPU time the whole machine has used and could have used so far (all cores), from /proc/stat."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), sum(fields) / os.sysconf("SC_CLK_TCK")
+
+
 async def measure(
     name: str,
     requests: int,
@@ -110,11 +121,11 @@ async def measure(
                 await call(client, i)
                 latencies.append((time.perf_counter() - t0) * 1000)
 
-        cpu_before = cpu_seconds(server)
+        cpu_before, machine_before = cpu_seconds(server), busy_cores()
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-        cpu_after = cpu_seconds(server)
+        cpu_after, machine_after = cpu_seconds(server), busy_cores()
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -127,10 +138,15 @@ async def measure(
         "p99": pct(99),
     }
     cpu = ""
+    if machine_before is not None and machine_after is not None:
+        # How much of the machine was in use (servers, client, database, anything else): a rate cannot
+        # grow by more than the idle share, whatever the servers do.
+        row["busy"] = (machine_after[0] - machine_before[0]) / (machine_after[1] - machine_before[1])
+        cpu = f"   machine busy {row['busy']:>4.0%}"
     if cpu_before is not None and cpu_after is not None:
         # Polled while the requests run, so it also counts work a request leaves behind (the relay).
         row["cpu_ms"] = (cpu_after - cpu_before) * 1000 / len(latencies)
-        cpu = f"   server CPU {row['cpu_ms']:>5.1f} ms/req"
+        cpu += f"   server CPU {row['cpu_ms']:>5.1f} ms/req"
     print(
         f"{name:<28} {row['rps']:>8.1f} req/s   p50 {row['p50']:>7.1f} ms   p95 {row['p95']:>7.1f} ms"
         f"   p99 {row['p99']:>7.1f} ms{cpu}",

@@ -81,6 +81,10 @@ async def main() -> None:
     scaling = two["rps"] / one["rps"]
     met = "met" if scaling >= TARGET_SCALING else "NOT met"
     print(f"target two processes / one, question->answer throughput {scaling:>6.2f}  (>= {TARGET_SCALING}: {met})")
+    if "busy" in one:
+        # With everything on one machine, a second process can use only what the first left idle.
+        ceiling = 1 / one["busy"]
+        print(f"ceiling on this machine (all cores / what the one-process round kept busy)  {ceiling:>6.2f}")
 
 
 if __name__ == "__main__":
