@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, select
+
 from learnflow.bus import Outcome
 from learnflow.db.models import Progress
+from learnflow.db.session import table_of
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
 from learnflow.sandbox import queued_as_student
@@ -23,8 +26,15 @@ async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic
     if topic is None:
         return "beginner"
     async with rt.reading() as session:
-        progress = await session.get(Progress, (student_id, topic.id))
-    return "intermediate" if progress is not None and progress.mastery > 40 else "beginner"
+        mastery = await session.scalar(_MASTERY, {"student_id": student_id, "topic": topic.id})
+    return "intermediate" if mastery is not None and mastery > 40 else "beginner"
+
+
+# One column, built once (see ``db.session``): loading the whole ORM row was 5 % of a question's CPU time.
+_progress = table_of(Progress).c
+_MASTERY = select(_progress.mastery).where(
+    _progress.student_id == bindparam("student_id"), _progress.topic == bindparam("topic")
+)
 
 
 @queued_as_student
