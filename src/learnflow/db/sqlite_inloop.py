@@ -37,7 +37,7 @@ from sqlalchemy.util import await_
 class SQLiteDialect_inloop(SQLiteDialect_pysqlite):
     driver = "inloop"
     supports_statement_cache = True
-    # The asyncio engine accepts only dialects that say so; none of this one's calls ever await.
+    # The asyncio engine accepts only dialects that say so; this one's statements never wait (see above).
     is_async = True
 
     @classmethod
