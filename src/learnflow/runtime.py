@@ -172,6 +172,7 @@ class Runtime:
         self._tasks = []
         await self.outbox.stop()
         await self.bus.stop()
+        await self.outbox.release()  # what the bus finished is deleted, what it did not is sent next start
         await self.signal.stop()
         await self.db.dispose()
         if self.remote is not None:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter
 from pydantic import BaseModel, RootModel, ValidationError
@@ -51,6 +51,25 @@ class Subscription:
 
 class RawPayload(RootModel[Any]):
     """Whatever an event carried, valid or not: what a dead-letter consumer must accept."""
+
+
+@runtime_checkable
+class Settling(Protocol):
+    """A bus whose publish only queues an event in this process, and that says when it is done with it.
+
+    A broker keeps what it accepted; this bus (the in-memory one) would lose an event it has queued but
+    not yet delivered if the process died. So the outbox keeps the event's row until ``settled`` is
+    called: once every subscription has finished with the event (done, or dead-lettered and that
+    recorded).
+    """
+
+    def on_settled(self, event_id: str, settled: Callable[[], None]) -> None:
+        """Call ``settled`` once the event ``event_id``, published next, is finished with."""
+        ...
+
+    def forget(self, event_id: str) -> None:
+        """Drop the callback of an event that could not be published after all."""
+        ...
 
 
 class EventBus(Protocol):

@@ -15,6 +15,8 @@ import contextlib
 import logging
 import zlib
 from collections import defaultdict, deque
+from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import APIRouter
@@ -24,7 +26,24 @@ from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
 
 log = logging.getLogger(__name__)
-Queue = asyncio.Queue[dict[str, Any]]
+
+
+class _Settlement:
+    """The deliveries of one event still to finish; ``settled`` runs when none is left."""
+
+    def __init__(self, settled: Callable[[], None]) -> None:
+        self.remaining = 0
+        self.settled = settled
+
+    def finished(self) -> None:
+        self.remaining -= 1
+        if self.remaining == 0:
+            self.settled()
+
+
+Queue = asyncio.Queue[tuple[dict[str, Any], _Settlement | None]]
+# The settlement of the delivery a worker is running: its dead-letter copies count towards it.
+_delivering: ContextVar[_Settlement | None] = ContextVar("learnflow_memory_bus_delivering", default=None)
 
 
 def _partition(wire: dict[str, Any], partitions: int) -> int:
@@ -44,6 +63,14 @@ class MemoryBus:
         self._started = False
         # The last events, for inspection (tests, debugging); bounded so it never grows with traffic.
         self.published: deque[tuple[str, dict[str, Any]]] = deque(maxlen=1000)
+        # What to call when an event about to be published has been finished with (``Settling``).
+        self._on_settled: dict[str, Callable[[], None]] = {}
+
+    def on_settled(self, event_id: str, settled: Callable[[], None]) -> None:
+        self._on_settled[event_id] = settled
+
+    def forget(self, event_id: str) -> None:
+        self._on_settled.pop(event_id, None)
 
     def subscribe(self, subscription: Subscription) -> None:
         queues: list[Queue] = [asyncio.Queue() for _ in range(self._workers)]
@@ -59,9 +86,18 @@ class MemoryBus:
     async def publish_wire(self, topic: str, wire: dict[str, Any]) -> None:
         # Subscribers only read the dict (each validates it into its own model), so it is shared.
         self.published.append((topic, wire))
+        settled = self._on_settled.pop(str(wire.get("id")), None)
+        settlement = _Settlement(settled) if settled is not None else None
+        self._enqueue(topic, wire, settlement)
+        if settlement is not None and settlement.remaining == 0:
+            settlement.settled()  # nobody subscribes to it here: nothing left to do
+
+    def _enqueue(self, topic: str, wire: dict[str, Any], settlement: _Settlement | None) -> None:
         for sub, queues in self._subs.get(topic, []):
             if sub.matches(wire.get("data", {})):
-                queues[_partition(wire, len(queues))].put_nowait(wire)
+                if settlement is not None:
+                    settlement.remaining += 1
+                queues[_partition(wire, len(queues))].put_nowait((wire, settlement))
 
     async def start(self) -> None:
         self._started = True
@@ -92,12 +128,19 @@ class MemoryBus:
 
     async def _work(self, sub: Subscription, queue: Queue) -> None:
         while True:
-            wire = await queue.get()
+            wire, settlement = await queue.get()
+            token = _delivering.set(settlement)
             try:
-                await self.deliver(sub, wire)
-            except Exception:  # a bug here must not kill the worker
-                log.exception("delivery to %s failed unexpectedly", sub.group)
+                try:
+                    await self.deliver(sub, wire)
+                except Exception:  # a bug here must not kill the worker (nor keep the event for ever)
+                    log.exception("delivery to %s failed unexpectedly", sub.group)
+                # A delivery that ran to its end (done, dead-lettered, or failed as above) finishes the
+                # event; one cut short by a shutdown does not, and the outbox sends it again.
+                if settlement is not None:
+                    settlement.finished()
             finally:
+                _delivering.reset(token)
                 queue.task_done()
 
     async def deliver(self, sub: Subscription, wire: dict[str, Any]) -> Outcome:
@@ -113,6 +156,5 @@ class MemoryBus:
         log.error("dead-lettering event %s from %s for %s: %s", wire.get("id"), sub.topic, sub.group, reason)
         dead = {**wire, "dlqreason": reason[:1000], "dlqgroup": sub.group}
         self.published.append((dlq(sub.topic), dead))
-        for dsub, queues in self._subs.get(dlq(sub.topic), []):
-            if dsub.matches(dead.get("data", {})):
-                queues[_partition(dead, len(queues))].put_nowait(dead)
+        # The event is finished with once its dead letter has been recorded too.
+        self._enqueue(dlq(sub.topic), dead, _delivering.get())

@@ -238,6 +238,9 @@ class OutboxEvent(Base):
     event: Mapped[dict[str, Any]] = mapped_column()
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sent to the in-memory bus and not yet finished with: nobody sends it again until then (the
+    # relay's lease, renewed while its handlers run). Null for an event not sent yet.
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CodeRun(Base):
