@@ -112,3 +112,28 @@ async def test_results_are_read_after_the_statement_returns(tmp_path: Path) -> N
         assert await db.ping() is None
     finally:
         await db.dispose()
+
+
+async def test_a_writer_cancelled_as_it_gets_the_lock_stays_cancelled(tmp_path: Path) -> None:
+    """Python 3.11's wait_for lost a cancellation that came as the lock was granted (shutdown then hung)."""
+    db = await _database(f"sqlite+inloop:///{tmp_path / 'learnflow.db'}")
+
+    async def write() -> None:
+        async with db.session() as s, s.begin():
+            await s.execute(insert(Student).values(id="second"))  # queues behind the first writer
+            await asyncio.sleep(0)
+
+    try:
+        async with db.session() as first:
+            await first.execute(insert(Student).values(id="first"))  # holds this process's writer lock
+            task = asyncio.create_task(write())
+            await asyncio.sleep(0.05)
+            await first.commit()  # hands the lock to the queued writer (nothing has yielded since)...
+            await asyncio.sleep(0)  # ...which takes it now...
+            task.cancel()  # ...and is cancelled in that moment
+            await asyncio.gather(task, return_exceptions=True)
+        # The write may have happened (the task ran on to its next pause), but the task must end cancelled:
+        # with wait_for it finished normally, the cancellation lost, and so shutdown never ended.
+        assert task.cancelled()
+    finally:
+        await db.dispose()

@@ -323,9 +323,8 @@ class Outbox:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
-            # A timeout scope, not wait_for: on Python 3.11, cancelling a task inside wait_for just as
-            # its inner task was created could leave stop() waiting for ever (seen once statements
-            # stopped yielding to the loop: sqlite_inloop).
+            # A timeout scope, not wait_for: on Python 3.11, wait_for can lose the cancellation that
+            # stop() sends (see Database._acquire_writer).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_s):
                     await self._wake.wait()

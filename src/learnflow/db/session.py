@@ -125,8 +125,15 @@ class Database:
         # their first write until their connection goes back to the pool (after commit or rollback).
         if conn.info.get("writer") or not statement.lstrip()[:7].upper().startswith(_WRITES):
             return
-        await_only(asyncio.wait_for(self._writer.acquire(), WRITER_WAIT_S))
+        await_only(self._acquire_writer())
         conn.info["writer"] = True
+
+    async def _acquire_writer(self) -> None:
+        # A timeout scope, not asyncio.wait_for: on Python 3.11, wait_for returns normally when the lock
+        # is granted in the same moment the task is cancelled, and the cancellation is lost. The outbox
+        # relay, cancelled at shutdown while it queued here, then ran on and Runtime.stop() never ended.
+        async with asyncio.timeout(WRITER_WAIT_S):
+            await self._writer.acquire()
 
     def _checkin(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         if record.info.pop("writer", False):
