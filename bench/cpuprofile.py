@@ -14,15 +14,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
-from load import QUESTIONS
+from load import QUESTIONS, in_process_runtime
 
 # Where a file belongs: the first of these that its path contains, else the standard library.
 PACKAGES = (
@@ -54,18 +51,9 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--top", type=int, default=25)
     opts = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lf-profile-"))
-    for name in ("OPENAI_API_KEY", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {"LEARNFLOW_DATA_DIR": str(work), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline", "LEARNFLOW_AUTH": "off"}
-    )
-
-    from learnflow.runtime import Runtime
+    rt = in_process_runtime("lf-profile-")
     from learnflow.services.app import create_app
-    from learnflow.services.catalog import CATALOG
 
-    rt = Runtime(CATALOG)
     await rt.start()
     # Process CPU time, not wall time: waiting in epoll is not work. (A driver thread's CPU time is
     # counted against whatever the event loop's thread is in at that moment.)

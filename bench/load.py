@@ -20,8 +20,12 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from learnflow.runtime import Runtime
 
 BARE_APP = """
 from fastapi import FastAPI
@@ -52,6 +56,21 @@ QUESTIONS = [
     "How do I define a function?",
     "What is the difference between a list and a tuple?",
 ]
+
+
+def in_process_runtime(prefix: str) -> Runtime:
+    """The whole app's runtime in this process: a fresh SQLite file, the in-memory bus, the offline tutor,
+    no sign-in (for bench/statements.py and bench/cpuprofile.py)."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    for name in ("OPENAI_API_KEY", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        {"LEARNFLOW_DATA_DIR": str(work), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline", "LEARNFLOW_AUTH": "off"}
+    )
+    from learnflow.runtime import Runtime
+    from learnflow.services.catalog import CATALOG
+
+    return Runtime(CATALOG)
 
 
 def free_port() -> int:

@@ -11,40 +11,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
+from load import QUESTIONS, in_process_runtime
 from sqlalchemy import event
-
-QUESTIONS = [
-    "Can you explain how Python loops work?",
-    "What is a dictionary?",
-    "How do I define a function?",
-    "What is the difference between a list and a tuple?",
-]
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=40)
     opts = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lf-statements-"))
-    for name in ("OPENAI_API_KEY", "DATABASE_URL", "POSTGRES_HOST", "EVENT_BUS"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        {"LEARNFLOW_DATA_DIR": str(work), "LOG_LEVEL": "WARNING", "AI_PROVIDER": "offline", "LEARNFLOW_AUTH": "off"}
-    )
-
-    from learnflow.runtime import Runtime
+    rt = in_process_runtime("lf-statements-")
     from learnflow.services.app import create_app
-    from learnflow.services.catalog import CATALOG
 
-    rt = Runtime(CATALOG)
     counts: Counter[str] = Counter()
 
     def statement(*args: Any) -> None:

@@ -48,20 +48,17 @@ BATCH = 100
 # Events handed over and not yet sent, at most: beyond it (the bus has been down a long time) the
 # hand-over stops keeping them and the sweeps, which read them from the table, take over.
 MAX_HANDED = 10_000
-# The hand-over's statement, built once (see ``db.session``): the rows of this process's own commits.
-_outbox = table_of(OutboxEvent).c
-_TAKE = (
-    delete(table_of(OutboxEvent))
-    .where(_outbox.event_id.in_(bindparam("event_ids", expanding=True)))
-    .returning(_outbox.event_id)
-)
+# The relay's statements, built once (see ``db.session``), on rows named by event id.
+_table = table_of(OutboxEvent)
+_outbox = _table.c
+_ids: BindParameter[Any] = bindparam("event_ids", expanding=True)
+_DONE = delete(_table).where(_outbox.event_id.in_(_ids))
+_TAKE = _DONE.returning(_outbox.event_id)  # the hand-over to a broker: deleting takes the rows
 
 
 # How long a row sent to a settling bus stays claimed without news from this relay, which renews the
 # claim of what is still in flight every third of it: a dead process's events wait at most this long.
 LEASE_S = 60.0
-_ids: BindParameter[Any] = bindparam("event_ids", expanding=True)
-_table = table_of(OutboxEvent)
 _CLAIM = (
     update(_table)
     .where(_outbox.event_id.in_(_ids), or_(_outbox.claimed_until.is_(None), _outbox.claimed_until < bindparam("now")))
@@ -70,7 +67,6 @@ _CLAIM = (
 )
 _RENEW = update(_table).where(_outbox.event_id.in_(_ids)).values(claimed_until=bindparam("until"))
 _UNCLAIM = update(_table).where(_outbox.event_id.in_(_ids)).values(claimed_until=None)
-_DONE = delete(_table).where(_outbox.event_id.in_(_ids))
 _ATTEMPTED = update(_table).where(_outbox.event_id == bindparam("failed_id")).values(attempts=_outbox.attempts + 1)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from learnflow.auth.access import check_own
 from learnflow.auth.identity import Caller, Role
 from learnflow.curriculum import Curriculum
-from learnflow.db.models import ClassMember, Progress, SchoolClass
+from learnflow.db.models import ClassMember, Progress, SchoolClass, Student
 from learnflow.errors import Forbidden, NotFound
 from learnflow.tutor.progress import LevelName, level_for
 
@@ -103,6 +103,14 @@ async def check_student_data(session: AsyncSession, caller: Caller, student_id: 
         return
     if not await teaches(session, teacher_id=caller.id, student_id=student_id):
         raise Forbidden("this student is not in any of your classes")
+
+
+async def check_known_student(session: AsyncSession, caller: Caller, student_id: str) -> None:
+    """As :func:`check_student_data`, then NotFound unless the student exists (scope first: whether a
+    student exists is itself one student's data)."""
+    await check_student_data(session, caller, student_id)
+    if await session.get(Student, student_id) is None:
+        raise NotFound(f"student {student_id!r} does not exist")
 
 
 def check_class(caller: Caller, school_class: SchoolClass) -> None:

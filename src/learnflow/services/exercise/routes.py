@@ -11,7 +11,7 @@ from sqlalchemy import select
 from learnflow.auth import classes
 from learnflow.auth.access import EVERYONE, STAFF, CallerDep, allow, check_acting_as
 from learnflow.auth.identity import Role
-from learnflow.db.models import QuizAttempt, StruggleAlert, Student
+from learnflow.db.models import QuizAttempt, StruggleAlert
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events.payloads import TestOutcome
 from learnflow.services.common import CONFLICT_RESPONSE, ERROR_RESPONSES, RuntimeDep, SessionDep
@@ -173,9 +173,7 @@ async def student_progress(
     student_id: str, runtime: RuntimeDep, session: SessionDep, caller: CallerDep
 ) -> ProgressRead:
     """Mastery per topic and overall (the mean over every curriculum topic): the student, their teachers, admins."""
-    await classes.check_student_data(session, caller, student_id)
-    if await session.get(Student, student_id) is None:
-        raise NotFound(f"student {student_id!r} does not exist")
+    await classes.check_known_student(session, caller, student_id)
     overall, rows = await progress.overview(session, student_id=student_id, curriculum=runtime.curriculum)
     return ProgressRead(
         student_id=student_id,
@@ -206,7 +204,7 @@ async def student_progress_history(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> ProgressHistoryRead:
     """Mastery over time, recomputed after each of the latest graded submissions and quizzes (oldest first)."""
-    await _known_student(session, caller, student_id)
+    await classes.check_known_student(session, caller, student_id)
     points = await progress.history(session, student_id=student_id, limit=limit)
     return ProgressHistoryRead(
         student_id=student_id, points=[HistoryPoint(at=p.at, topic=p.topic, mastery=p.mastery) for p in points]
@@ -226,7 +224,7 @@ async def student_submissions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[StudentSubmissionRead]:
     """The student's submissions with their results, newest first: the student, their teachers, admins."""
-    await _known_student(session, caller, student_id)
+    await classes.check_known_student(session, caller, student_id)
     return [
         StudentSubmissionRead(
             submission_id=g.submission.id,
@@ -313,13 +311,6 @@ def _known_topic(runtime: RuntimeDep, topic: str, *, field: str) -> None:
     if topic not in runtime.curriculum.topics:
         topics = ", ".join(runtime.curriculum.topics)
         raise Unprocessable(f"unknown topic {topic!r}; topics: {topics}", field=field)
-
-
-async def _known_student(session: SessionDep, caller: CallerDep, student_id: str) -> None:
-    # Scope first: whether a student exists is itself one student's data.
-    await classes.check_student_data(session, caller, student_id)
-    if await session.get(Student, student_id) is None:
-        raise NotFound(f"student {student_id!r} does not exist")
 
 
 def _alert(a: StruggleAlert, *, recent_code: str | None) -> AlertRead:

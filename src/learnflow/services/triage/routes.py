@@ -14,7 +14,7 @@ from sse_starlette.sse import EventSourceResponse
 from learnflow.auth import classes
 from learnflow.auth.access import EVERYONE, CallerDep, allow, check_acting_as
 from learnflow.auth.identity import Role
-from learnflow.db.models import LearningSession, Student
+from learnflow.db.models import LearningSession
 from learnflow.errors import NotFound
 from learnflow.services.common import ERROR_RESPONSES, RuntimeDep, SessionDep
 from learnflow.services.limits import MAX_WAIT_S
@@ -73,9 +73,7 @@ async def student_queries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[StudentQueryRead]:
     """The student's latest questions, newest first, with who answered: the student, their teachers, admins."""
-    await classes.check_student_data(session, caller, student_id)
-    if await session.get(Student, student_id) is None:
-        raise NotFound(f"student {student_id!r} does not exist")
+    await classes.check_known_student(session, caller, student_id)
     return [
         StudentQueryRead(
             query_id=a.query.id,
