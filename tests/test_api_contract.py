@@ -332,3 +332,45 @@ def test_the_event_stream_example_is_an_answer_as_the_stream_sends_it() -> None:
     event = dict(line.split(": ", 1) for line in example.split("\r\n\r\n")[0].split("\r\n"))
     assert event["event"] == "learning.response" and event["id"].isdigit()
     ResponseRead.model_validate(json.loads(event["data"]))
+
+
+def threaded_dependencies(app: Any) -> list[str]:
+    """The routes' plain-``def`` dependencies and endpoints: FastAPI runs each in its thread pool."""
+    import inspect
+
+    from learnflow.auth.access import api_routes
+
+    found: set[str] = set()
+
+    def walk(dependant: Any, path: str) -> None:
+        call = dependant.call
+        # A class is a request form, built from the body.
+        plain = call is not None and not inspect.isclass(call)
+        if plain and not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)):
+            found.add(f"{path}: {getattr(call, '__qualname__', call)}")
+        for sub in dependant.dependencies:
+            walk(sub, path)
+
+    for route in api_routes(app):  # as included: with the routers' and the app's dependencies
+        walk(route.dependant, f"{sorted(route.methods)} {route.path}")
+    return sorted(found)
+
+
+def test_no_route_runs_a_dependency_in_the_thread_pool() -> None:
+    """A plain ``def`` dependency costs every request a thread hand-off (it was the runtime's getter)."""
+    assert threaded_dependencies(create_app()) == []
+
+
+def test_a_plain_def_dependency_is_named() -> None:
+    from fastapi import Depends, FastAPI
+
+    def plain() -> int:
+        return 1
+
+    app = FastAPI()
+
+    @app.get("/x")
+    async def _x(value: int = Depends(plain)) -> int:
+        return value
+
+    assert threaded_dependencies(app) == ["['GET'] /x: test_a_plain_def_dependency_is_named.<locals>.plain"]

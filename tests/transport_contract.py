@@ -2,7 +2,7 @@
 
 Subclass :class:`TransportContract` in the transport's test module and implement :meth:`harness` (the
 transport's bus inside a runtime, started by ``Harness.start`` once the test has subscribed). The
-tests cover delivery to every group with filters, retries with exponential backoff, dead-lettering
+tests cover delivery to every group with filters, skipped events, retries with exponential backoff, dead-lettering
 (after the last attempt, on DROP, and for an invalid payload), redelivery without duplicate effects,
 and per-student ordering.
 """
@@ -166,6 +166,35 @@ class TransportContract:
             await asyncio.sleep(0.2)
         assert calls == [dropped.id]
         assert sorted(dead) == sorted([dropped.id, invalid["id"]])
+
+    async def test_skipped_events_are_acknowledged_unopened(self, tmp_path: Path) -> None:
+        calls: list[str] = []
+        dead: list[str] = []
+
+        async def handler(event: CloudEvent[Any]) -> Outcome:
+            calls.append(event.id)
+            return Outcome.DONE
+
+        async def on_dead(event: CloudEvent[Any]) -> Outcome:
+            dead.append(event.id)
+            return Outcome.DONE
+
+        async with self.harness(tmp_path, max_attempts=3, backoff_s=0.01) as h:
+            h.bus.subscribe(Subscription(TOPIC, "skips-s2", handler, ProgressUpdated, skip={"student_id": "s2"}))
+            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", on_dead, RawPayload))
+            await h.start()
+            skipped = progress("s2")
+            # Skipped before validation: a payload the handler could not take is not dead-lettered either.
+            unread = progress("s2").model_dump(mode="json")
+            unread["data"]["mastery"] = 500
+            handled = progress("s1")
+            await h.publish(skipped)
+            await h.publish(CloudEvent[RawPayload].model_validate(unread))
+            await h.publish(handled)
+            await eventually(lambda: bool(calls), self.within_s)
+            await asyncio.sleep(0.3)  # a skipped event's delivery or dead letter would have arrived by now
+        assert calls == [handled.id]
+        assert dead == []
 
     async def test_a_redelivered_event_has_its_effect_once(self, tmp_path: Path) -> None:
         effects: list[str] = []

@@ -251,11 +251,12 @@ class Runtime:
         payload: type[P],
         match: Mapping[str, str] | None = None,
         on_dead_letter: DeadLetterReaction | None = None,
-        skip: Callable[[CloudEvent[Any]], bool] | None = None,
+        skip: Mapping[str, str] | None = None,
     ) -> None:
         """Subscribe ``handler`` for consumer ``group``, processing each event id at most once.
 
-        Events ``skip`` accepts are acknowledged without a transaction (nothing to do, nothing to mark).
+        Events whose payload fields are as ``skip`` says are acknowledged unopened by the transport
+        (nothing to do, nothing to mark; see :class:`Subscription`).
 
         What the group gives up on is recorded, and ``on_dead_letter`` reacts to it in the same transaction.
         """
@@ -270,8 +271,6 @@ class Runtime:
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             # The handler's changes, its events and the processed mark commit together: a failure
             # anywhere leaves none of them, and the redelivery then does the work once.
-            if skip is not None and skip(event):
-                return Outcome.DONE
             try:
                 async with self.unit_of_work() as work:
                     if await processed(work.session, event.id):
@@ -292,7 +291,7 @@ class Runtime:
                 return Outcome.DONE
             return outcome
 
-        self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {})))
+        self.bus.subscribe(Subscription(str(topic), group, idempotent, payload, dict(match or {}), dict(skip or {})))
         self._record_dead_letters(str(topic), group, payload, dict(match or {}), on_dead_letter)
 
     def _record_dead_letters(

@@ -34,7 +34,9 @@ class Subscription:
     """A consumer group's interest in one topic.
 
     ``match`` selects events by payload fields (``{"routed_to": "debug"}``) declaratively, so that a
-    transport with server-side routing (Dapr's routing rules) can be given the same rule.
+    transport with server-side routing (Dapr's routing rules) can be given the same rule. ``skip`` names,
+    the same way, events the handler has nothing to do for (``{"kind": "ack"}``): they are acknowledged
+    as done unopened, before their payload is validated, traced or given a transaction.
     """
 
     topic: str
@@ -42,11 +44,18 @@ class Subscription:
     handler: Handler
     payload: type[BaseModel]
     match: Mapping[str, str] = field(default_factory=dict)
+    skip: Mapping[str, str] = field(default_factory=dict)
 
     def matches(self, data: object) -> bool:
         if not isinstance(data, Mapping):  # a malformed payload matches only unfiltered subscriptions
             return not self.match
         return all(str(data.get(k)) == v for k, v in self.match.items())
+
+    def skips(self, data: object) -> bool:
+        # A malformed payload is never skipped: the handler's validation dead-letters it.
+        if not self.skip or not isinstance(data, Mapping):
+            return False
+        return all(str(data.get(k)) == v for k, v in self.skip.items())
 
 
 class RawPayload(RootModel[Any]):
@@ -117,6 +126,8 @@ async def deliver(
     ``<topic>.dlq`` with the reason. The returned outcome says what happened. ``failed_attempts`` are
     attempts already made elsewhere (a Dapr delivery finished in the background); they count.
     """
+    if sub.skips(wire.get("data")):
+        return Outcome.DONE
     try:
         # A payload class held in a variable cannot be a type argument for mypy (see envelope.event_model).
         event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]

@@ -209,6 +209,8 @@ class DaprBus:
             return Outcome.DROP
         outcome = Outcome.DONE
         for sub in subs:
+            if sub.skips(wire.get("data")):
+                continue  # done for this subscription, unopened
             try:
                 # A payload class held in a variable cannot be a type argument for mypy (see envelope.event_model).
                 event = CloudEvent[sub.payload].model_validate(wire)  # type: ignore[name-defined]

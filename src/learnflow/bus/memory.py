@@ -93,8 +93,10 @@ class MemoryBus:
             settlement.settled()  # nobody subscribes to it here: nothing left to do
 
     def _enqueue(self, topic: str, wire: dict[str, Any], settlement: _Settlement | None) -> None:
+        data = wire.get("data", {})
         for sub, queues in self._subs.get(topic, []):
-            if sub.matches(wire.get("data", {})):
+            # A skipped event is done for this subscription: not even queued.
+            if sub.matches(data) and not sub.skips(data):
                 if settlement is not None:
                     settlement.remaining += 1
                 queues[_partition(wire, len(queues))].put_nowait((wire, settlement))

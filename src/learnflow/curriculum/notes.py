@@ -11,6 +11,8 @@ apart (a match in a note's question forms or terms says more than one in its ans
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
 import re
 from collections import defaultdict
@@ -98,6 +100,13 @@ def tokens(text: str) -> list[str]:
     return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
 
 
+@functools.lru_cache(maxsize=4096)
+def word_set(text: str) -> frozenset[str]:
+    """The set of :func:`tokens` of ``text``, remembered: for the curriculum's own texts (titles, examples),
+    which every question is compared with, and were tokenized again for each one."""
+    return frozenset(tokens(text))
+
+
 @dataclass(frozen=True)
 class NoteHit:
     note: Note
@@ -112,6 +121,10 @@ _B = 0.6
 # a note's own question forms are the strongest evidence of what it answers, and BM25 alone favours a
 # note that repeats a word over the note whose question is that word ("recursion").
 QUESTION_MATCH = 4.0
+
+
+def _best_first(scored: tuple[int, float]) -> tuple[float, int]:
+    return -scored[1], scored[0]
 
 
 class NoteIndex:
@@ -149,15 +162,22 @@ class NoteIndex:
         self._average = sum(lengths) / len(lengths) if lengths else 1.0
         n = len(self.notes)
         self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
+        # Each posting's BM25 term score, which depends only on the index: a search only adds them up.
+        self._scores: dict[str, list[tuple[int, float]]] = {
+            token: [
+                (i, self._idf[token] * (tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths[i] / self._average))))
+                for i, tf in postings
+            ]
+            for token, postings in self._postings.items()
+        }
 
     def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
         """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""
         scores: dict[int, float] = {}
         asked = set(tokens(text))
         for token in asked:
-            for i, tf in self._postings.get(token, ()):
-                norm = tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * self._lengths[i] / self._average))
-                scores[i] = scores.get(i, 0.0) + self._idf[token] * norm
+            for i, score in self._scores.get(token, ()):
+                scores[i] = scores.get(i, 0.0) + score
         shared: dict[tuple[int, int], int] = {}
         for token in asked:
             for form in self._form_postings.get(token, ()):
@@ -168,7 +188,11 @@ class NoteIndex:
             overlap[i] = max(overlap.get(i, 0.0), common / (len(asked) + self._form_sizes[i][j] - common))
         for i in scores:
             scores[i] += QUESTION_MATCH * overlap.get(i, 0.0)
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+        # Most notes share a word with the question: without a topic filter only the best are needed.
+        if topics is None:
+            ranked = heapq.nsmallest(limit, scores.items(), key=_best_first)
+        else:
+            ranked = sorted(scores.items(), key=_best_first)
         hits: list[NoteHit] = []
         for i, score in ranked:  # most notes share a word with the question: stop at the limit
             if len(hits) >= limit:

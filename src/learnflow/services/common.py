@@ -26,7 +26,9 @@ from learnflow.services.timestamps import UtcDateTime
 log = logging.getLogger(__name__)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async although it awaits nothing: FastAPI runs a plain-def dependency in its thread pool, a thread
+    # hand-off (and a GIL hand-back) on every request that uses the runtime.
     runtime: Runtime = request.app.state.runtime  # set by the app's lifespan
     return runtime
 

@@ -34,8 +34,9 @@ class Consumer:
     """One subscription of the service: ``handler(rt, event)`` for events on ``topic`` carrying ``payload``.
 
     ``on_dead_letter`` reacts, in the transaction that records it, to an event this consumer gave up on.
-    ``skip`` names events the consumer has nothing to do for (their effects were committed where they
-    were produced): they are acknowledged without opening a transaction or marking them processed.
+    ``skip`` names, by payload fields as ``match`` does, events the consumer has nothing to do for (their
+    effects were committed where they were produced): they are acknowledged unopened, without validating
+    them, a span, a transaction or a processed mark.
     """
 
     topic: Topic
@@ -43,7 +44,7 @@ class Consumer:
     payload: type[BaseModel]
     match: Mapping[str, str] = field(default_factory=dict)
     on_dead_letter: DeadLetterReaction | None = None
-    skip: Callable[[CloudEvent[Any]], bool] | None = None
+    skip: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

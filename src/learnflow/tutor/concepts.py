@@ -12,7 +12,7 @@ from typing import Literal
 from learnflow.ai import AIProvider, AIUnavailable
 from learnflow.curriculum import Curriculum, Note, Topic
 from learnflow.curriculum.models import Example
-from learnflow.curriculum.notes import NoteHit, tokens
+from learnflow.curriculum.notes import NoteHit, word_set
 from learnflow.sandbox import CodeRunner
 from learnflow.sandbox.grading import GradesCode, IOCase
 from learnflow.tutor import offtopic, pydocs
@@ -46,8 +46,8 @@ def from_topic(topic: Topic, level: Level, question: str = "") -> ConceptAnswer:
 
 def _nearest_example(topic: Topic, question: str) -> Example:
     """The example sharing most words with the question (the first one on a tie, or with no question)."""
-    wanted = set(tokens(question))
-    return max(topic.examples, key=lambda e: len(wanted & set(tokens(e.title + " " + e.code))))
+    wanted = word_set(question)
+    return max(topic.examples, key=lambda e: len(wanted & word_set(e.title + " " + e.code)))
 
 
 # A note must score at least this (BM25 plus the topic bonus) to be *the* answer; below it the topic page
@@ -123,11 +123,11 @@ def from_docs(doc: pydocs.DocAnswer, level: Level, *, topic: Topic | None = None
 def _named_topic(question: str, curriculum: Curriculum) -> Topic | None:
     """The topic a question does nothing but name ("what is a dictionary", "for loops?"): its page is the answer."""
     # "is" counts for retrieval ("is vs ==") but not here, where "what is a X" names X alone.
-    asked = set(tokens(question)) - {"is"}
+    asked = word_set(question) - {"is"}
     if not asked:
         return None
     for topic in curriculum.topics.values():
-        if asked <= set(tokens(topic.title + " " + topic.id.replace("-", " "))):
+        if asked <= word_set(topic.title + " " + topic.id.replace("-", " ")):
             return topic
     return None
 

@@ -25,6 +25,6 @@ SERVICE = ServiceDeclaration(
     name="triage",
     title="LearnFlow triage service",
     router=router,
-    consumers=(Consumer(Topic.LEARNING_RESPONSE, service.on_response, LearningResponse, skip=service.is_ack),),
+    consumers=(Consumer(Topic.LEARNING_RESPONSE, service.on_response, LearningResponse, skip=service.ACK),),
     prepare=prepare,
 )

@@ -160,9 +160,8 @@ async def wait_for_answer(rt: Runtime, *, query_id: str, timeout_s: float) -> Re
         rt.hub.discard(query_id, fut)
 
 
-def is_ack(event: CloudEvent[LearningResponse]) -> bool:
-    """An acknowledgement: stored with its query by :func:`create`, so the consumer has nothing to do."""
-    return event.data.kind == "ack"
+# Acknowledgements are stored with their query by :func:`create`: the consumer has nothing to do for them.
+ACK = {"kind": "ack"}
 
 
 async def on_response(rt: Runtime, event: CloudEvent[LearningResponse]) -> Outcome:
