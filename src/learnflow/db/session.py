@@ -21,6 +21,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
+from learnflow.db.sqlite_inloop import WRITES, SQLiteDialect_inloop
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -32,7 +34,6 @@ SQLITE_BUSY_TIMEOUT_S = 5.0
 # Connections kept open on SQLite: enough for the requests and consumers of one busy process, so the
 # pool does not open and close a connection (and set its pragmas) for every burst above its size.
 SQLITE_POOL_SIZE = 32
-_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
 def row_values(row: DeclarativeBase) -> dict[str, Any]:
@@ -110,7 +111,11 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             self._writer = asyncio.Lock()
-            event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_statement)
+            dialect = self.engine.sync_engine.dialect
+            if isinstance(dialect, SQLiteDialect_inloop):
+                dialect.before_first_write = self._wait_for_writer
+            else:  # aiosqlite: its statements reach the dialect in its thread, too late to queue
+                event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_statement)
             event.listen(self.engine.sync_engine.pool, "checkin", self._checkin)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
@@ -123,10 +128,13 @@ class Database:
         # SQLite has one writer; the others poll for its lock, sleeping up to 100 ms a time, which
         # under load is most of a request's latency. This process's writers queue here instead, from
         # their first write until their connection goes back to the pool (after commit or rollback).
-        if conn.info.get("writer") or not statement.lstrip()[:7].upper().startswith(_WRITES):
+        if conn.info.get("writer") or not statement.lstrip()[:7].upper().startswith(WRITES):
             return
         await_only(self._acquire_writer())
         conn.info["writer"] = True
+
+    def _wait_for_writer(self) -> None:
+        await_only(self._acquire_writer())
 
     async def _acquire_writer(self) -> None:
         # A timeout scope, not asyncio.wait_for: on Python 3.11, wait_for returns normally when the lock
@@ -135,8 +143,11 @@ class Database:
         async with asyncio.timeout(WRITER_WAIT_S):
             await self._writer.acquire()
 
-    def _checkin(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        if record.info.pop("writer", False):
+    def _checkin(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if getattr(dbapi_connection, "writing", False):  # the in-loop driver's connection
+            dbapi_connection.writing = False
+            self._writer.release()
+        elif record.info.pop("writer", False):  # aiosqlite's
             self._writer.release()
 
     async def ping(self) -> str | None:

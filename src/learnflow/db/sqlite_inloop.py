@@ -8,8 +8,8 @@ the standard library's ``sqlite3`` directly and never has to wait.
 
 It behaves as aiosqlite does in every other respect: both drive the same ``sqlite3`` module with the
 same transaction handling. What makes running on the loop safe: this process's writers queue on an
-asyncio lock before their first write (``Database._before_statement``), so a statement never meets a
-lock held by this process, and in WAL mode readers never wait for writers. Only another process
+asyncio lock before their first write (the dialect's ``before_first_write``, set by ``Database``), so a
+statement never meets a lock held by this process, and in WAL mode readers never wait for writers. Only another process
 writing the same file (a CLI command beside ``learnflow serve``) can make a statement wait, and with
 it the whole process, for up to ``session.SQLITE_BUSY_TIMEOUT_S``; it then fails like any locked
 database. ``DATABASE_URL=sqlite+aiosqlite:///...`` still selects the threaded driver.
@@ -18,7 +18,7 @@ database. ``DATABASE_URL=sqlite+aiosqlite:///...`` still selects the threaded dr
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 from sqlalchemy import pool
@@ -33,12 +33,29 @@ from sqlalchemy.engine.interfaces import (
 )
 from sqlalchemy.util import await_
 
+# Statements that make their connection the writer (SQLite's has one at a time).
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
 
 class SQLiteDialect_inloop(SQLiteDialect_pysqlite):
     driver = "inloop"
     supports_statement_cache = True
     # The asyncio engine accepts only dialects that say so; this one's statements never wait (see above).
     is_async = True
+    # Called (inside SQLAlchemy's greenlet, so it may await) before a connection's first write of a
+    # transaction; the owner releases the connection's turn once it is back in the pool (``writing``).
+    # Here rather than in a ``before_cursor_execute`` listener: any statement listener on the engine sends
+    # every execution through SQLAlchemy's event dispatch, 7 % of the CPU time of a question.
+    before_first_write: Callable[[], None] | None = None
+
+    def _admit(self, cursor: DBAPICursor, statement: str) -> None:
+        gate = self.before_first_write
+        if gate is None:
+            return
+        connection = cursor.connection
+        if not connection.writing and statement.lstrip()[:7].upper().startswith(WRITES):
+            gate()
+            connection.writing = True
 
     @classmethod
     def get_pool_class(cls, url: URL) -> type[pool.Pool]:
@@ -62,6 +79,7 @@ class SQLiteDialect_inloop(SQLiteDialect_pysqlite):
         parameters: _DBAPISingleExecuteParams | None,
         context: ExecutionContext | None = None,
     ) -> None:
+        self._admit(cursor, statement)
         cursor.execute(statement, parameters)
         await_(_finished())
 
@@ -72,12 +90,14 @@ class SQLiteDialect_inloop(SQLiteDialect_pysqlite):
         parameters: _DBAPIMultiExecuteParams,
         context: ExecutionContext | None = None,
     ) -> None:
+        self._admit(cursor, statement)
         cursor.executemany(statement, parameters)
         await_(_finished())
 
     def do_execute_no_params(
         self, cursor: DBAPICursor, statement: str, context: ExecutionContext | None = None
     ) -> None:
+        self._admit(cursor, statement)
         cursor.execute(statement)
         await_(_finished())
 
@@ -96,6 +116,9 @@ class _Cursor(sqlite3.Cursor):
 
 
 class _Connection(sqlite3.Connection):
+    # This connection holds its Database's writer turn (see SQLiteDialect_inloop.before_first_write).
+    writing = False
+
     def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
