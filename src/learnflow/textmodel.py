@@ -24,7 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 FORMAT = 1
 # Where the image's build stage puts exported models: inside the installed package, read-only.
@@ -45,6 +45,14 @@ def digest(texts: Sequence[str], labels: Sequence[str]) -> str:
     for text, label in zip(texts, labels, strict=True):
         h.update(text.encode("utf-8", "surrogatepass") + b"\0" + label.encode() + b"\0")
     return h.hexdigest()
+
+
+# 1 + log(count), the sublinear term frequency, for the counts a question has.
+_SUBLINEAR = [0.0] + [1.0 + math.log(count) for count in range(1, 64)]
+
+
+def _sublinear(count: int) -> float:
+    return _SUBLINEAR[count] if count < 64 else 1.0 + math.log(count)
 
 
 @dataclass(frozen=True)
@@ -72,24 +80,27 @@ class Vectorizer:
             return grams
         for word in _SPACES.sub(" ", text).split():
             padded = f" {word} "
+            size = len(padded)
             for n in range(low, high + 1):
-                # As scikit-learn's _char_wb_ngrams: a padded word shorter than n counts once, whole.
-                offset = 0
-                grams.append(padded[offset : offset + n])
-                while offset + n < len(padded):
-                    offset += 1
-                    grams.append(padded[offset : offset + n])
-                if offset == 0:
+                # As scikit-learn's _char_wb_ngrams: a padded word shorter than n counts once, whole
+                # (and then so would every longer n: it stops there).
+                if size <= n:
+                    grams.append(padded)
                     break
+                grams += [padded[i : i + n] for i in range(size - n + 1)]
         return grams
 
     def transform(self, text: str) -> dict[int, float]:
         """The L2-normalised TF-IDF row of ``text``, sparse, by column index."""
-        counts = Counter(self.vocabulary[g] for g in self.terms(text) if g in self.vocabulary)
-        row = {
-            column: ((1.0 + math.log(count)) if self.sublinear_tf else float(count)) * self.idf[column]
-            for column, count in counts.items()
-        }
+        # Counted in C: n-grams outside the vocabulary all count as the column None, dropped after.
+        found: Counter[int | None] = Counter(map(self.vocabulary.get, self.terms(text)))
+        found.pop(None, None)
+        counts = cast("Counter[int]", found)
+        idf = self.idf
+        if self.sublinear_tf:
+            row = {column: _sublinear(count) * idf[column] for column, count in counts.items()}
+        else:
+            row = {column: float(count) * idf[column] for column, count in counts.items()}
         norm = math.sqrt(sum(v * v for v in row.values()))
         return {c: v / norm for c, v in row.items()} if norm > 0 else row
 
@@ -111,9 +122,13 @@ class TextModel:
         scores = list(self.intercept)
         offset = 0
         for vectorizer in self.vectorizers:
-            for column, value in vectorizer.transform(text).items():
-                for k, weights in enumerate(self.coef):
-                    scores[k] += weights[offset + column] * value
+            row = [(offset + column, value) for column, value in vectorizer.transform(text).items()]
+            for k, weights in enumerate(self.coef):
+                # Added in the same order as before (column by column), so the sums are the same floats.
+                score = scores[k]
+                for column, value in row:
+                    score += weights[column] * value
+                scores[k] = score
             offset += len(vectorizer.idf)
         return scores
 
