@@ -121,8 +121,15 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
+        session = self.sessionmaker()
+        try:
             yield session
+        finally:
+            # A session whose transaction has ended (a unit of work that committed) holds no connection
+            # and has nothing to roll back; closing it anyway cost a task, a shield and a greenlet on
+            # every commit. Any other is closed as ``async with`` closes it, shielded from cancellation.
+            if session.sync_session.in_transaction():
+                await session.__aexit__(None, None, None)
 
     def _before_statement(self, conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         # SQLite has one writer; the others poll for its lock, sleeping up to 100 ms a time, which
