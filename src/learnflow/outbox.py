@@ -41,6 +41,7 @@ from learnflow.bus.base import Settling
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
 from learnflow.db.session import insert_ignoring, table_of
+from learnflow.uow import StagedEvent
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ class Outbox:
         self._sweep = True
         self._wake.set()
 
-    def committed(self, events: Iterable[OutboxEvent]) -> None:
+    def committed(self, events: Iterable[StagedEvent]) -> None:
         """Hand over events that a unit of work of this process has just committed to the outbox."""
         for row in events:
             if len(self._handed) >= MAX_HANDED:

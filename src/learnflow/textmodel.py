@@ -22,7 +22,7 @@ import re
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -67,6 +67,9 @@ class Vectorizer:
     # Plain arrays of doubles: the topic model has over a million weights, and a list of Python floats
     # would take four times the memory.
     idf: array[float]
+    # A word's character n-grams do not depend on its neighbours (char_wb pads each word alone), and
+    # students' questions reuse few words: their in-vocabulary columns are remembered per word.
+    _word_columns: dict[str, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def terms(self, text: str) -> list[str]:
         if self.lowercase:
@@ -90,12 +93,31 @@ class Vectorizer:
                 grams += [padded[i : i + n] for i in range(size - n + 1)]
         return grams
 
+    def _char_columns(self, text: str) -> list[int]:
+        """The in-vocabulary columns of a char_wb vectorizer's n-grams of ``text``, repeats included."""
+        if self.lowercase:
+            text = text.lower()
+        known = self._word_columns
+        if len(known) > 50_000:  # bounded: a flood of made-up words must not grow it for ever
+            known.clear()
+        columns: list[int] = []
+        for word in _SPACES.sub(" ", text).split():
+            found = known.get(word)
+            if found is None:
+                get = self.vocabulary.get
+                found = known[word] = tuple(c for c in map(get, self.terms(word)) if c is not None)
+            columns += found
+        return columns
+
     def transform(self, text: str) -> dict[int, float]:
         """The L2-normalised TF-IDF row of ``text``, sparse, by column index."""
         # Counted in C: n-grams outside the vocabulary all count as the column None, dropped after.
-        found: Counter[int | None] = Counter(map(self.vocabulary.get, self.terms(text)))
-        found.pop(None, None)
-        counts = cast("Counter[int]", found)
+        if self.analyzer == "char_wb":
+            counts = Counter(self._char_columns(text))
+        else:
+            found: Counter[int | None] = Counter(map(self.vocabulary.get, self.terms(text)))
+            found.pop(None, None)
+            counts = cast("Counter[int]", found)
         idf = self.idf
         if self.sublinear_tf:
             row = {column: _sublinear(count) * idf[column] for column, count in counts.items()}

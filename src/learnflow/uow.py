@@ -12,13 +12,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
 from learnflow.db.session import insert_ignoring
+
+
+class StagedEvent(NamedTuple):
+    """An outbox row the unit writes just before it commits (a tuple: no ORM object for a row nobody reads)."""
+
+    event_id: str
+    topic: str
+    event: dict[str, Any]
 
 
 class UnitOfWork:
@@ -30,7 +38,7 @@ class UnitOfWork:
         self.discarded = False
         # Outbox rows written in one statement just before the commit: on SQLite every statement
         # after the first write is made holding the single writer's lock.
-        self.outbox: list[OutboxEvent] = []
+        self.outbox: list[StagedEvent] = []
         self._after_commit: list[Callable[[], None]] = []
 
     def discard(self) -> None:
@@ -40,12 +48,12 @@ class UnitOfWork:
     def stage(self, *, topic: str, wire: dict[str, Any]) -> None:
         """Add an event to the unit's outbox (once per event id)."""
         if all(row.event_id != wire["id"] for row in self.outbox):
-            self.outbox.append(OutboxEvent(event_id=str(wire["id"]), topic=topic, event=wire))
+            self.outbox.append(StagedEvent(str(wire["id"]), topic, wire))
             self.staged_events += 1
 
     async def _write_outbox(self) -> None:
         if self.outbox:
-            rows = [{"event_id": r.event_id, "topic": r.topic, "event": r.event} for r in self.outbox]
+            rows = [staged._asdict() for staged in self.outbox]
             # An id staged by an earlier, committed delivery of the same cause is not staged twice.
             await self.session.execute(insert_ignoring(self.session, OutboxEvent), rows)
 
