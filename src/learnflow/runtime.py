@@ -25,7 +25,7 @@ from learnflow.config import Settings, get_settings
 from learnflow.curriculum import Curriculum, get_curriculum
 from learnflow.db import Database
 from learnflow.db.models import DeadLetter, ProcessedEvent
-from learnflow.db.session import insert_into, table_of
+from learnflow.db.session import core, insert_into, table_of
 from learnflow.events import PAYLOADS, CloudEvent, Topic, dlq, new_event
 from learnflow.events.ids import derived_id
 from learnflow.inbox import Inbox
@@ -266,7 +266,7 @@ class Runtime:
         find_mark = select(marks.id).where(marks.consumer == group, marks.event_id == bindparam("event_id"))
 
         async def processed(session: AsyncSession, event_id: str) -> bool:
-            return await session.scalar(find_mark, {"event_id": event_id}) is not None
+            return await (await core(session)).scalar(find_mark, {"event_id": event_id}) is not None
 
         async def idempotent(event: CloudEvent[Any]) -> Outcome:
             # The handler's changes, its events and the processed mark commit together: a failure
@@ -281,7 +281,8 @@ class Runtime:
                         work.discard()  # acknowledge only what succeeded
                         return outcome
                     # A Core INSERT: no ORM flush for a row nobody reads back.
-                    await work.session.execute(insert_into(ProcessedEvent), {"consumer": group, "event_id": event.id})
+                    mark = {"consumer": group, "event_id": event.id}
+                    await (await core(work.session)).execute(insert_into(ProcessedEvent), mark)
             except IntegrityError:
                 async with self.db.session() as session:
                     if not await processed(session, event.id):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db import Database
 from learnflow.db.models import OutboxEvent
-from learnflow.db.session import insert_ignoring
+from learnflow.db.session import core, insert_ignoring
 
 
 class StagedEvent(NamedTuple):
@@ -55,7 +55,7 @@ class UnitOfWork:
         if self.outbox:
             rows = [staged._asdict() for staged in self.outbox]
             # An id staged by an earlier, committed delivery of the same cause is not staged twice.
-            await self.session.execute(insert_ignoring(self.session, OutboxEvent), rows)
+            await (await core(self.session)).execute(insert_ignoring(self.session, OutboxEvent), rows)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the unit has committed (never when it rolls back)."""

@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from learnflow.db.models import LearningSession, Query, Response, Student, utcnow
-from learnflow.db.session import insert_ignoring, insert_into, row_values, table_of
+from learnflow.db.session import core, insert_ignoring, insert_into, row_values, table_of
 from learnflow.errors import NotFound, Unprocessable
 from learnflow.events import LearningResponse
 
@@ -16,24 +16,24 @@ from learnflow.events import LearningResponse
 async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
     """Create the student on first sight (in ``session``; a concurrent creation is fine)."""
     # Not a savepoint: on SQLite the driver opens no transaction before it, so releasing it would commit.
-    await session.execute(insert_ignoring(session, Student), {"id": student_id})
+    await (await core(session)).execute(insert_ignoring(session, Student), {"id": student_id})
 
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
     # The read first: on SQLite the first write takes the one writer's lock until the commit.
-    owner = await session.scalar(_SESSION_OWNER, {"session_id": session_id})
+    owner = await (await core(session)).scalar(_SESSION_OWNER, {"session_id": session_id})
     if owner is None:
         await ensure_student(session, student_id=student_id)
-        created = await session.execute(
+        created = await (await core(session)).execute(
             insert_ignoring(session, LearningSession), {"id": session_id, "student_id": student_id}
         )
         if getattr(created, "rowcount", -1) == 1:
             return
-        owner = await session.scalar(_SESSION_OWNER, {"session_id": session_id})  # created concurrently
+        owner = await (await core(session)).scalar(_SESSION_OWNER, {"session_id": session_id})  # created concurrently
     if owner != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
-    await session.execute(_SESSION_USED, {"session_id": session_id, "at": datetime.now(UTC)})
+    await (await core(session)).execute(_SESSION_USED, {"session_id": session_id, "at": datetime.now(UTC)})
 
 
 # Built once, executed with parameters (see ``db.session``): the statements of every question.
@@ -54,7 +54,7 @@ async def add(session: AsyncSession, *, row: Query) -> Query:
     """Stage a new query with one Core INSERT (no ORM flush; ``row`` is not tracked by the session)."""
     row.status = row.status or "pending"
     row.created_at = row.created_at or utcnow()
-    await session.execute(insert_into(Query), row_values(row))
+    await (await core(session)).execute(insert_into(Query), row_values(row))
     return row
 
 
@@ -96,14 +96,14 @@ async def store_response(session: AsyncSession, *, event_id: str, payload: Learn
     """Stage a response once per event id and update its query's status; None if already stored."""
     row = _response(event_id, payload)
     # One statement rather than a look-up and an insert: the event id is unique.
-    seq = await session.scalar(insert_ignoring(session, Response, returning="seq"), row_values(row))
+    seq = await (await core(session)).scalar(insert_ignoring(session, Response, returning="seq"), row_values(row))
     return None if seq is None else await _stored(session, row, seq)
 
 
 async def add_response(session: AsyncSession, *, event_id: str, payload: LearningResponse) -> Response:
     """Stage a response known to be new (its event is produced in this transaction) and update its query."""
     row = _response(event_id, payload)
-    seq = await session.scalar(insert_into(Response, returning="seq"), row_values(row))
+    seq = await (await core(session)).scalar(insert_into(Response, returning="seq"), row_values(row))
     if seq is None:  # an INSERT ... RETURNING returns its row
         raise RuntimeError(f"response {event_id!r} was not stored")
     return await _stored(session, row, seq)
@@ -129,7 +129,8 @@ async def _stored(session: AsyncSession, row: Response, seq: int) -> Response:
     row.seq = seq  # numbers the stream's events
     if row.kind != "ack":
         status = "answered" if row.kind == "answer" else "failed"
-        await session.execute(_QUERY_SETTLED, {"query_id": row.query_id, "new_status": status, "at": datetime.now(UTC)})
+        settled = {"query_id": row.query_id, "new_status": status, "at": datetime.now(UTC)}
+        await (await core(session)).execute(_QUERY_SETTLED, settled)
     return row
 
 

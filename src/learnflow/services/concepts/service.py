@@ -6,7 +6,7 @@ from sqlalchemy import bindparam, select
 
 from learnflow.bus import Outcome
 from learnflow.db.models import Progress
-from learnflow.db.session import table_of
+from learnflow.db.session import core, table_of
 from learnflow.events import CloudEvent, LearningQuery
 from learnflow.runtime import Runtime
 from learnflow.sandbox import queued_as_student
@@ -26,7 +26,7 @@ async def level_for(rt: Runtime, *, student_id: str | None, question: str, topic
     if topic is None:
         return "beginner"
     async with rt.reading() as session:
-        mastery = await session.scalar(_MASTERY, {"student_id": student_id, "topic": topic.id})
+        mastery = await (await core(session)).scalar(_MASTERY, {"student_id": student_id, "topic": topic.id})
     return "intermediate" if mastery is not None and mastery > 40 else "beginner"
 
 
