@@ -204,9 +204,7 @@ class Runtime:
         """
         if not isinstance(payload, PAYLOADS[topic]):
             raise TypeError(f"{topic} carries {PAYLOADS[topic].__name__}, not {type(payload).__name__}")
-        event = new_event(topic, payload, source=self.source, subject=subject)
-        if event_id:
-            event.id = event_id
+        event = new_event(topic, payload, source=self.source, subject=subject, event_id=event_id)
         # The request's or the delivery's span: whoever handles this event continues its trace.
         trace_context = observability.current_trace_context()
         if "traceparent" in trace_context:

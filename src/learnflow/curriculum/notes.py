@@ -15,9 +15,10 @@ import functools
 import heapq
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import yaml
@@ -163,31 +164,34 @@ class NoteIndex:
         n = len(self.notes)
         self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
         # Each posting's BM25 term score, which depends only on the index: a search only adds them up.
-        self._scores: dict[str, list[tuple[int, float]]] = {
-            token: [
-                (i, self._idf[token] * (tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths[i] / self._average))))
+        self._scores: dict[str, dict[int, float]] = {
+            token: {
+                i: self._idf[token] * (tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths[i] / self._average)))
                 for i, tf in postings
-            ]
+            }
             for token, postings in self._postings.items()
         }
 
     def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
         """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""
-        scores: dict[int, float] = {}
         asked = set(tokens(text))
-        for token in asked:
-            for i, score in self._scores.get(token, ()):
+        # The longest list of term scores copied whole (in C), the others added to it.
+        found = sorted((self._scores[t] for t in asked if t in self._scores), key=len, reverse=True)
+        scores: dict[int, float] = dict(found[0]) if found else {}
+        for term_scores in found[1:]:
+            for i, score in term_scores.items():
                 scores[i] = scores.get(i, 0.0) + score
-        shared: dict[tuple[int, int], int] = {}
-        for token in asked:
-            for form in self._form_postings.get(token, ()):
-                shared[form] = shared.get(form, 0) + 1
+        # How many of the asked words each question form has, counted in C.
+        shared = Counter(chain.from_iterable(self._form_postings.get(token, ()) for token in asked))
         overlap: dict[int, float] = {}
         for (i, j), common in shared.items():
             # Jaccard: |asked & form| / |asked | form|, the best of the note's forms.
-            overlap[i] = max(overlap.get(i, 0.0), common / (len(asked) + self._form_sizes[i][j] - common))
-        for i in scores:
-            scores[i] += QUESTION_MATCH * overlap.get(i, 0.0)
+            jaccard = common / (len(asked) + self._form_sizes[i][j] - common)
+            if jaccard > overlap.get(i, 0.0):
+                overlap[i] = jaccard
+        for i, best in overlap.items():
+            if i in scores:
+                scores[i] += QUESTION_MATCH * best
         # Most notes share a word with the question: without a topic filter only the best are needed.
         if topics is None:
             ranked = heapq.nsmallest(limit, scores.items(), key=_best_first)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
@@ -50,15 +51,23 @@ class CloudEvent(BaseModel, Generic[T]):
         return self.type.removeprefix(EVENT_TYPE_PREFIX)
 
 
+@functools.cache
 def event_model(payload: type[T]) -> type[CloudEvent[T]]:
     """The envelope parametrised with a payload class known at run time, so pydantic validates ``data`` as it."""
+    # Remembered: pydantic's own look-up of a parametrised generic is several calls deep, once per event.
     # mypy reads a subscript of a generic class as a type expression, where a variable cannot stand.
     return CloudEvent[payload]  # type: ignore[valid-type]
 
 
-def new_event(topic: Topic | str, data: T, *, source: str, subject: str | None = None) -> CloudEvent[T]:
-    """Wrap a payload for ``topic`` in a new envelope with a fresh id."""
-    return event_model(type(data))(source=source, type=EVENT_TYPE_PREFIX + str(topic), subject=subject, data=data)
+def new_event(
+    topic: Topic | str, data: T, *, source: str, subject: str | None = None, event_id: str | None = None
+) -> CloudEvent[T]:
+    """Wrap a payload for ``topic`` in a new envelope, with ``event_id`` or a fresh id."""
+    model = event_model(type(data))
+    kind = EVENT_TYPE_PREFIX + str(topic)
+    if event_id:
+        return model(id=event_id, source=source, type=kind, subject=subject, data=data)
+    return model(source=source, type=kind, subject=subject, data=data)
 
 
 def to_wire(event: CloudEvent[Any]) -> dict[str, Any]:
