@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import json
 import math
+import operator
 import re
 from array import array
 from collections import Counter
@@ -144,13 +145,12 @@ class TextModel:
         scores = list(self.intercept)
         offset = 0
         for vectorizer in self.vectorizers:
-            row = [(offset + column, value) for column, value in vectorizer.transform(text).items()]
+            row = vectorizer.transform(text)
+            columns = [offset + column for column in row]
+            values = list(row.values())
             for k, weights in enumerate(self.coef):
-                # Added in the same order as before (column by column), so the sums are the same floats.
-                score = scores[k]
-                for column, value in row:
-                    score += weights[column] * value
-                scores[k] = score
+                # The dot product of the row with class k's weights, looped in C; added to the score so far.
+                scores[k] = sum(map(operator.mul, map(weights.__getitem__, columns), values), scores[k])
             offset += len(vectorizer.idf)
         return scores
 
