@@ -59,6 +59,7 @@ bench: install-dev
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/statements.py
 	$(BIN)/python bench/cpuprofile.py
+	$(BIN)/python bench/instructions.py
 	$(BIN)/python bench/replicas.py
 	$(BIN)/python bench/sandbox.py
 	$(BIN)/python bench/kafka.py
