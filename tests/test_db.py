@@ -112,3 +112,54 @@ async def test_postgresql_down_gives_503_quickly(make_runtime: RuntimeFactory):
         assert resp.status_code == 503 and resp.json()["error"]["code"] == "database_unavailable"
         assert (await client.get("/api/exercises")).status_code == 503
         assert time.perf_counter() - started < 10
+
+
+async def test_core_statements_share_the_sessions_transaction(database_url: str) -> None:
+    """``core(session)``: the transaction's own connection, once per transaction, and a new one after it."""
+    from sqlalchemy import func, select
+
+    from learnflow.db import Database
+    from learnflow.db.models import Student
+    from learnflow.db.session import core, insert_ignoring
+
+    db = Database(database_url)
+    await db.upgrade()
+    try:
+        async with db.session() as s:
+            first = await core(s)
+            assert await core(s) is first  # looked up once per transaction
+            await first.execute(insert_ignoring(s, Student), {"id": "rolled-back"})
+            # The ORM session sees it: one transaction.
+            assert await s.scalar(select(func.count()).where(Student.id == "rolled-back")) == 1
+            await s.rollback()
+            second = await core(s)
+            assert second is not first and first.closed
+            await second.execute(insert_ignoring(s, Student), {"id": "kept"})
+            await s.commit()
+        async with db.session() as s:
+            ids = set((await s.scalars(select(Student.id).where(Student.id.in_(["rolled-back", "kept"])))).all())
+        assert ids == {"kept"}
+    finally:
+        await db.dispose()
+
+
+async def test_a_committed_session_holds_no_connection(database_url: str) -> None:
+    """Leaving a session that committed returns nothing to the pool: it holds nothing; others are closed."""
+    from sqlalchemy import text
+
+    from learnflow.db import Database
+
+    db = Database(database_url)
+    await db.upgrade()
+    pool = db.engine.sync_engine.pool
+    try:
+        async with db.session() as s:
+            await s.execute(text("SELECT 1"))
+            await s.commit()
+            assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with db.session() as s:
+            await s.execute(text("SELECT 1"))
+            assert pool.checkedout() == 1  # type: ignore[attr-defined]
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]  # a read-only session is closed on leaving
+    finally:
+        await db.dispose()
