@@ -105,8 +105,9 @@ async def test_metrics_count_a_request_by_route_template_and_its_events_by_topic
     assert not any(query_id in str(labels) for _, labels in after)
     handled = "learnflow_events_handled_total"
     assert delta(handled, topic="learning.query", service="concepts", outcome="done") == 1
-    # triage stores the acknowledgement and the answer
-    assert delta(handled, topic="learning.response", service="triage", outcome="done") == 2
+    # triage stores the answer; the acknowledgement, stored with the query, is skipped unopened
+    assert delta(handled, topic="learning.response", service="triage", outcome="done") == 1
+    assert delta(handled, topic="learning.response", service="triage", outcome="skipped") == 1
     assert delta("learnflow_events_published_total", topic="learning.query") == 1
     assert delta("learnflow_answers_total", agent="concepts", source="offline") == 1
 

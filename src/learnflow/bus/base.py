@@ -127,6 +127,7 @@ async def deliver(
     attempts already made elsewhere (a Dapr delivery finished in the background); they count.
     """
     if sub.skips(wire.get("data")):
+        observability.record_skipped(topic=sub.topic, service=sub.group)
         return Outcome.DONE
     try:
         # A payload class held in a variable cannot be a type argument for mypy (see envelope.event_model).

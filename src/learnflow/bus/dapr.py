@@ -210,6 +210,7 @@ class DaprBus:
         outcome = Outcome.DONE
         for sub in subs:
             if sub.skips(wire.get("data")):
+                observability.record_skipped(topic=sub.topic, service=sub.group)
                 continue  # done for this subscription, unopened
             try:
                 # A payload class held in a variable cannot be a type argument for mypy (see envelope.event_model).

@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from learnflow import observability
 from learnflow.bus.base import Outcome, Subscription, deliver
 from learnflow.events.envelope import CloudEvent
 from learnflow.events.topics import DLQ_SUFFIX, dlq
@@ -95,11 +96,14 @@ class MemoryBus:
     def _enqueue(self, topic: str, wire: dict[str, Any], settlement: _Settlement | None) -> None:
         data = wire.get("data", {})
         for sub, queues in self._subs.get(topic, []):
-            # A skipped event is done for this subscription: not even queued.
-            if sub.matches(data) and not sub.skips(data):
-                if settlement is not None:
-                    settlement.remaining += 1
-                queues[_partition(wire, len(queues))].put_nowait((wire, settlement))
+            if not sub.matches(data):
+                continue
+            if sub.skips(data):  # done for this subscription: not even queued
+                observability.record_skipped(topic=sub.topic, service=sub.group)
+                continue
+            if settlement is not None:
+                settlement.remaining += 1
+            queues[_partition(wire, len(queues))].put_nowait((wire, settlement))
 
     async def start(self) -> None:
         self._started = True

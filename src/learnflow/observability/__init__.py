@@ -17,6 +17,7 @@ from learnflow.observability.metrics import (
     record_retry,
     record_sandbox_refused,
     record_sandbox_run,
+    record_skipped,
     sandbox_gauges,
 )
 from learnflow.observability.tracing import current_trace_context, setup_tracing
@@ -35,6 +36,7 @@ __all__ = [
     "record_retry",
     "record_sandbox_refused",
     "record_sandbox_run",
+    "record_skipped",
     "sandbox_gauges",
     "setup_tracing",
 ]

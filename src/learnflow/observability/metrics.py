@@ -29,7 +29,7 @@ HTTP_REQUEST_DURATION = Histogram(
 EVENTS_HANDLED = Counter(
     "learnflow_events_handled_total",
     "Handler attempts on delivered events, by topic, consuming service (consumer group) and outcome "
-    "(done, retry, drop, error = the handler raised).",
+    "(done, retry, drop, error = the handler raised, skipped = acknowledged unopened).",
     ("topic", "service", "outcome"),
 )
 EVENTS_RETRIED = Counter(
@@ -92,6 +92,11 @@ def observe_request(*, method: str, route: str, status: int, seconds: float) -> 
 
 def record_handled(*, topic: str, service: str, outcome: str) -> None:
     EVENTS_HANDLED.labels(topic, service, outcome).inc()
+
+
+def record_skipped(*, topic: str, service: str) -> None:
+    """An event the subscription skips (``Subscription.skip``): done without a handler attempt."""
+    EVENTS_HANDLED.labels(topic, service, "skipped").inc()
 
 
 def record_retry(*, topic: str, service: str) -> None:
