@@ -72,6 +72,21 @@ async def test_concurrent_writers_all_commit(tmp_path: Path) -> None:
         await db.dispose()
 
 
+async def test_an_invalidated_writer_gives_its_turn_back(tmp_path: Path) -> None:
+    """A writer's connection invalidated mid-transaction (a driver error) is checked in as None: its turn
+    is given back when it is closed, or every later write would wait for the lock's timeout."""
+    db = await _database(f"sqlite+inloop:///{tmp_path / 'learnflow.db'}")
+    try:
+        async with db.session() as s:
+            await s.execute(insert(Student).values(id="lost"))
+            await (await s.connection()).invalidate()
+        async with asyncio.timeout(2), db.session() as s, s.begin():
+            await s.execute(insert(Student).values(id="next"))
+        assert await _count_students(db) == 1
+    finally:
+        await db.dispose()
+
+
 async def test_another_process_lock_fails_after_the_busy_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -134,6 +134,8 @@ class Database:
             else:  # aiosqlite: its statements reach the dialect in its thread, too late to queue
                 event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_statement)
             event.listen(self.engine.sync_engine.pool, "checkin", self._checkin)
+            # An invalidated connection is closed before it is checked in, and checked in as None.
+            event.listen(self.engine.sync_engine.pool, "close", self._closing)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -168,10 +170,14 @@ class Database:
             await self._writer.acquire()
 
     def _checkin(self, dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("writer", False):  # aiosqlite's connection
+            self._writer.release()
+        else:
+            self._closing(dbapi_connection, record)
+
+    def _closing(self, dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         if getattr(dbapi_connection, "writing", False):  # the in-loop driver's connection
             dbapi_connection.writing = False
-            self._writer.release()
-        elif record.info.pop("writer", False):  # aiosqlite's
             self._writer.release()
 
     async def ping(self) -> str | None:

@@ -8,11 +8,11 @@ the standard library's ``sqlite3`` directly and never has to wait.
 
 It behaves as aiosqlite does in every other respect: both drive the same ``sqlite3`` module with the
 same transaction handling. What makes running on the loop safe: this process's writers queue on an
-asyncio lock before their first write (the dialect's ``before_first_write``, set by ``Database``), so a
-statement never meets a lock held by this process, and in WAL mode readers never wait for writers. Only another process
-writing the same file (a CLI command beside ``learnflow serve``) can make a statement wait, and with
-it the whole process, for up to ``session.SQLITE_BUSY_TIMEOUT_S``; it then fails like any locked
-database. ``DATABASE_URL=sqlite+aiosqlite:///...`` still selects the threaded driver.
+asyncio lock before their first write (the dialect's ``before_first_write``, set by ``Database``), so
+a statement never meets a lock held by this process, and in WAL mode readers never wait for writers.
+Only another process writing the same file (a CLI command beside ``learnflow serve``) can make a
+statement wait, and with it the whole process, for up to ``session.SQLITE_BUSY_TIMEOUT_S``; it then
+fails like any locked database. ``DATABASE_URL=sqlite+aiosqlite:///...`` still selects the threaded driver.
 """
 
 from __future__ import annotations
