@@ -121,7 +121,12 @@ class Vectorizer:
             counts = cast("Counter[int]", found)
         idf = self.idf
         if self.sublinear_tf:
-            row = {column: _sublinear(count) * idf[column] for column, count in counts.items()}
+            # Looked up in the comprehension rather than through _sublinear: a call per column costs more.
+            table = _SUBLINEAR
+            row = {
+                column: (table[count] if count < 64 else _sublinear(count)) * idf[column]
+                for column, count in counts.items()
+            }
         else:
             row = {column: float(count) * idf[column] for column, count in counts.items()}
         norm = math.sqrt(sum(v * v for v in row.values()))
