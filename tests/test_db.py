@@ -144,7 +144,8 @@ async def test_core_statements_share_the_sessions_transaction(database_url: str)
 
 
 async def test_a_committed_session_holds_no_connection(database_url: str) -> None:
-    """Leaving a session that committed returns nothing to the pool: it holds nothing; others are closed."""
+    """A session that committed holds no connection (why ``Database.session`` need not close it: were that
+    ever not so, the skipped close would leak one per unit of work); a read-only session is closed on leaving."""
     from sqlalchemy import text
 
     from learnflow.db import Database

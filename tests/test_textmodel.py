@@ -100,3 +100,24 @@ def test_an_exported_model_is_used_only_for_its_own_data(tmp_path: Path, monkeyp
     with pytest.raises(ModelUnavailable, match="no exported model"):
         load_or_train("other", texts=texts, labels=labels, make_pipeline=never)
     assert calls == []
+
+
+def _reference_decision(model: TextModel, text: str) -> list[float]:
+    """The scores added one weight at a time, column by column: the arithmetic every version must keep."""
+    scores = list(model.intercept)
+    offset = 0
+    for vectorizer in model.vectorizers:
+        for column, value in vectorizer.transform(text).items():
+            for k, weights in enumerate(model.coef):
+                scores[k] += weights[offset + column] * value
+        offset += len(vectorizer.idf)
+    return scores
+
+
+def test_scores_are_the_same_floats_as_a_plain_loop(triage_texts: list[str]) -> None:
+    """Exactly equal, not approximately: a last-bit change can flip a near tie between two routes (the
+    dot products once went through ``sum``, which compensates from Python 3.12 on)."""
+    router = router_model.get_model()
+    assert router is not None
+    for text in triage_texts[:300]:
+        assert router.model.decision(text) == _reference_decision(router.model, text), text

@@ -14,6 +14,7 @@ that still matches, so a stale file can never answer.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -154,8 +155,11 @@ class TextModel:
             columns = [offset + column for column in row]
             values = list(row.values())
             for k, weights in enumerate(self.coef):
-                # The dot product of the row with class k's weights, looped in C; added to the score so far.
-                scores[k] = sum(map(operator.mul, map(weights.__getitem__, columns), values), scores[k])
+                # The dot product of the row with class k's weights, looped in C, added one term at a time to
+                # the score so far: reduce, not sum, which from Python 3.12 compensates and so gives other
+                # last bits (a near tie between two classes could flip).
+                products = map(operator.mul, map(weights.__getitem__, columns), values)
+                scores[k] = functools.reduce(operator.add, products, scores[k])
             offset += len(vectorizer.idf)
         return scores
 

@@ -175,8 +175,10 @@ class NoteIndex:
     def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
         """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""
         asked = set(tokens(text))
-        # The longest list of term scores copied whole (in C), the others added to it.
-        found = sorted((self._scores[t] for t in asked if t in self._scores), key=len, reverse=True)
+        # The longest list of term scores copied whole (in C), the others added to it, in an order that
+        # does not depend on the set's (hash-seeded) order, so the sums' last bits are the same every run.
+        known = [t for t in asked if t in self._scores]
+        found = [self._scores[t] for t in sorted(known, key=lambda t: (-len(self._scores[t]), t))]
         scores: dict[int, float] = dict(found[0]) if found else {}
         for term_scores in found[1:]:
             for i, score in term_scores.items():
