@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
@@ -142,7 +141,6 @@ def main() -> None:
     parser.add_argument("--inner", type=Path, help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.inner is not None:
-        os.chdir(Path(__file__).parent)
         asyncio.run(inner(opts.inner, opts.requests, opts.concurrency))
     else:
         outer(opts.requests, opts.concurrency)
