@@ -18,7 +18,7 @@ from learnflow.ai import OfflineProvider
 from learnflow.bus import MemoryBus, Outcome
 from learnflow.bus.base import Subscription
 from learnflow.db.models import OutboxEvent
-from learnflow.events import CloudEvent, ProgressUpdated, Topic
+from learnflow.events import CloudEvent, ProgressUpdated, Topic, new_event
 from learnflow.runtime import Runtime
 from learnflow.services.catalog import CATALOG
 from tests.conftest import make_settings
@@ -155,3 +155,35 @@ class SlowProbe(Probe):
         outcome = await super().__call__(event)
         await asyncio.sleep(2.0)  # more than three leases: the claim must be renewed
         return outcome
+
+
+async def test_two_relays_sweeping_the_same_rows_send_each_once(tmp_path: Path, database_url: str) -> None:
+    """Two relays that read the same unclaimed rows: the claim decides, so each event reaches one bus once."""
+    from learnflow.db import Database
+    from learnflow.outbox import Outbox
+
+    db = Database(database_url)
+    await db.upgrade()
+    probes = [Probe(hang=False), Probe(hang=False)]
+    buses = [MemoryBus(backoff_s=0.01), MemoryBus(backoff_s=0.01)]
+    for bus, probe in zip(buses, probes, strict=True):
+        bus.subscribe(Subscription(str(Topic.PROGRESS_UPDATED), "probe", probe, ProgressUpdated))
+        await bus.start()
+    relays = [Outbox(db, bus) for bus in buses]
+    try:
+        ids = []
+        async with db.session() as session:
+            for _ in range(30):  # stored by nobody's unit of work: only a sweep finds them
+                wire = new_event(Topic.PROGRESS_UPDATED, PAYLOAD, source="/test", subject="c").model_dump(mode="json")
+                ids.append(wire["id"])
+                await outbox_module.Outbox.stage(session, str(Topic.PROGRESS_UPDATED), wire)
+            await session.commit()
+        sent = await asyncio.gather(*(relay._sweep_table() for relay in relays))
+        await until(lambda: asyncio.sleep(0, sum(len(p.got) for p in probes) >= len(ids)))
+        await asyncio.sleep(0.2)  # a second delivery would have arrived by now
+        assert sum(sent) == len(ids)
+        assert sorted(probes[0].got + probes[1].got) == sorted(ids)
+    finally:
+        for bus in buses:
+            await bus.stop()
+        await db.dispose()

@@ -48,6 +48,16 @@ def progress(student: str = "s1", mastery: float = 10) -> CloudEvent[ProgressUpd
     return new_event(Topic.PROGRESS_UPDATED, data, source="/contract", subject=student)
 
 
+def recording(seen: list[str], outcome: Outcome = Outcome.DONE) -> Callable[[CloudEvent[Any]], Awaitable[Outcome]]:
+    """A handler that notes each event id it is given in ``seen`` and answers ``outcome``."""
+
+    async def handler(event: CloudEvent[Any]) -> Outcome:
+        seen.append(event.id)
+        return outcome
+
+    return handler
+
+
 async def eventually(check: Callable[[], bool], limit_s: float) -> None:
     deadline = asyncio.get_running_loop().time() + limit_s
     while not check():
@@ -67,18 +77,10 @@ class TransportContract:
 
     async def test_every_group_gets_every_event_and_filters_select(self, tmp_path: Path) -> None:
         seen: dict[str, list[str]] = {"a": [], "b": [], "only-s2": []}
-
-        def recorder(name: str) -> Callable[[CloudEvent[Any]], Awaitable[Outcome]]:
-            async def handler(event: CloudEvent[Any]) -> Outcome:
-                seen[name].append(event.id)
-                return Outcome.DONE
-
-            return handler
-
         async with self.harness(tmp_path, max_attempts=3, backoff_s=0.01) as h:
-            h.bus.subscribe(Subscription(TOPIC, "a", recorder("a"), ProgressUpdated))
-            h.bus.subscribe(Subscription(TOPIC, "b", recorder("b"), ProgressUpdated))
-            h.bus.subscribe(Subscription(TOPIC, "c", recorder("only-s2"), ProgressUpdated, {"student_id": "s2"}))
+            h.bus.subscribe(Subscription(TOPIC, "a", recording(seen["a"]), ProgressUpdated))
+            h.bus.subscribe(Subscription(TOPIC, "b", recording(seen["b"]), ProgressUpdated))
+            h.bus.subscribe(Subscription(TOPIC, "c", recording(seen["only-s2"]), ProgressUpdated, {"student_id": "s2"}))
             await h.start()
             events = [progress("s1"), progress("s2"), progress("s3")]
             for event in events:
@@ -98,14 +100,10 @@ class TransportContract:
                 raise RuntimeError("transient")
             return Outcome.DONE
 
-        async def on_dead(event: CloudEvent[Any]) -> Outcome:
-            dead.append(event.id)
-            return Outcome.DONE
-
         backoff_s = 0.1
         async with self.harness(tmp_path, max_attempts=4, backoff_s=backoff_s) as h:
             h.bus.subscribe(Subscription(TOPIC, "flaky", fails_twice, ProgressUpdated))
-            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", on_dead, RawPayload))
+            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", recording(dead), RawPayload))
             await h.start()
             await h.publish(progress())
             await eventually(lambda: len(attempts) >= 3, self.within_s)
@@ -144,18 +142,9 @@ class TransportContract:
     async def test_drop_and_an_invalid_payload_are_dead_lettered_without_retry(self, tmp_path: Path) -> None:
         calls: list[str] = []
         dead: list[str] = []
-
-        async def drops(event: CloudEvent[Any]) -> Outcome:
-            calls.append(event.id)
-            return Outcome.DROP
-
-        async def on_dead(event: CloudEvent[Any]) -> Outcome:
-            dead.append(event.id)
-            return Outcome.DONE
-
         async with self.harness(tmp_path, max_attempts=4, backoff_s=0.01) as h:
-            h.bus.subscribe(Subscription(TOPIC, "picky", drops, ProgressUpdated))
-            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", on_dead, RawPayload))
+            h.bus.subscribe(Subscription(TOPIC, "picky", recording(calls, Outcome.DROP), ProgressUpdated))
+            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", recording(dead), RawPayload))
             await h.start()
             dropped = progress("s1")
             invalid = progress("s2").model_dump(mode="json")
@@ -170,18 +159,10 @@ class TransportContract:
     async def test_skipped_events_are_acknowledged_unopened(self, tmp_path: Path) -> None:
         calls: list[str] = []
         dead: list[str] = []
-
-        async def handler(event: CloudEvent[Any]) -> Outcome:
-            calls.append(event.id)
-            return Outcome.DONE
-
-        async def on_dead(event: CloudEvent[Any]) -> Outcome:
-            dead.append(event.id)
-            return Outcome.DONE
-
+        skips_s2 = Subscription(TOPIC, "skips-s2", recording(calls), ProgressUpdated, skip={"student_id": "s2"})
         async with self.harness(tmp_path, max_attempts=3, backoff_s=0.01) as h:
-            h.bus.subscribe(Subscription(TOPIC, "skips-s2", handler, ProgressUpdated, skip={"student_id": "s2"}))
-            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", on_dead, RawPayload))
+            h.bus.subscribe(skips_s2)
+            h.bus.subscribe(Subscription(dlq(TOPIC), "dlq-reader", recording(dead), RawPayload))
             await h.start()
             skipped = progress("s2")
             # Skipped before validation: a payload the handler could not take is not dead-lettered either.

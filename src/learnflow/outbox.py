@@ -268,14 +268,12 @@ class Outbox:
             raise
 
     async def _sweep_rows(self) -> int:
+        if self._settling is not None:
+            return await self._sweep_unclaimed()
         sent = 0
         while True:
             async with self.db.session() as session:
                 stmt = select(OutboxEvent).order_by(OutboxEvent.id).limit(BATCH)
-                if self._settling is not None:
-                    # Rows sent to this or another process's bus and not finished with stay theirs.
-                    now = datetime.now(UTC)
-                    stmt = stmt.where(or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now))
                 if not self.db.is_sqlite:
                     # Several processes relay from one PostgreSQL: each takes rows nobody else holds.
                     stmt = stmt.with_for_update(skip_locked=True)
@@ -283,19 +281,6 @@ class Outbox:
                 if not rows:
                     await session.commit()
                     return sent
-                if self._settling is not None:
-                    until = now + timedelta(seconds=LEASE_S)
-                    claimed = [row.event_id for row in rows]
-                    await session.execute(_RENEW, {"event_ids": claimed, "until": until})
-                    events = [(row.event_id, row.topic, row.event) for row in rows]
-                    await session.commit()
-                    for event_id in claimed:
-                        self._handed.pop(event_id, None)  # sent here; its hand-over would find it claimed
-                    await self._send(events)
-                    sent += len(rows)
-                    if len(rows) < BATCH:
-                        return sent
-                    continue
                 done: list[int] = []
                 try:
                     for row in rows:
@@ -316,6 +301,29 @@ class Outbox:
                 sent += len(done)
                 if len(rows) < BATCH:
                     return sent
+
+    async def _sweep_unclaimed(self) -> int:
+        """A settling bus's sweep: the rows nobody holds, oldest first, claimed as the hand-over claims them."""
+        sent = 0
+        while True:
+            async with self.db.session() as session:
+                # Rows sent to this or another process's bus and not finished with stay theirs.
+                now = datetime.now(UTC)
+                unclaimed = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
+                stmt = select(OutboxEvent).where(unclaimed).order_by(OutboxEvent.id).limit(BATCH)
+                rows = list((await session.execute(stmt)).scalars())
+            if not rows:
+                return sent
+            # The claim, not this read, decides: another relay that read the same rows claims none of
+            # those this one took (its conditional UPDATE finds them claimed), so none is sent twice.
+            taken = await self._claim([row.event_id for row in rows])
+            events = [(row.event_id, row.topic, row.event) for row in rows if row.event_id in taken]
+            for event_id, _, _ in events:
+                self._handed.pop(event_id, None)  # sent here; its hand-over would find it claimed
+            await self._send(events)
+            sent += len(events)
+            if len(rows) < BATCH:
+                return sent
 
     async def _run(self) -> None:
         backoff = 0.1

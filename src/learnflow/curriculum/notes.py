@@ -133,7 +133,7 @@ class NoteIndex:
 
     def __init__(self, notes: Iterable[Note]) -> None:
         self.notes = list(notes)
-        self._postings: dict[str, list[tuple[int, float]]] = {}
+        postings: dict[str, list[tuple[int, float]]] = {}
         lengths: list[float] = []
         for i, note in enumerate(self.notes):
             weighted: dict[str, float] = defaultdict(float)
@@ -148,7 +148,7 @@ class NoteIndex:
                     weighted[token] += _FIELDS[field]
             lengths.append(sum(weighted.values()))
             for token, tf in weighted.items():
-                self._postings.setdefault(token, []).append((i, tf))
+                postings.setdefault(token, []).append((i, tf))
         # Each question form's size, and for each word the forms that contain it: the overlaps of a
         # question with every form are counted from its own words, not by comparing it with each form.
         self._form_sizes: list[list[int]] = []
@@ -159,18 +159,15 @@ class NoteIndex:
             for j, form in enumerate(forms):
                 for token in form:
                     self._form_postings.setdefault(token, []).append((i, j))
-        self._lengths = lengths
-        self._average = sum(lengths) / len(lengths) if lengths else 1.0
-        n = len(self.notes)
-        self._idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self._postings.items()}
         # Each posting's BM25 term score, which depends only on the index: a search only adds them up.
-        self._scores: dict[str, dict[int, float]] = {
-            token: {
-                i: self._idf[token] * (tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths[i] / self._average)))
-                for i, tf in postings
+        average = sum(lengths) / len(lengths) if lengths else 1.0
+        n = len(self.notes)
+        self._scores: dict[str, dict[int, float]] = {}
+        for token, found in postings.items():
+            idf = math.log(1 + (n - len(found) + 0.5) / (len(found) + 0.5))
+            self._scores[token] = {
+                i: idf * (tf * (_K1 + 1) / (tf + _K1 * (1 - _B + _B * lengths[i] / average))) for i, tf in found
             }
-            for token, postings in self._postings.items()
-        }
 
     def search(self, text: str, *, limit: int = 5, topics: set[str] | None = None) -> list[NoteHit]:
         """The best notes for ``text``, best first; ``topics`` keeps only notes of those topics."""

@@ -156,7 +156,7 @@ class Database:
         # their first write until their connection goes back to the pool (after commit or rollback).
         if conn.info.get("writer") or not statement.lstrip()[:7].upper().startswith(WRITES):
             return
-        await_only(self._acquire_writer())
+        self._wait_for_writer()
         conn.info["writer"] = True
 
     def _wait_for_writer(self) -> None:

@@ -21,19 +21,20 @@ async def ensure_student(session: AsyncSession, *, student_id: str) -> None:
 
 async def ensure_student_session(session: AsyncSession, *, student_id: str, session_id: str) -> None:
     """Create the student and the session on first sight; a session belongs to one student."""
+    connection = await core(session)
     # The read first: on SQLite the first write takes the one writer's lock until the commit.
-    owner = await (await core(session)).scalar(_SESSION_OWNER, {"session_id": session_id})
+    owner = await connection.scalar(_SESSION_OWNER, {"session_id": session_id})
     if owner is None:
         await ensure_student(session, student_id=student_id)
-        created = await (await core(session)).execute(
+        created = await connection.execute(
             insert_ignoring(session, LearningSession), {"id": session_id, "student_id": student_id}
         )
         if getattr(created, "rowcount", -1) == 1:
             return
-        owner = await (await core(session)).scalar(_SESSION_OWNER, {"session_id": session_id})  # created concurrently
+        owner = await connection.scalar(_SESSION_OWNER, {"session_id": session_id})  # created concurrently
     if owner != student_id:
         raise Unprocessable(f"session {session_id!r} belongs to another student", field="session_id")
-    await (await core(session)).execute(_SESSION_USED, {"session_id": session_id, "at": datetime.now(UTC)})
+    await connection.execute(_SESSION_USED, {"session_id": session_id, "at": datetime.now(UTC)})
 
 
 # Built once, executed with parameters (see ``db.session``): the statements of every question.
